@@ -1,0 +1,27 @@
+//! DSP building blocks shared by the effects: filters, smoothing, delay lines, detectors, denormal guards.
+
+pub mod biquad;
+pub mod delay_line;
+pub mod denormal;
+pub mod smoother;
+
+/// Decibels to linear amplitude.
+#[inline]
+pub fn db_to_gain(db: f64) -> f64 {
+    10f64.powf(db / 20.0)
+}
+
+/// Linear amplitude to decibels (-inf for 0).
+#[inline]
+pub fn gain_to_db(gain: f64) -> f64 {
+    20.0 * gain.log10()
+}
+
+/// The highest frequency any filter is designed at, as a fraction of the sample rate (effects.md).
+pub const MAX_FREQUENCY_RATIO: f64 = 0.49;
+
+/// Clamps a frequency to `MAX_FREQUENCY_RATIO` x the sample rate.
+#[inline]
+pub fn clamp_frequency(hz: f64, sample_rate: f64) -> f64 {
+    hz.min(MAX_FREQUENCY_RATIO * sample_rate)
+}

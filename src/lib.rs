@@ -1,0 +1,13 @@
+//! corelogic-dsp: the signal path of CoreLogic Studio (effects now; mixer, automation and analysis to come),
+//! in plain Rust that runs natively, in WebAssembly and in the `corelogic-dsp` command-line program.
+//!
+//! - [`params`]: parameter tables and validation, the single source for every listing and UI.
+//! - [`dsp`]: building blocks (biquads, glides, delay lines, denormal guards).
+//! - [`effects`]: the effect framework, the effects and their registry.
+
+pub mod dsp;
+pub mod effects;
+pub mod params;
+
+pub use effects::{create, registry, Action, Effect, Event, Source, Tail};
+pub use params::{EffectSpec, ParamError, ParamSpec};

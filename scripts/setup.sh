@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, skipping what is already there. Safe to run again.
+set -euo pipefail
+
+log() { printf '\n== %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: this project needs a Rust toolchain installed by rustup" >&2
+  exit 1
+fi
+log "rust: $(rustc --version)"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    log "adding rustup component $component"
+    rustup component add "$component"
+  fi
+done

@@ -154,6 +154,29 @@ fn compressor_makeup_adds_exactly_and_mix_zero_is_identity() {
     }
 }
 
+/// The RMS detector is calibrated for sines (x sqrt(2)), so a square wave, whose RMS equals its peak, reads
+/// 3.01 dB above its peak, while the peak detector reads the peak: the two modes really measure differently.
+#[test]
+fn rms_detector_reads_a_square_wave_3_db_above_the_peak_detector() {
+    let fs = 48_000.0;
+    let (t, r, x) = (-40.0, 20.0, -10.0);
+    let amp = from_db(x) as f32;
+    let input: Vec<f32> = (0..28_800)
+        .map(|n| if (n / 24) % 2 == 0 { amp } else { -amp })
+        .collect();
+    for (detector, read_db) in [(0.0, x), (1.0, x + 20.0 * 2f64.sqrt().log10())] {
+        let params = [("thresholdDb", t), ("ratio", r), ("detector", detector)];
+        let out = run_mono("compressor", fs, &params, &input);
+        let got = db(peak(&out[24_000..]));
+        // Gain (T - read)(1 - 1/R) applied to the square's own level.
+        let want = x + (t - read_db) * (1.0 - 1.0 / r);
+        assert!(
+            (got - want).abs() < 0.01,
+            "detector {detector}: {got:.4} dB, want {want:.4}"
+        );
+    }
+}
+
 /// The level the compressor's peak detector reads, inferred from the gain it applies: with a hard knee and the
 /// level above the threshold, the gain in dB is `(T - x)(1 - 1/R)`, so `x = T - gain_db / (1 - 1/R)`.
 #[test]

@@ -492,6 +492,7 @@ fn gate_holds_for_hold_ms_after_the_level_drops() {
     // The gate's level is the peak over the last 20 ms (documented in gate.rs), so it drops below the close level
     // 20 ms after the last loud sample; the gate then stays open for holdMs and closes on the next sample. Both
     // spans are whole samples (round(ms * fs / 1000)); the tolerance of one sample covers that rounding.
+    let mut worst = 0i64;
     for fs in [44_100.0, 48_000.0, 96_000.0] {
         for hold_ms in [0.0, 10.0, 50.0, 500.0] {
             let (t, hysteresis) = (-30.0, 4.0);
@@ -514,8 +515,10 @@ fn gate_holds_for_hold_ms_after_the_level_drops() {
                 error.abs() <= 1,
                 "fs {fs} hold {hold_ms} ms: closes at {closed_at}, expected {expected}"
             );
+            worst = worst.max(error.abs());
         }
     }
+    println!("gate hold: worst timing error {worst} samples");
 }
 
 #[test]
@@ -580,12 +583,20 @@ fn gate_gain_moves_no_faster_than_its_one_pole() {
                 change.abs() <= bound + eps,
                 "fs {fs} attack {attack_ms} release {release_ms}: frame {n} moves {change:e}, one-pole allows {bound:e}"
             );
-            steps += 1;
-            closest = closest.max(change.abs() / bound);
+            // Where the step is far above the inference error, its size relative to the one-pole's is exact to
+            // a few 1e-4: the gate's gain moves by exactly that one-pole.
+            if bound > 1e3 * eps {
+                steps += 1;
+                closest = closest.max(change.abs() / bound);
+            }
         }
         // The gain did go through transitions, and at the one-pole's own speed (not slower).
         assert!(steps > 10, "{steps}");
-        assert!(closest > 0.99, "fastest step is {closest} of the one-pole's");
+        assert!(
+            closest > 0.999 && closest < 1.0 + 1e-3,
+            "fastest step is {closest} of the one-pole's"
+        );
+        println!("gate fs {fs}: {steps} gain steps, the fastest at {closest:.7} of the one-pole's bound");
         // Open at the end of a loud part, closed at the end of a quiet one.
         let late_loud = (half - 40..half).rev().find_map(|n| gains[n]).unwrap();
         assert!((late_loud - 1.0).abs() < 1e-3, "{late_loud}");

@@ -3,6 +3,9 @@
 pub mod biquad;
 pub mod delay_line;
 pub mod denormal;
+pub mod detector;
+pub mod gain_computer;
+pub mod sliding;
 pub mod smoother;
 
 /// Decibels to linear amplitude.

@@ -6,8 +6,12 @@
 //! user glides on a 16-frame grid of absolute frames, crossfades for parameters that cannot glide, the
 //! `mix` blend with a latency-aligned dry path, click-free bypass, input sanitising and the frame clock.
 
+pub mod compressor;
+pub mod expander;
+pub mod gate;
 pub mod high_low_pass;
 pub mod high_shelf;
+pub mod limiter;
 pub mod low_shelf;
 pub mod parametric_eq;
 mod shelf;
@@ -115,6 +119,11 @@ pub trait Kernel: Send + Sized + 'static {
 
     /// Applies parameter values (already smoothed). Called between samples at control points.
     fn set_params(&mut self, params: &[f64]);
+
+    /// Receives the values last set for every parameter (where glides are heading), right before each
+    /// `set_params`. Most kernels ignore it; the limiter applies a lowered ceiling at once rather than at the end
+    /// of its glide, so that its output stays at or below the lower of the old and new ceiling.
+    fn set_targets(&mut self, _targets: &[f64]) {}
 
     /// Renders a block in place with the current parameters. `frame` is the absolute frame of the first sample,
     /// for any modulation that must not depend on block boundaries. For effects with a `mix` parameter this
@@ -287,8 +296,10 @@ impl<K: Kernel> Processor<K> {
             }
         }
         self.gliding = still_gliding;
+        self.kernel.set_targets(&self.targets);
         self.kernel.set_params(&self.current);
         if self.crossfade.is_some() {
+            self.spare.set_targets(&self.targets);
             self.spare.set_params(&self.spare_params);
         }
     }
@@ -434,7 +445,9 @@ impl<K: Kernel> Effect for Processor<K> {
         self.pending = false;
         self.current.copy_from_slice(&self.targets);
         self.spare_params.copy_from_slice(&self.targets);
+        self.kernel.set_targets(&self.targets);
         self.kernel.set_params(&self.current);
+        self.spare.set_targets(&self.targets);
         self.spare.set_params(&self.current);
     }
 
@@ -473,6 +486,10 @@ static REGISTRY: &[EffectEntry] = &[
     entry::<low_shelf::LowShelf>(),
     entry::<high_shelf::HighShelf>(),
     entry::<high_low_pass::HighLowPass>(),
+    entry::<compressor::Compressor>(),
+    entry::<limiter::Limiter>(),
+    entry::<expander::Expander>(),
+    entry::<gate::Gate>(),
 ];
 
 /// Every implemented effect, in listing order.

@@ -3,6 +3,7 @@
 pub mod biquad;
 pub mod delay_line;
 pub mod denormal;
+pub mod rng;
 pub mod smoother;
 
 /// Decibels to linear amplitude.

@@ -4,7 +4,9 @@
 //! - [`params`]: parameter tables and validation, the single source for every listing and UI.
 //! - [`dsp`]: building blocks (biquads, glides, delay lines, denormal guards).
 //! - [`effects`]: the effect framework, the effects and their registry.
+//! - [`dither`]: quantisation to 16/24-bit integers with TPDF dither from a seeded PCG32.
 
+pub mod dither;
 pub mod dsp;
 pub mod effects;
 pub mod params;

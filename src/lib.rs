@@ -4,8 +4,10 @@
 //! - [`params`]: parameter tables and validation, the single source for every listing and UI.
 //! - [`dsp`]: building blocks (biquads, glides, delay lines, denormal guards).
 //! - [`effects`]: the effect framework, the effects and their registry.
+//! - [`chain`]: effect chains from JSON, validated with errors that name the JSON path.
 //! - [`dither`]: quantisation to 16/24-bit integers with TPDF dither from a seeded PCG32.
 
+pub mod chain;
 pub mod dither;
 pub mod dsp;
 pub mod effects;

@@ -711,6 +711,13 @@ fn every_kind_of_bad_input_exits_2_with_one_line_and_leaves_the_output_alone() {
             "--frobnicate",
         ),
         ("missing output argument", vec!["process", g], "<OUTPUT>"),
+        ("no command", vec![], "missing command"),
+        ("unknown command", vec!["mangle", g], "unrecognized subcommand 'mangle'"),
+        (
+            "chain is a directory",
+            vec!["process", g, "OUT", "--chain", path_str(d)],
+            "is a directory",
+        ),
     ];
     for (label, args, expected) in cases {
         assert_bad_input(label, d, &args, expected);

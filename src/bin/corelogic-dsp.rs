@@ -1,6 +1,7 @@
 //! The `corelogic-dsp` command-line program (cli.md): argument parsing and files only; the DSP, the chain
 //! validation and the dither live in the library.
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 use corelogic_dsp::chain::{self, ChainEntry};
 use corelogic_dsp::effects::{find, registry, EffectEntry, MAX_BLOCK};
@@ -59,10 +60,11 @@ struct ProcessArgs {
     #[arg(long, value_name = "CHAIN.json")]
     chain: Option<PathBuf>,
     /// Seconds of silence fed after the input (the output is that much longer).
-    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = parse_tail_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = parse_tail_seconds,
+          allow_negative_numbers = true)]
     tail: f64,
     /// Tempo for tempo-synced effects.
-    #[arg(long, value_name = "BPM", default_value = "120", value_parser = parse_bpm)]
+    #[arg(long, value_name = "BPM", default_value = "120", value_parser = parse_bpm, allow_negative_numbers = true)]
     bpm: f64,
     /// Output format: 16 or 24 (integer PCM, dithered) or 32 (float).
     #[arg(long, value_name = "16|24|32", default_value = "32", value_parser = parse_bit_depth)]
@@ -115,6 +117,11 @@ fn main() -> ExitCode {
             // --help and --version: print as clap does and succeed.
             let _ = e.print();
             return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // clap would print the whole help text to stderr; one line says what is missing instead.
+            let message = "missing command (effects or process); see 'corelogic-dsp --help'";
+            return report(Failure::Input(message.to_string()));
         }
         Err(e) => return report(Failure::Input(one_line(&e.render().to_string()))),
     };
@@ -383,6 +390,9 @@ fn read_chain(path: &Path) -> Result<Vec<ChainEntry>, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Failure::Input(format!("{}: no such file", path.display())),
         std::io::ErrorKind::InvalidData => Failure::Input(format!("{}: not UTF-8 text", path.display())),
+        std::io::ErrorKind::IsADirectory => {
+            Failure::Input(format!("{}: is a directory, not a chain file", path.display()))
+        }
         _ => Failure::System(format!("{}: cannot read: {e}", path.display())),
     })?;
     chain::parse_chain(&text).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))

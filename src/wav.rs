@@ -287,7 +287,7 @@ impl OutputFormat {
 
     /// Bytes a stereo file of `frames` frames takes, header included (hound writes at most 68 header bytes).
     pub fn file_bytes(self, frames: u64) -> u64 {
-        68 + frames * 2 * u64::from(self.bits() / 8)
+        frames.saturating_mul(2 * u64::from(self.bits() / 8)).saturating_add(68)
     }
 }
 

@@ -330,6 +330,40 @@ fn input_as_stereo_float(input: &Path, dir: &Path) -> PathBuf {
     output
 }
 
+#[test]
+fn accepts_the_ends_of_the_sample_rate_range_and_every_valid_option() {
+    let dir = temp_dir();
+    for sample_rate_hz in [8_000u32, 192_000] {
+        let input = dir.path().join(format!("in-{sample_rate_hz}.wav"));
+        write_noise(&input, 1000, sample_rate_hz);
+        let output = dir.path().join(format!("out-{sample_rate_hz}.wav"));
+        let args = [
+            "process",
+            path_str(&input),
+            path_str(&output),
+            "--effect",
+            "parametric-eq",
+            "--set",
+            "b2GainDb=6",
+            "--set",
+            "b4Type=4",
+            "--bpm",
+            "97.5",
+            "--bit-depth",
+            "24",
+            "--tail",
+            "0.01",
+        ];
+        let out = run(&args);
+        assert!(out.status.success(), "{sample_rate_hz} Hz: {}", stderr_of(&out));
+        let decoded = read_output(&output);
+        assert_eq!(decoded.spec.sample_rate, sample_rate_hz);
+        assert_eq!(decoded.spec.bits_per_sample, 24);
+        let tail_frames = (0.01 * f64::from(sample_rate_hz)).round() as usize;
+        assert_eq!(decoded.left.len(), 1000 + tail_frames);
+    }
+}
+
 // ---- WAV formats ----
 
 /// Raw sample codes and the f32 value each must read as (integers divided by 2^(bits-1)).
@@ -712,6 +746,11 @@ fn every_kind_of_bad_input_exits_2_with_one_line_and_leaves_the_output_alone() {
         ),
         ("missing output argument", vec!["process", g], "<OUTPUT>"),
         ("no command", vec![], "missing command"),
+        (
+            "tail beyond the WAV size limit",
+            vec!["process", g, "OUT", eq[0], eq[1], "--tail", "1e300"],
+            "4 GiB",
+        ),
         ("unknown command", vec!["mangle", g], "unrecognized subcommand 'mangle'"),
         (
             "chain is a directory",

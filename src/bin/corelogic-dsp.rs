@@ -292,7 +292,8 @@ fn process(args: &ProcessArgs) -> Result<(), Failure> {
     let mut effects =
         chain::build_chain(&job.entries, f64::from(sample_rate_hz)).map_err(|e| Failure::Input(e.to_string()))?;
     let tail_frames = (args.tail * f64::from(sample_rate_hz)).round() as u64;
-    let total_frames = input.frames() as u64 + tail_frames;
+    // Saturating: an absurd --tail must end in the size check below, not in an overflow.
+    let total_frames = (input.frames() as u64).saturating_add(tail_frames);
     if args.bit_depth.file_bytes(total_frames) > MAX_WAV_BYTES {
         return Err(Failure::Input(format!(
             "the output ({total_frames} frames) would exceed the 4 GiB a WAV file can hold; shorten --tail"

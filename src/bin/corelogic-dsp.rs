@@ -63,7 +63,7 @@ struct ProcessArgs {
     #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = parse_tail_seconds,
           allow_negative_numbers = true)]
     tail: f64,
-    /// Tempo for tempo-synced effects.
+    /// Tempo for tempo-synced effects (validated; no effect is tempo-synced yet, so it changes nothing today).
     #[arg(long, value_name = "BPM", default_value = "120", value_parser = parse_bpm, allow_negative_numbers = true)]
     bpm: f64,
     /// Output format: 16 or 24 (integer PCM, dithered) or 32 (float).

@@ -4,10 +4,17 @@
 //! - [`params`]: parameter tables and validation, the single source for every listing and UI.
 //! - [`dsp`]: building blocks (biquads, glides, delay lines, denormal guards).
 //! - [`effects`]: the effect framework, the effects and their registry.
+//! - [`chain`]: effect chains from JSON, validated with errors that name the JSON path.
+//! - [`dither`]: quantisation to 16/24-bit integers with TPDF dither from a seeded PCG32.
+//! - `wav` (feature `cli`): reading and atomically writing WAV files.
 
+pub mod chain;
+pub mod dither;
 pub mod dsp;
 pub mod effects;
 pub mod params;
+#[cfg(feature = "cli")]
+pub mod wav;
 
 pub use effects::{create, registry, Action, Effect, Event, Source, Tail};
 pub use params::{EffectSpec, ParamError, ParamSpec};

@@ -1,1 +1,400 @@
-fn main() {}
+//! The `corelogic-dsp` command-line program (cli.md): argument parsing and files only; the DSP, the chain
+//! validation and the dither live in the library.
+
+use clap::error::ErrorKind;
+use clap::{Args, Parser, Subcommand};
+use corelogic_dsp::chain::{self, ChainEntry};
+use corelogic_dsp::effects::{find, registry, EffectEntry, MAX_BLOCK};
+use corelogic_dsp::wav::{self, OutputFormat, WavError, WavOutput, MAX_WAV_BYTES};
+use corelogic_dsp::{Effect, EffectSpec, ParamSpec};
+use serde_json::{json, Value};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Frames processed per block (the engine's largest block).
+const BLOCK_FRAMES: usize = MAX_BLOCK;
+
+/// Inputs longer than this show a progress bar (when stderr is a terminal).
+const PROGRESS_MIN_SECONDS: f64 = 10.0;
+
+/// The sample rate at which `effects` reports latency.
+const LISTING_SAMPLE_RATE_HZ: f64 = 48_000.0;
+
+#[derive(Parser)]
+#[command(
+    name = "corelogic-dsp",
+    version,
+    about = "CoreLogic Studio's DSP engine on the command line"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the effects, their parameters and presets.
+    Effects {
+        /// Print one JSON array (the source for the TypeScript types and the demo's controls).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one effect or a chain over a WAV file.
+    Process(ProcessArgs),
+}
+
+#[derive(Args)]
+struct ProcessArgs {
+    /// Input WAV file.
+    input: PathBuf,
+    /// Output WAV file (stereo, at the input's sample rate; written atomically).
+    output: PathBuf,
+    /// The effect to run.
+    #[arg(long, value_name = "ID")]
+    effect: Option<String>,
+    /// A parameter of --effect (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+    /// A chain of effects (JSON array of {"effect", "parameters", "enabled", "preset"?}).
+    #[arg(long, value_name = "CHAIN.json")]
+    chain: Option<PathBuf>,
+    /// Seconds of silence fed after the input (the output is that much longer).
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = parse_tail_seconds,
+          allow_negative_numbers = true)]
+    tail: f64,
+    /// Tempo for tempo-synced effects (validated; no effect is tempo-synced yet, so it changes nothing today).
+    #[arg(long, value_name = "BPM", default_value = "120", value_parser = parse_bpm, allow_negative_numbers = true)]
+    bpm: f64,
+    /// Output format: 16 or 24 (integer PCM, dithered) or 32 (float).
+    #[arg(long, value_name = "16|24|32", default_value = "32", value_parser = parse_bit_depth)]
+    bit_depth: OutputFormat,
+}
+
+fn parse_tail_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        _ => Err("expected a number of seconds, 0 or more".to_string()),
+    }
+}
+
+fn parse_bpm(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(bpm) if bpm.is_finite() && bpm > 0.0 => Ok(bpm),
+        _ => Err("expected a tempo in beats per minute, greater than 0".to_string()),
+    }
+}
+
+fn parse_bit_depth(text: &str) -> Result<OutputFormat, String> {
+    text.trim()
+        .parse::<u16>()
+        .ok()
+        .and_then(OutputFormat::from_bits)
+        .ok_or_else(|| "expected 16, 24 or 32".to_string())
+}
+
+/// A failure, sorted by the exit status it gives.
+enum Failure {
+    /// Bad input (exit 2).
+    Input(String),
+    /// An I/O or internal failure (exit 1).
+    System(String),
+}
+
+impl From<WavError> for Failure {
+    fn from(e: WavError) -> Self {
+        match e {
+            WavError::BadInput(m) => Failure::Input(m),
+            WavError::Io(m) => Failure::System(m),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: print as clap does and succeed.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // clap would print the whole help text to stderr; one line says what is missing instead.
+            let message = "missing command (effects or process); see 'corelogic-dsp --help'";
+            return report(Failure::Input(message.to_string()));
+        }
+        Err(e) => return report(Failure::Input(one_line(&e.render().to_string()))),
+    };
+    let result = match cli.command {
+        Command::Effects { json } => list_effects(json),
+        Command::Process(args) => process(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => report(failure),
+    }
+}
+
+fn report(failure: Failure) -> ExitCode {
+    let (message, code) = match failure {
+        Failure::Input(m) => (m, 2),
+        Failure::System(m) => (m, 1),
+    };
+    eprintln!("corelogic-dsp: {}", one_line(&message));
+    ExitCode::from(code)
+}
+
+/// Squeezes a (clap) message into one line: the first line, without clap's "error: " prefix; when that line
+/// announces a list ("...not provided:"), the list's items follow it on the same line.
+fn one_line(text: &str) -> String {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("unknown error");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    if first.ends_with(':') {
+        let items: Vec<&str> = lines.take_while(|l| !l.starts_with("Usage:")).collect();
+        format!("{first} {}", items.join(", "))
+    } else {
+        first.to_string()
+    }
+}
+
+// ---- effects ----
+
+fn list_effects(as_json: bool) -> Result<(), Failure> {
+    if as_json {
+        let listing: Vec<Value> = registry().iter().map(effect_json).collect::<Result<_, _>>()?;
+        let text = serde_json::to_string_pretty(&listing).map_err(|e| Failure::System(e.to_string()))?;
+        println!("{text}");
+    } else {
+        for entry in registry() {
+            print!("{}", effect_table(entry)?);
+        }
+    }
+    Ok(())
+}
+
+/// A number as JSON, whole numbers without a fraction (`2`, not `2.0`), for the generated TypeScript.
+fn json_number(value: f64) -> Value {
+    const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if value.fract() == 0.0 && value.abs() < EXACT_INTEGER_LIMIT {
+        json!(value as i64)
+    } else {
+        json!(value)
+    }
+}
+
+fn latency_at_48k(entry: &EffectEntry) -> Result<usize, Failure> {
+    let effect: Box<dyn Effect> = entry
+        .create(LISTING_SAMPLE_RATE_HZ, None, [])
+        .map_err(|e| Failure::System(format!("internal error: cannot create '{}': {e}", entry.spec.id)))?;
+    Ok(effect.latency())
+}
+
+fn parameter_json(p: &ParamSpec) -> Value {
+    let mut object = json!({
+        "name": p.name,
+        "unit": p.unit,
+        "min": json_number(p.min),
+        "max": json_number(p.max),
+        "default": json_number(p.default),
+        "integer": p.is_integer(),
+        "automatable": p.automatable,
+    });
+    if let (Some(values), Some(map)) = (p.labelled_values(), object.as_object_mut()) {
+        let values: Vec<Value> = values
+            .iter()
+            .map(|(v, label)| json!({"value": json_number(*v), "label": label}))
+            .collect();
+        map.insert("values".to_string(), Value::Array(values));
+    }
+    object
+}
+
+fn presets_json(spec: &EffectSpec) -> Vec<Value> {
+    spec.all_presets()
+        .map(|preset| {
+            let parameters: serde_json::Map<String, Value> = preset
+                .values
+                .iter()
+                .map(|(name, v)| (name.to_string(), json_number(*v)))
+                .collect();
+            json!({"name": preset.name, "parameters": parameters})
+        })
+        .collect()
+}
+
+fn effect_json(entry: &EffectEntry) -> Result<Value, Failure> {
+    let spec = entry.spec;
+    Ok(json!({
+        "id": spec.id,
+        "name": spec.name,
+        "category": spec.category.as_str(),
+        "parameters": spec.params.iter().map(parameter_json).collect::<Vec<_>>(),
+        "presets": presets_json(spec),
+        "latencySamplesAt48k": latency_at_48k(entry)?,
+    }))
+}
+
+fn effect_table(entry: &EffectEntry) -> Result<String, Failure> {
+    let spec = entry.spec;
+    let mut out = format!(
+        "{}  {} ({}), latency at 48 kHz: {} samples\n",
+        spec.id,
+        spec.name,
+        spec.category.as_str(),
+        latency_at_48k(entry)?
+    );
+    for p in spec.params {
+        let unit = if p.unit.is_empty() { "-" } else { p.unit };
+        let mut flags = Vec::new();
+        if p.is_integer() {
+            flags.push("integer".to_string());
+        }
+        if p.automatable {
+            flags.push("automatable".to_string());
+        }
+        if let Some(values) = p.labelled_values() {
+            let list: Vec<String> = values.iter().map(|(v, l)| format!("{v} {l}")).collect();
+            flags.push(format!("values: {}", list.join(", ")));
+        }
+        out += &format!(
+            "    {:<16} {:<6} {:>8} .. {:<8} default {:<8} {}\n",
+            p.name,
+            unit,
+            p.min,
+            p.max,
+            p.default,
+            flags.join("; ")
+        );
+    }
+    let presets: Vec<&str> = spec.all_presets().map(|p| p.name).collect();
+    out += &format!("    presets: {}\n\n", presets.join(", "));
+    Ok(out)
+}
+
+// ---- process ----
+
+/// What `process` runs: validated before any audio is read.
+struct Job {
+    entries: Vec<ChainEntry>,
+    /// The transport tempo. Accepted and validated now; no effect is tempo-synced yet and the effect API has
+    /// no tempo input, so it does not change the output until the delays arrive.
+    _tempo_bpm: f64,
+}
+
+fn process(args: &ProcessArgs) -> Result<(), Failure> {
+    let job = Job {
+        entries: chain_entries(args)?,
+        _tempo_bpm: args.bpm,
+    };
+    let input = wav::read_wav(&args.input)?;
+    let sample_rate_hz = input.sample_rate_hz;
+    let mut effects =
+        chain::build_chain(&job.entries, f64::from(sample_rate_hz)).map_err(|e| Failure::Input(e.to_string()))?;
+    let tail_frames = (args.tail * f64::from(sample_rate_hz)).round() as u64;
+    // Saturating: an absurd --tail must end in the size check below, not in an overflow.
+    let total_frames = (input.frames() as u64).saturating_add(tail_frames);
+    if args.bit_depth.file_bytes(total_frames) > MAX_WAV_BYTES {
+        return Err(Failure::Input(format!(
+            "the output ({total_frames} frames) would exceed the 4 GiB a WAV file can hold; shorten --tail"
+        )));
+    }
+    let mut output = WavOutput::create(&args.output, sample_rate_hz, args.bit_depth)?;
+    let progress = progress_bar(total_frames, f64::from(sample_rate_hz));
+    let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
+    let mut frame = 0u64;
+    while frame < total_frames {
+        let len = (total_frames - frame).min(BLOCK_FRAMES as u64) as usize;
+        fill_block(&input, frame as usize, &mut left[..len], &mut right[..len]);
+        chain::process_in_series(&mut effects, &mut left[..len], &mut right[..len]);
+        output.write_block(&left[..len], &right[..len])?;
+        frame += len as u64;
+        if let Some(bar) = &progress {
+            bar.set_position(frame);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    output.finish()?;
+    Ok(())
+}
+
+/// Copies input frames from `start` into the block; past the input's end, silence (the tail).
+fn fill_block(input: &wav::StereoAudio, start: usize, left: &mut [f32], right: &mut [f32]) {
+    left.fill(0.0);
+    right.fill(0.0);
+    if start < input.frames() {
+        let end = (start + left.len()).min(input.frames());
+        left[..end - start].copy_from_slice(&input.left[start..end]);
+        right[..end - start].copy_from_slice(&input.right[start..end]);
+    }
+}
+
+fn progress_bar(total_frames: u64, sample_rate_hz: f64) -> Option<indicatif::ProgressBar> {
+    let long = total_frames as f64 / sample_rate_hz > PROGRESS_MIN_SECONDS;
+    if !(long && std::io::stderr().is_terminal()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total_frames), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% {elapsed} / {duration}") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// The chain to run: from `--effect`/`--set` or from `--chain`, exactly one of them.
+fn chain_entries(args: &ProcessArgs) -> Result<Vec<ChainEntry>, Failure> {
+    match (&args.effect, &args.chain) {
+        (Some(id), None) => Ok(vec![single_effect(id, &args.set)?]),
+        (None, Some(path)) if args.set.is_empty() => read_chain(path),
+        (None, Some(_)) => Err(Failure::Input(
+            "--set applies to --effect only; put a chain's parameters in its JSON".to_string(),
+        )),
+        (Some(_), Some(_)) => Err(Failure::Input(
+            "give either --effect ID or --chain CHAIN.json, not both".to_string(),
+        )),
+        (None, None) => Err(Failure::Input("give --effect ID or --chain CHAIN.json".to_string())),
+    }
+}
+
+fn single_effect(id: &str, settings: &[String]) -> Result<ChainEntry, Failure> {
+    let effect = find(id).map_err(|e| Failure::Input(e.to_string()))?;
+    let parameters = settings
+        .iter()
+        .map(|setting| parse_setting(effect.spec, setting))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ChainEntry {
+        path: format!("--effect {id}"),
+        effect,
+        preset: None,
+        parameters,
+        enabled: true,
+        curve: None,
+    })
+}
+
+/// Parses and validates one `--set NAME=VALUE`.
+fn parse_setting(spec: &EffectSpec, setting: &str) -> Result<(String, f64), Failure> {
+    let bad = |why: String| Failure::Input(format!("--set {setting}: {why}"));
+    let (name, text) = setting
+        .split_once('=')
+        .ok_or_else(|| bad("expected NAME=VALUE".to_string()))?;
+    let (name, text) = (name.trim(), text.trim());
+    let index = spec.param_index(name).map_err(|e| bad(e.to_string()))?;
+    let value: f64 = text.parse().map_err(|_| bad(format!("'{text}' is not a number")))?;
+    spec.check(index, value).map_err(|e| bad(e.to_string()))?;
+    Ok((name.to_string(), value))
+}
+
+fn read_chain(path: &Path) -> Result<Vec<ChainEntry>, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Failure::Input(format!("{}: no such file", path.display())),
+        std::io::ErrorKind::InvalidData => Failure::Input(format!("{}: not UTF-8 text", path.display())),
+        std::io::ErrorKind::IsADirectory => {
+            Failure::Input(format!("{}: is a directory, not a chain file", path.display()))
+        }
+        _ => Failure::System(format!("{}: cannot read: {e}", path.display())),
+    })?;
+    chain::parse_chain(&text).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+}

@@ -4,8 +4,6 @@ use super::shelf::{Shelf, ShelfKind};
 use crate::dsp::biquad::BandType;
 use crate::params::{Category, EffectSpec, ParamSpec};
 
-// effects.md gives the default Q as the literal 0.7071 (what UIs show), not 1/sqrt(2).
-#[allow(clippy::approx_constant)]
 pub static SPEC: EffectSpec = EffectSpec {
     id: "low-shelf",
     name: "Low Shelf",

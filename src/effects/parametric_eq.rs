@@ -20,8 +20,6 @@ macro_rules! band {
     };
 }
 
-// effects.md gives the default Q as the literal 0.7071 (what UIs show), not 1/sqrt(2).
-#[allow(clippy::approx_constant)]
 const fn params() -> [ParamSpec; OUTPUT_GAIN + 1] {
     let bands = [
         band!(1, 2.0, 100.0),

@@ -1,0 +1,455 @@
+//! WAV files for the command-line program: reading every format cli.md lists, and writing stereo output
+//! atomically (temporary file in the output's directory, renamed into place only on success).
+//!
+//! Reading: one small RIFF chunk parser handles every accepted format (PCM 8-bit unsigned, 16/24/32-bit
+//! integer, 32/64-bit float; plain format tags 1 and 3 and WAVE_FORMAT_EXTENSIBLE; mono or stereo; 8 to
+//! 192 kHz). hound is not used for reading: it cannot read 64-bit float and stops silently at truncated data,
+//! so the header and the data length must be parsed here anyway, and one decoder for all formats keeps the
+//! checks in one place. The whole file is read into memory (inputs are songs, not hours; streaming the input
+//! is a later refinement). Writing streams block by block through hound.
+
+use crate::dither::{IntBits, Quantizer};
+use std::fmt;
+use std::fs;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+
+/// The sample rates the program reads (cli.md), in Hz.
+pub const SAMPLE_RATE_RANGE_HZ: (u32, u32) = (8_000, 192_000);
+
+const FORMAT_PCM: u16 = 1;
+const FORMAT_FLOAT: u16 = 3;
+const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
+/// The 14 bytes after the format tag in every KSDATAFORMAT_SUBTYPE GUID (PCM, IEEE float).
+const SUBFORMAT_GUID_TAIL: [u8; 14] = [
+    0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
+];
+
+/// Why a file could not be read or written. Messages name the file.
+#[derive(Debug)]
+pub enum WavError {
+    /// The user's file is wrong: missing, not a WAV, truncated, or in a format that is not supported.
+    BadInput(String),
+    /// The system failed: permissions, disk full, a rename that did not happen.
+    Io(String),
+}
+
+impl fmt::Display for WavError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WavError::BadInput(m) | WavError::Io(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for WavError {}
+
+/// A decoded input: stereo (mono is duplicated), samples at full scale +/-1.0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StereoAudio {
+    pub sample_rate_hz: u32,
+    /// Channels in the file (1 or 2).
+    pub source_channels: u16,
+    pub left: Vec<f32>,
+    pub right: Vec<f32>,
+}
+
+impl StereoAudio {
+    pub fn frames(&self) -> usize {
+        self.left.len()
+    }
+}
+
+/// How samples are stored in the data chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Unsigned8,
+    Int16,
+    Int24,
+    Int32,
+    Float32,
+    Float64,
+}
+
+impl Encoding {
+    fn bytes(self) -> usize {
+        match self {
+            Encoding::Unsigned8 => 1,
+            Encoding::Int16 => 2,
+            Encoding::Int24 => 3,
+            Encoding::Int32 | Encoding::Float32 => 4,
+            Encoding::Float64 => 8,
+        }
+    }
+
+    /// Decodes one sample from exactly `bytes()` little-endian bytes; integers divide by 2^(bits-1).
+    fn decode(self, b: &[u8]) -> f32 {
+        match self {
+            Encoding::Unsigned8 => (f64::from(b[0]) - 128.0) as f32 / 128.0,
+            Encoding::Int16 => f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0,
+            // Place the 24 bits in the top of an i32 and shift back to sign-extend.
+            Encoding::Int24 => ((i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f64 / 8_388_608.0) as f32,
+            Encoding::Int32 => (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0) as f32,
+            Encoding::Float32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            Encoding::Float64 => f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32,
+        }
+    }
+}
+
+/// The parts of the `fmt ` chunk the reader needs.
+#[derive(Debug, Clone, Copy)]
+struct Format {
+    channels: u16,
+    sample_rate_hz: u32,
+    block_align: u16,
+    encoding: Encoding,
+}
+
+fn name(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// Reads a WAV file into memory as stereo.
+pub fn read_wav(path: &Path) -> Result<StereoAudio, WavError> {
+    let bytes = fs::read(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => WavError::BadInput(format!("{}: no such file", name(path))),
+        io::ErrorKind::IsADirectory => WavError::BadInput(format!("{}: is a directory, not a WAV file", name(path))),
+        _ => WavError::Io(format!("{}: cannot read: {e}", name(path))),
+    })?;
+    decode_wav(&bytes).map_err(|message| WavError::BadInput(format!("{}: {message}", name(path))))
+}
+
+/// Decodes a whole WAV file held in memory. Errors are messages without the file name.
+pub fn decode_wav(bytes: &[u8]) -> Result<StereoAudio, String> {
+    if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return Err("not a WAV file (no RIFF/WAVE header)".to_string());
+    }
+    let mut format: Option<Format> = None;
+    let mut pos = 12;
+    loop {
+        if pos + 8 > bytes.len() {
+            return Err(if format.is_some() {
+                "truncated: the file ends before its data chunk".to_string()
+            } else {
+                "not a valid WAV file: no fmt chunk before the end of the file".to_string()
+            });
+        }
+        let id = &bytes[pos..pos + 4];
+        let size = u32_at(bytes, pos + 4) as usize;
+        let body = pos + 8;
+        let available = bytes.len() - body;
+        if id == b"fmt " {
+            if size > available {
+                return Err("truncated: the fmt chunk is cut off".to_string());
+            }
+            format = Some(parse_format(&bytes[body..body + size])?);
+        } else if id == b"data" {
+            let Some(format) = format else {
+                return Err("not a valid WAV file: the data chunk comes before the fmt chunk".to_string());
+            };
+            if size > available {
+                return Err(format!(
+                    "truncated: the data chunk declares {size} bytes but only {available} are in the file"
+                ));
+            }
+            return decode_data(&bytes[body..body + size], format);
+        }
+        // Chunks are padded to an even length (RIFF); a pad byte missing at the very end is harmless.
+        pos = body + size + (size & 1);
+    }
+}
+
+fn parse_format(fmt: &[u8]) -> Result<Format, String> {
+    if fmt.len() < 16 {
+        return Err(format!(
+            "not a valid WAV file: fmt chunk of {} bytes (at least 16 expected)",
+            fmt.len()
+        ));
+    }
+    let mut tag = u16_at(fmt, 0);
+    let channels = u16_at(fmt, 2);
+    let sample_rate_hz = u32_at(fmt, 4);
+    let block_align = u16_at(fmt, 12);
+    let bits = u16_at(fmt, 14);
+    if tag == FORMAT_EXTENSIBLE {
+        // WAVEFORMATEXTENSIBLE: cbSize (2), valid bits (2), channel mask (4), then the 16-byte subformat GUID
+        // whose first two bytes are the real format tag.
+        if fmt.len() < 40 || fmt[26..40] != SUBFORMAT_GUID_TAIL {
+            return Err("unsupported WAV format: WAVE_FORMAT_EXTENSIBLE with an unknown subformat".to_string());
+        }
+        tag = u16_at(fmt, 24);
+    }
+    let encoding = match (tag, bits) {
+        (FORMAT_PCM, 8) => Encoding::Unsigned8,
+        (FORMAT_PCM, 16) => Encoding::Int16,
+        (FORMAT_PCM, 24) => Encoding::Int24,
+        (FORMAT_PCM, 32) => Encoding::Int32,
+        (FORMAT_FLOAT, 32) => Encoding::Float32,
+        (FORMAT_FLOAT, 64) => Encoding::Float64,
+        (FORMAT_PCM, _) | (FORMAT_FLOAT, _) => {
+            let kind = if tag == FORMAT_PCM { "integer PCM" } else { "float" };
+            return Err(format!(
+                "unsupported WAV format: {bits}-bit {kind} (supported: 8/16/24/32-bit integer PCM, 32/64-bit float)"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "unsupported WAV format: format tag {tag:#06x} (supported: integer PCM and IEEE float)"
+            ))
+        }
+    };
+    if channels != 1 && channels != 2 {
+        return Err(format!("{channels} channels; only mono and stereo are supported"));
+    }
+    let (min_hz, max_hz) = SAMPLE_RATE_RANGE_HZ;
+    if !(min_hz..=max_hz).contains(&sample_rate_hz) {
+        return Err(format!(
+            "sample rate {sample_rate_hz} Hz is not supported (allowed: {min_hz} to {max_hz} Hz)"
+        ));
+    }
+    if usize::from(block_align) != usize::from(channels) * encoding.bytes() {
+        return Err(format!(
+            "not a valid WAV file: block align {block_align} does not match {channels} channel(s) of {bits} bits"
+        ));
+    }
+    Ok(Format {
+        channels,
+        sample_rate_hz,
+        block_align,
+        encoding,
+    })
+}
+
+fn decode_data(data: &[u8], format: Format) -> Result<StereoAudio, String> {
+    let frame_bytes = usize::from(format.block_align);
+    if data.len() % frame_bytes != 0 {
+        return Err(format!(
+            "truncated: the data chunk's {} bytes are not a whole number of {frame_bytes}-byte frames",
+            data.len()
+        ));
+    }
+    let frames = data.len() / frame_bytes;
+    let sample_bytes = format.encoding.bytes();
+    let mut left = Vec::with_capacity(frames);
+    let mut right = Vec::with_capacity(frames);
+    for frame in data.chunks_exact(frame_bytes) {
+        let l = format.encoding.decode(&frame[..sample_bytes]);
+        let r = if format.channels == 2 {
+            format.encoding.decode(&frame[sample_bytes..])
+        } else {
+            l
+        };
+        left.push(l);
+        right.push(r);
+    }
+    Ok(StereoAudio {
+        sample_rate_hz: format.sample_rate_hz,
+        source_channels: format.channels,
+        left,
+        right,
+    })
+}
+
+/// The sample format of the output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// 32-bit IEEE float, samples written as they are.
+    Float32,
+    /// Integer PCM with TPDF dither (see [`crate::dither`]).
+    Int(IntBits),
+}
+
+impl OutputFormat {
+    /// From `--bit-depth`: 16 and 24 are integer PCM, 32 is float.
+    pub fn from_bits(bits: u16) -> Option<Self> {
+        match bits {
+            16 => Some(OutputFormat::Int(IntBits::Sixteen)),
+            24 => Some(OutputFormat::Int(IntBits::TwentyFour)),
+            32 => Some(OutputFormat::Float32),
+            _ => None,
+        }
+    }
+
+    pub fn bits(self) -> u16 {
+        match self {
+            OutputFormat::Float32 => 32,
+            OutputFormat::Int(b) => b.bits(),
+        }
+    }
+
+    /// Bytes a stereo file of `frames` frames takes, header included (hound writes at most 68 header bytes).
+    pub fn file_bytes(self, frames: u64) -> u64 {
+        frames.saturating_mul(2 * u64::from(self.bits() / 8)).saturating_add(68)
+    }
+}
+
+/// The largest file a RIFF size field can describe.
+pub const MAX_WAV_BYTES: u64 = u32::MAX as u64;
+
+type TempWriter = hound::WavWriter<BufWriter<fs::File>>;
+
+/// A stereo WAV being written to a temporary file beside its destination; [`WavOutput::finish`] renames it
+/// into place. Dropped without `finish` (an error anywhere), the temporary file is deleted and the
+/// destination is untouched.
+pub struct WavOutput {
+    destination: PathBuf,
+    writer: TempWriter,
+    temp_path: tempfile::TempPath,
+    quantizer: Option<Quantizer>,
+    interleaved: Vec<i32>,
+}
+
+fn io_error(path: &Path, what: &str, e: impl fmt::Display) -> WavError {
+    WavError::Io(format!("{}: {what}: {e}", name(path)))
+}
+
+impl WavOutput {
+    /// Starts writing `destination` (stereo, at `sample_rate_hz`, in `format`).
+    pub fn create(destination: &Path, sample_rate_hz: u32, format: OutputFormat) -> Result<Self, WavError> {
+        let directory = match destination.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".corelogic-dsp-")
+            .suffix(".wav.tmp")
+            .tempfile_in(directory)
+            .map_err(|e| io_error(destination, "cannot create a temporary file beside it", e))?;
+        let (file, temp_path) = temp.into_parts();
+        keep_permissions(destination, &file);
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: sample_rate_hz,
+            bits_per_sample: format.bits(),
+            sample_format: match format {
+                OutputFormat::Float32 => hound::SampleFormat::Float,
+                OutputFormat::Int(_) => hound::SampleFormat::Int,
+            },
+        };
+        let writer =
+            hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| io_error(destination, "cannot write", e))?;
+        Ok(WavOutput {
+            destination: destination.to_path_buf(),
+            writer,
+            temp_path,
+            quantizer: match format {
+                OutputFormat::Float32 => None,
+                OutputFormat::Int(bits) => Some(Quantizer::new(bits)),
+            },
+            interleaved: Vec::new(),
+        })
+    }
+
+    /// Appends a stereo block.
+    pub fn write_block(&mut self, left: &[f32], right: &[f32]) -> Result<(), WavError> {
+        let result = match &mut self.quantizer {
+            None => left
+                .iter()
+                .zip(right)
+                .try_for_each(|(l, r)| self.writer.write_sample(*l).and_then(|_| self.writer.write_sample(*r))),
+            Some(quantizer) => {
+                self.interleaved.clear();
+                quantizer.quantize_stereo(left, right, &mut self.interleaved);
+                self.interleaved.iter().try_for_each(|s| self.writer.write_sample(*s))
+            }
+        };
+        result.map_err(|e| io_error(&self.destination, "cannot write", e))
+    }
+
+    /// Completes the file and renames it over the destination.
+    pub fn finish(self) -> Result<(), WavError> {
+        let destination = self.destination;
+        self.writer
+            .finalize()
+            .map_err(|e| io_error(&destination, "cannot write", e))?;
+        self.temp_path
+            .persist(&destination)
+            .map_err(|e| io_error(&destination, "cannot rename the finished file into place", e.error))
+    }
+}
+
+/// Gives the new file the permissions of the file it replaces, or the usual 0644 for a new one (a temporary
+/// file is created private, 0600, which a rename would otherwise carry over to the output).
+fn keep_permissions(destination: &Path, file: &fs::File) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let permissions = fs::metadata(destination)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| fs::Permissions::from_mode(0o644));
+        // Best effort: a file system without Unix permissions is no reason to fail the render.
+        let _ = file.set_permissions(permissions);
+    }
+    #[cfg(not(unix))]
+    let _ = (destination, file);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(tag: u16, channels: u16, rate: u32, bits: u16, data_len: u32) -> Vec<u8> {
+        let align = channels * bits / 8;
+        let mut b = Vec::new();
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + data_len).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16u32.to_le_bytes());
+        for v in [tag, channels] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&rate.to_le_bytes());
+        b.extend_from_slice(&(rate * u32::from(align)).to_le_bytes());
+        for v in [align, bits] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&data_len.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn decodes_24_bit_sign_extension_and_8_bit_offset() {
+        let mut b = header(1, 1, 48_000, 24, 6);
+        b.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x80]);
+        let a = decode_wav(&b).unwrap();
+        assert_eq!(a.left, vec![-1.0 / 8_388_608.0, -1.0]);
+        let mut b = header(1, 2, 8_000, 8, 2);
+        b.extend_from_slice(&[0, 255]);
+        let a = decode_wav(&b).unwrap();
+        assert_eq!((a.left[0], a.right[0]), (-1.0, 127.0 / 128.0));
+    }
+
+    #[test]
+    fn rejects_truncation_channels_rates_and_formats_with_clear_messages() {
+        let mut b = header(1, 2, 48_000, 16, 8);
+        b.extend_from_slice(&[0; 6]);
+        assert!(decode_wav(&b)
+            .unwrap_err()
+            .starts_with("truncated: the data chunk declares 8 bytes but only 6"));
+        let b = header(1, 6, 48_000, 16, 0);
+        assert_eq!(
+            decode_wav(&b).unwrap_err(),
+            "6 channels; only mono and stereo are supported"
+        );
+        let b = header(1, 2, 4_000, 16, 0);
+        assert!(decode_wav(&b)
+            .unwrap_err()
+            .starts_with("sample rate 4000 Hz is not supported"));
+        let b = header(2, 2, 48_000, 4, 0);
+        assert!(decode_wav(&b)
+            .unwrap_err()
+            .starts_with("unsupported WAV format: format tag 0x0002"));
+        assert!(decode_wav(b"hello world, not a wav")
+            .unwrap_err()
+            .starts_with("not a WAV file"));
+    }
+}

@@ -1,0 +1,776 @@
+//! Integration tests of the `corelogic-dsp` binary: listings, processing, WAV formats and error handling.
+//! Input files are written byte by byte here (not with the crate's code); outputs are read back with hound.
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_corelogic-dsp"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("temp paths are UTF-8")
+}
+
+// ---- a tiny WAV writer, independent of the crate ----
+
+const FORMAT_PCM: u16 = 1;
+const FORMAT_FLOAT: u16 = 3;
+
+struct WavLayout {
+    tag: u16,
+    channels: u16,
+    sample_rate_hz: u32,
+    bits: u16,
+    extensible: bool,
+    /// Adds an odd-sized chunk before `data`, which readers must skip with its pad byte.
+    odd_chunk_before_data: bool,
+}
+
+fn wav_bytes(layout: &WavLayout, data: &[u8]) -> Vec<u8> {
+    let align = layout.channels * layout.bits / 8;
+    let mut fmt = Vec::new();
+    let tag = if layout.extensible { 0xFFFE } else { layout.tag };
+    fmt.extend_from_slice(&tag.to_le_bytes());
+    fmt.extend_from_slice(&layout.channels.to_le_bytes());
+    fmt.extend_from_slice(&layout.sample_rate_hz.to_le_bytes());
+    fmt.extend_from_slice(&(layout.sample_rate_hz * u32::from(align)).to_le_bytes());
+    fmt.extend_from_slice(&align.to_le_bytes());
+    fmt.extend_from_slice(&layout.bits.to_le_bytes());
+    if layout.extensible {
+        fmt.extend_from_slice(&22u16.to_le_bytes()); // cbSize
+        fmt.extend_from_slice(&layout.bits.to_le_bytes()); // valid bits
+        let mask: u32 = if layout.channels == 1 { 0x4 } else { 0x3 };
+        fmt.extend_from_slice(&mask.to_le_bytes());
+        fmt.extend_from_slice(&layout.tag.to_le_bytes());
+        fmt.extend_from_slice(&[0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71]);
+    }
+    let mut body = b"WAVE".to_vec();
+    push_chunk(&mut body, b"fmt ", &fmt);
+    if layout.odd_chunk_before_data {
+        push_chunk(&mut body, b"LIST", b"abc");
+    }
+    push_chunk(&mut body, b"data", data);
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend_from_slice(&body);
+    file
+}
+
+fn push_chunk(out: &mut Vec<u8>, id: &[u8; 4], body: &[u8]) {
+    out.extend_from_slice(id);
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(body);
+    if body.len() % 2 == 1 {
+        out.push(0);
+    }
+}
+
+fn float_layout(channels: u16, sample_rate_hz: u32) -> WavLayout {
+    WavLayout {
+        tag: FORMAT_FLOAT,
+        channels,
+        sample_rate_hz,
+        bits: 32,
+        extensible: false,
+        odd_chunk_before_data: false,
+    }
+}
+
+/// A stereo 32-bit float file of deterministic noise at about -12 dBFS.
+fn write_noise(path: &Path, frames: usize, sample_rate_hz: u32) {
+    let mut state: u32 = 0x1234_5678;
+    let mut data = Vec::new();
+    for _ in 0..frames * 2 {
+        // xorshift32: test noise only needs to be deterministic and broadband.
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let sample = (state as f64 / u32::MAX as f64 - 0.5) * 0.5;
+        data.extend_from_slice(&(sample as f32).to_le_bytes());
+    }
+    fs::write(path, wav_bytes(&float_layout(2, sample_rate_hz), &data)).unwrap();
+}
+
+struct Decoded {
+    spec: hound::WavSpec,
+    left: Vec<f32>,
+    right: Vec<f32>,
+}
+
+/// Reads a stereo output with hound; integer samples stay integer-valued (not scaled).
+fn read_output(path: &Path) -> Decoded {
+    let mut reader = hound::WavReader::open(path).expect("output is a WAV file hound reads");
+    let spec = reader.spec();
+    let samples: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader.samples::<f32>().map(|s| s.unwrap()).collect(),
+        hound::SampleFormat::Int => reader.samples::<i32>().map(|s| s.unwrap() as f32).collect(),
+    };
+    assert_eq!(spec.channels, 2, "output is stereo");
+    Decoded {
+        spec,
+        left: samples.iter().step_by(2).copied().collect(),
+        right: samples.iter().skip(1).step_by(2).copied().collect(),
+    }
+}
+
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn listing() -> Vec<Value> {
+    let out = run(&["effects", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("effects --json prints JSON");
+    json.as_array().expect("a JSON array").clone()
+}
+
+// ---- effects ----
+
+#[test]
+fn effects_json_lists_every_registered_effect_with_the_schema_keys_and_types() {
+    let effects = listing();
+    let ids: Vec<&str> = effects.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let registered: Vec<&str> = corelogic_dsp::registry().iter().map(|e| e.spec.id).collect();
+    assert_eq!(ids, registered);
+    for effect in &effects {
+        let keys: Vec<&str> = effect.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        for key in &keys {
+            assert!(
+                ["id", "name", "category", "parameters", "presets", "latencySamplesAt48k"].contains(key),
+                "unexpected key {key}"
+            );
+        }
+        assert!(effect["name"].is_string() && effect["category"].is_string());
+        if let Some(latency) = effect.get("latencySamplesAt48k") {
+            assert!(latency.is_u64(), "{latency}");
+        }
+        let parameters = effect["parameters"].as_array().unwrap();
+        assert!(!parameters.is_empty());
+        for p in parameters {
+            let what = format!("{} {}", effect["id"], p["name"]);
+            assert!(p["name"].is_string() && p["unit"].is_string(), "{what}");
+            let (min, max, default) = (p["min"].as_f64(), p["max"].as_f64(), p["default"].as_f64());
+            let (min, max, default) = (min.unwrap(), max.unwrap(), default.unwrap());
+            assert!(min <= default && default <= max, "{what}");
+            let integer = p["integer"].as_bool().unwrap();
+            assert!(p["automatable"].is_boolean(), "{what}");
+            if integer {
+                assert_eq!(default.fract(), 0.0, "{what}");
+            }
+            if let Some(values) = p.get("values") {
+                assert!(integer, "{what}: labelled values belong to integer parameters");
+                for v in values.as_array().unwrap() {
+                    assert_eq!(v.as_object().unwrap().len(), 2, "{what}");
+                    assert!(v["value"].is_number() && v["label"].is_string(), "{what}");
+                }
+            }
+        }
+        let presets = effect["presets"].as_array().unwrap();
+        assert_eq!(presets[0]["name"], "init");
+        assert_eq!(presets[0]["parameters"], serde_json::json!({}));
+        for preset in presets {
+            assert!(preset["name"].is_string() && preset["parameters"].is_object());
+        }
+    }
+}
+
+#[test]
+fn effects_table_lists_every_registered_effect_and_parameter() {
+    let out = run(&["effects"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for entry in corelogic_dsp::registry() {
+        assert!(text.contains(entry.spec.id), "{}", entry.spec.id);
+        for p in entry.spec.params {
+            assert!(text.contains(p.name), "{}", p.name);
+        }
+    }
+}
+
+// ---- process ----
+
+#[test]
+fn process_runs_every_listed_effect_and_writes_input_length_plus_tail() {
+    let dir = temp_dir();
+    let input = dir.path().join("in.wav");
+    let input_frames = 22_050;
+    write_noise(&input, input_frames, 44_100);
+    for effect in listing() {
+        let id = effect["id"].as_str().unwrap();
+        let output = dir.path().join(format!("{id}.wav"));
+        let out = run(&[
+            "process",
+            path_str(&input),
+            path_str(&output),
+            "--effect",
+            id,
+            "--tail",
+            "0.25",
+        ]);
+        assert!(out.status.success(), "{id}: {}", stderr_of(&out));
+        let decoded = read_output(&output);
+        assert_eq!(decoded.spec.sample_rate, 44_100, "{id}");
+        assert_eq!(
+            (decoded.spec.bits_per_sample, decoded.spec.sample_format),
+            (32, hound::SampleFormat::Float)
+        );
+        assert_eq!(decoded.left.len(), input_frames + 11_025, "{id}");
+        assert!(decoded.left.iter().chain(&decoded.right).all(|s| s.is_finite()), "{id}");
+    }
+}
+
+#[test]
+fn chain_presets_equal_their_listed_values_and_parameters_override_them() {
+    let dir = temp_dir();
+    let input = dir.path().join("in.wav");
+    write_noise(&input, 4_800, 48_000);
+    let render = |name: &str, chain: &Value| -> Vec<u8> {
+        let chain_path = dir.path().join(format!("{name}.json"));
+        fs::write(&chain_path, chain.to_string()).unwrap();
+        let output = dir.path().join(format!("{name}.wav"));
+        let out = run(&[
+            "process",
+            path_str(&input),
+            path_str(&output),
+            "--chain",
+            path_str(&chain_path),
+        ]);
+        assert!(out.status.success(), "{name}: {}", stderr_of(&out));
+        fs::read(output).unwrap()
+    };
+    for effect in listing() {
+        let id = effect["id"].as_str().unwrap();
+        for (i, preset) in effect["presets"].as_array().unwrap().iter().enumerate() {
+            let by_name = render(
+                &format!("{id}-{i}-by-name"),
+                &serde_json::json!([{"effect": id, "preset": preset["name"]}]),
+            );
+            let by_values = render(
+                &format!("{id}-{i}-by-values"),
+                &serde_json::json!([{"effect": id, "parameters": preset["parameters"], "enabled": true}]),
+            );
+            assert_eq!(by_name, by_values, "{id} preset {}", preset["name"]);
+        }
+    }
+    // Parameters on top of a preset: the same as setting them directly, and different from the preset alone.
+    let shelf = "high-shelf";
+    let layered = render(
+        "layered",
+        &serde_json::json!([{"effect": shelf, "preset": "init", "parameters": {"gainDb": 6}}]),
+    );
+    let direct = dir.path().join("direct.wav");
+    let out = run(&[
+        "process",
+        path_str(&input),
+        path_str(&direct),
+        "--effect",
+        shelf,
+        "--set",
+        "gainDb=6",
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(layered, fs::read(direct).unwrap());
+    assert_ne!(
+        layered,
+        render("init-only", &serde_json::json!([{"effect": shelf, "preset": "init"}]))
+    );
+}
+
+#[test]
+fn disabled_chain_entry_passes_the_input_through() {
+    let dir = temp_dir();
+    let input = dir.path().join("in.wav");
+    write_noise(&input, 4_800, 48_000);
+    let chain = dir.path().join("chain.json");
+    fs::write(
+        &chain,
+        r#"[{"effect": "low-shelf", "parameters": {"gainDb": 12}, "enabled": false}]"#,
+    )
+    .unwrap();
+    let output = dir.path().join("out.wav");
+    let out = run(&[
+        "process",
+        path_str(&input),
+        path_str(&output),
+        "--chain",
+        path_str(&chain),
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let listed_latency = listing().iter().find(|e| e["id"] == "low-shelf").unwrap()["latencySamplesAt48k"].as_u64();
+    assert_eq!(listed_latency, Some(0), "this test assumes a latency-free shelf");
+    let expected = read_output(&input_as_stereo_float(&input, dir.path()));
+    let got = read_output(&output);
+    assert_eq!(got.left, expected.left);
+    assert_eq!(got.right, expected.right);
+}
+
+/// The input re-rendered through an empty chain: its exact float samples as the binary reads them.
+fn input_as_stereo_float(input: &Path, dir: &Path) -> PathBuf {
+    let chain = dir.join("empty.json");
+    fs::write(&chain, "[]").unwrap();
+    let output = dir.join("identity.wav");
+    let out = run(&[
+        "process",
+        path_str(input),
+        path_str(&output),
+        "--chain",
+        path_str(&chain),
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    output
+}
+
+#[test]
+fn accepts_the_ends_of_the_sample_rate_range_and_every_valid_option() {
+    let dir = temp_dir();
+    for sample_rate_hz in [8_000u32, 192_000] {
+        let input = dir.path().join(format!("in-{sample_rate_hz}.wav"));
+        write_noise(&input, 1000, sample_rate_hz);
+        let output = dir.path().join(format!("out-{sample_rate_hz}.wav"));
+        let args = [
+            "process",
+            path_str(&input),
+            path_str(&output),
+            "--effect",
+            "parametric-eq",
+            "--set",
+            "b2GainDb=6",
+            "--set",
+            "b4Type=4",
+            "--bpm",
+            "97.5",
+            "--bit-depth",
+            "24",
+            "--tail",
+            "0.01",
+        ];
+        let out = run(&args);
+        assert!(out.status.success(), "{sample_rate_hz} Hz: {}", stderr_of(&out));
+        let decoded = read_output(&output);
+        assert_eq!(decoded.spec.sample_rate, sample_rate_hz);
+        assert_eq!(decoded.spec.bits_per_sample, 24);
+        let tail_frames = (0.01 * f64::from(sample_rate_hz)).round() as usize;
+        assert_eq!(decoded.left.len(), 1000 + tail_frames);
+    }
+}
+
+// ---- WAV formats ----
+
+/// Raw sample codes and the f32 value each must read as (integers divided by 2^(bits-1)).
+fn int_codes(bits: u16) -> (Vec<u8>, Vec<f32>) {
+    let full_scale = f64::from(1u32 << (bits - 1));
+    let codes: Vec<i64> = match bits {
+        8 => vec![0, 1, 127, 128, 129, 255],
+        16 => vec![-32_768, -1, 0, 1, 12_345, 32_767],
+        24 => vec![-8_388_608, -1, 0, 1, 1_234_567, 8_388_607],
+        32 => vec![i64::from(i32::MIN), -1, 0, 1, 123_456_789, i64::from(i32::MAX)],
+        _ => unreachable!(),
+    };
+    let mut bytes = Vec::new();
+    let mut values = Vec::new();
+    for c in codes {
+        if bits == 8 {
+            bytes.push(c as u8);
+            values.push(((c - 128) as f64 / 128.0) as f32);
+        } else {
+            bytes.extend_from_slice(&c.to_le_bytes()[..usize::from(bits / 8)]);
+            values.push((c as f64 / full_scale) as f32);
+        }
+    }
+    (bytes, values)
+}
+
+fn float_codes(bits: u16) -> (Vec<u8>, Vec<f32>) {
+    let samples = [-1.0f64, -0.1, 0.0, 1e-3, 0.7, 1.5];
+    let mut bytes = Vec::new();
+    for s in samples {
+        if bits == 32 {
+            bytes.extend_from_slice(&(s as f32).to_le_bytes());
+        } else {
+            bytes.extend_from_slice(&s.to_le_bytes());
+        }
+    }
+    (bytes, samples.iter().map(|s| *s as f32).collect())
+}
+
+#[test]
+fn reads_every_supported_wav_format_exactly_through_an_empty_chain() {
+    let dir = temp_dir();
+    let chain = dir.path().join("empty.json");
+    fs::write(&chain, "[]").unwrap();
+    let cases: &[(&str, u16, u16, bool)] = &[
+        ("u8", FORMAT_PCM, 8, false),
+        ("i16", FORMAT_PCM, 16, false),
+        ("i24", FORMAT_PCM, 24, false),
+        ("i32", FORMAT_PCM, 32, false),
+        ("f32", FORMAT_FLOAT, 32, false),
+        ("f64", FORMAT_FLOAT, 64, false),
+        ("ext-i24", FORMAT_PCM, 24, true),
+        ("ext-f64", FORMAT_FLOAT, 64, true),
+    ];
+    for &(label, tag, bits, extensible) in cases {
+        let (data, values) = if tag == FORMAT_PCM {
+            int_codes(bits)
+        } else {
+            float_codes(bits)
+        };
+        for channels in [1u16, 2] {
+            let layout = WavLayout {
+                tag,
+                channels,
+                sample_rate_hz: 22_050,
+                bits,
+                extensible,
+                odd_chunk_before_data: channels == 2,
+            };
+            let input = dir.path().join(format!("{label}-{channels}.wav"));
+            fs::write(&input, wav_bytes(&layout, &data)).unwrap();
+            let output = dir.path().join(format!("{label}-{channels}-out.wav"));
+            let out = run(&[
+                "process",
+                path_str(&input),
+                path_str(&output),
+                "--chain",
+                path_str(&chain),
+            ]);
+            assert!(out.status.success(), "{label} {channels}ch: {}", stderr_of(&out));
+            let decoded = read_output(&output);
+            assert_eq!(decoded.spec.sample_rate, 22_050);
+            let (expected_left, expected_right): (Vec<f32>, Vec<f32>) = if channels == 1 {
+                (values.clone(), values.clone())
+            } else {
+                (
+                    values.iter().step_by(2).copied().collect(),
+                    values.iter().skip(1).step_by(2).copied().collect(),
+                )
+            };
+            assert_eq!(decoded.left, expected_left, "{label} {channels}ch left");
+            assert_eq!(decoded.right, expected_right, "{label} {channels}ch right");
+        }
+    }
+}
+
+#[test]
+fn integer_output_is_dithered_within_one_and_a_half_lsb_clipped_and_deterministic() {
+    let dir = temp_dir();
+    let chain = dir.path().join("empty.json");
+    fs::write(&chain, "[]").unwrap();
+    let frames = 10_000;
+    let samples: Vec<f32> = (0..2 * frames)
+        .map(|i| match i {
+            0 => 1.0,
+            1 => -1.0,
+            2 => 2.0,
+            _ => (0.9 * ((i as f64) * 0.01234).sin()) as f32,
+        })
+        .collect();
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let input = dir.path().join("in.wav");
+    fs::write(&input, wav_bytes(&float_layout(2, 48_000), &data)).unwrap();
+    for bits in [16u16, 24] {
+        let full_scale = f64::from(1u32 << (bits - 1));
+        let max_code = full_scale - 1.0;
+        let render = |name: &str| {
+            let output = dir.path().join(name);
+            let depth = bits.to_string();
+            let args = [
+                "process",
+                path_str(&input),
+                path_str(&output),
+                "--chain",
+                path_str(&chain),
+                "--bit-depth",
+                &depth,
+            ];
+            let out = run(&args);
+            assert!(out.status.success(), "{}", stderr_of(&out));
+            output
+        };
+        let first = render(&format!("a{bits}.wav"));
+        let second = render(&format!("b{bits}.wav"));
+        assert_eq!(
+            fs::read(&first).unwrap(),
+            fs::read(&second).unwrap(),
+            "{bits}-bit output is deterministic"
+        );
+        let decoded = read_output(&first);
+        assert_eq!(
+            (decoded.spec.bits_per_sample, decoded.spec.sample_format),
+            (bits, hound::SampleFormat::Int)
+        );
+        assert_eq!(decoded.left[0] as f64, max_code, "+1.0 clips to the largest code");
+        assert!(
+            decoded.right[0] as f64 <= -full_scale + 1.0,
+            "-1.0 reaches the bottom code or one above"
+        );
+        assert_eq!(decoded.left[1] as f64, max_code, "+2.0 clips to the largest code");
+        let mut worst_lsb = 0.0f64;
+        for frame in 2..frames {
+            for (got, x) in [
+                (decoded.left[frame], samples[2 * frame]),
+                (decoded.right[frame], samples[2 * frame + 1]),
+            ] {
+                worst_lsb = worst_lsb.max((f64::from(got) - f64::from(x) * full_scale).abs());
+            }
+        }
+        // TPDF dither of +/-1 LSB plus rounding to nearest: every error is below 1.5 LSB.
+        assert!(worst_lsb < 1.5, "{bits}-bit: worst error {worst_lsb} LSB");
+        assert!(
+            worst_lsb > 0.5,
+            "{bits}-bit: errors beyond rounding show that dither is applied"
+        );
+    }
+}
+
+// ---- errors ----
+
+/// Runs `process` with arguments built from the temp dir and checks the bad-input contract: exit status 2,
+/// one line on stderr naming the problem (`expected` appears in it), no output, an existing output untouched.
+fn assert_bad_input(label: &str, dir: &Path, args: &[&str], expected: &str) {
+    assert_rejected(label, dir, args, expected, 2);
+}
+
+fn assert_rejected(label: &str, dir: &Path, args: &[&str], expected: &str, status: i32) {
+    for existing in [false, true] {
+        let output = dir.join("out.wav");
+        let previous = b"an existing output that must survive".to_vec();
+        let _ = fs::remove_file(&output);
+        if existing {
+            fs::write(&output, &previous).unwrap();
+        }
+        let files_before = fs::read_dir(dir).unwrap().count();
+        let full: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "OUT" { path_str(&output) } else { a })
+            .collect();
+        let out = run(&full);
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(status), "{label}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{label}: one stderr line, got {stderr:?}");
+        assert!(stderr.starts_with("corelogic-dsp: "), "{label}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{label}: {stderr:?} should contain {expected:?}"
+        );
+        assert!(out.stdout.is_empty(), "{label}");
+        if existing {
+            assert_eq!(
+                fs::read(&output).unwrap(),
+                previous,
+                "{label}: the existing output is untouched"
+            );
+        } else {
+            assert!(!output.exists(), "{label}: no output written");
+        }
+        assert_eq!(
+            fs::read_dir(dir).unwrap().count(),
+            files_before,
+            "{label}: no temporary file left behind"
+        );
+    }
+}
+
+#[test]
+fn every_kind_of_bad_input_exits_2_with_one_line_and_leaves_the_output_alone() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let good = d.join("in.wav");
+    write_noise(&good, 1000, 48_000);
+    let file = |name: &str, bytes: &[u8]| {
+        let p = d.join(name);
+        fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let not_wav = file("text.wav", b"this is not a wav file at all");
+    let mut truncated = wav_bytes(&float_layout(2, 48_000), &[0u8; 800]);
+    truncated.truncate(300);
+    let truncated = file("truncated.wav", &truncated);
+    let six = file("six.wav", &wav_bytes(&float_layout(6, 48_000), &[0u8; 48]));
+    let adpcm_layout = WavLayout {
+        tag: 2,
+        bits: 4,
+        ..float_layout(2, 48_000)
+    };
+    let adpcm = file("adpcm.wav", &wav_bytes(&adpcm_layout, &[0u8; 8]));
+    let slow = file("slow.wav", &wav_bytes(&float_layout(2, 4_000), &[0u8; 8]));
+    let malformed_chain = file("bad.json", b"[{\"effect\": \"low-shelf\",\n ]");
+    let unknown_key_chain = file("key.json", br#"[{"effect": "low-shelf", "gain": 3}]"#);
+    let range_chain = file(
+        "range.json",
+        br#"[{"effect": "low-shelf"}, {"effect": "high-shelf", "parameters": {"gainDb": 40}}]"#,
+    );
+    let missing = d.join("missing.wav").to_str().unwrap().to_string();
+    let good = good.to_str().unwrap().to_string();
+    let g = good.as_str();
+    let eq = ["--effect", "parametric-eq"];
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "missing input",
+            vec!["process", &missing, "OUT", eq[0], eq[1]],
+            "missing.wav: no such file",
+        ),
+        (
+            "not a wav",
+            vec!["process", &not_wav, "OUT", eq[0], eq[1]],
+            "not a WAV file",
+        ),
+        (
+            "truncated",
+            vec!["process", &truncated, "OUT", eq[0], eq[1]],
+            "truncated",
+        ),
+        (
+            "six channels",
+            vec!["process", &six, "OUT", eq[0], eq[1]],
+            "6 channels; only mono and stereo",
+        ),
+        (
+            "adpcm",
+            vec!["process", &adpcm, "OUT", eq[0], eq[1]],
+            "unsupported WAV format",
+        ),
+        (
+            "4 kHz",
+            vec!["process", &slow, "OUT", eq[0], eq[1]],
+            "sample rate 4000 Hz is not supported",
+        ),
+        (
+            "unknown effect",
+            vec!["process", g, "OUT", "--effect", "flanger"],
+            "unknown effect 'flanger'",
+        ),
+        (
+            "unknown parameter",
+            vec!["process", g, "OUT", eq[0], eq[1], "--set", "volume=1"],
+            "no parameter 'volume'",
+        ),
+        (
+            "out of range",
+            vec!["process", g, "OUT", eq[0], eq[1], "--set", "b1GainDb=30"],
+            "is out of range",
+        ),
+        (
+            "fractional integer",
+            vec!["process", g, "OUT", "--effect", "high-low-pass", "--set", "order=2.5"],
+            "must be a whole number",
+        ),
+        (
+            "enum out of range",
+            vec!["process", g, "OUT", "--effect", "high-low-pass", "--set", "mode=2"],
+            "one of 0 (highPass), 1 (lowPass)",
+        ),
+        (
+            "set without =",
+            vec!["process", g, "OUT", eq[0], eq[1], "--set", "b1GainDb"],
+            "expected NAME=VALUE",
+        ),
+        (
+            "set non-numeric",
+            vec!["process", g, "OUT", eq[0], eq[1], "--set", "b1GainDb=loud"],
+            "'loud' is not a number",
+        ),
+        (
+            "set NaN",
+            vec!["process", g, "OUT", eq[0], eq[1], "--set", "b1GainDb=NaN"],
+            "not a finite number",
+        ),
+        (
+            "malformed chain",
+            vec!["process", g, "OUT", "--chain", &malformed_chain],
+            "malformed JSON",
+        ),
+        (
+            "chain unknown key",
+            vec!["process", g, "OUT", "--chain", &unknown_key_chain],
+            "chain[0].gain: unknown key 'gain'",
+        ),
+        (
+            "chain out of range",
+            vec!["process", g, "OUT", "--chain", &range_chain],
+            "chain[1].parameters.gainDb: effect 'high-shelf'",
+        ),
+        (
+            "chain missing",
+            vec!["process", g, "OUT", "--chain", &missing],
+            "no such file",
+        ),
+        (
+            "negative tail",
+            vec!["process", g, "OUT", eq[0], eq[1], "--tail=-1"],
+            "--tail",
+        ),
+        (
+            "non-numeric tail",
+            vec!["process", g, "OUT", eq[0], eq[1], "--tail", "long"],
+            "--tail",
+        ),
+        (
+            "bad bit depth",
+            vec!["process", g, "OUT", eq[0], eq[1], "--bit-depth", "20"],
+            "expected 16, 24 or 32",
+        ),
+        (
+            "zero bpm",
+            vec!["process", g, "OUT", eq[0], eq[1], "--bpm", "0"],
+            "--bpm",
+        ),
+        (
+            "both effect and chain",
+            vec!["process", g, "OUT", eq[0], eq[1], "--chain", &range_chain],
+            "not both",
+        ),
+        (
+            "neither effect nor chain",
+            vec!["process", g, "OUT"],
+            "give --effect ID or --chain",
+        ),
+        (
+            "set with chain",
+            vec!["process", g, "OUT", "--chain", &range_chain, "--set", "gainDb=1"],
+            "--set applies to --effect only",
+        ),
+        (
+            "unknown flag",
+            vec!["process", g, "OUT", eq[0], eq[1], "--frobnicate"],
+            "--frobnicate",
+        ),
+        ("missing output argument", vec!["process", g], "<OUTPUT>"),
+        ("no command", vec![], "missing command"),
+        (
+            "tail beyond the WAV size limit",
+            vec!["process", g, "OUT", eq[0], eq[1], "--tail", "1e300"],
+            "4 GiB",
+        ),
+        ("unknown command", vec!["mangle", g], "unrecognized subcommand 'mangle'"),
+        (
+            "chain is a directory",
+            vec!["process", g, "OUT", "--chain", path_str(d)],
+            "is a directory",
+        ),
+    ];
+    for (label, args, expected) in cases {
+        assert_bad_input(label, d, &args, expected);
+    }
+}
+
+#[test]
+fn an_unwritable_output_directory_is_an_io_failure_with_exit_1() {
+    let dir = temp_dir();
+    let input = dir.path().join("in.wav");
+    write_noise(&input, 100, 48_000);
+    let output = dir.path().join("no-such-dir").join("out.wav");
+    let out = run(&["process", path_str(&input), path_str(&output), "--effect", "low-shelf"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert_eq!(stderr_of(&out).lines().count(), 1);
+    assert!(!output.exists());
+}

@@ -6,8 +6,7 @@
 //! parameter at its default, or at the preset's value), `enabled` to `true`. Parameters override the preset.
 //! `curve` is accepted only for the wave-shaper (2 to 4096 finite values). An empty array is the identity.
 
-use crate::dsp::delay_line::StereoDelay;
-use crate::effects::{find, Effect, EffectEntry, Event, Tail};
+use crate::effects::{find, Effect, EffectEntry};
 use crate::params::EffectSpec;
 use serde_json::Value;
 use std::fmt;
@@ -217,8 +216,9 @@ fn parse_curve(spec: &EffectSpec, value: &Value, path: &str) -> Result<Vec<f32>,
 }
 
 impl ChainEntry {
-    /// Creates the effect at a sample rate; a disabled entry is created and wrapped in [`Bypassed`].
-    pub fn create(&self, sample_rate: f64) -> Result<Box<dyn Effect>, ChainError> {
+    /// Creates the effect at a sample rate. A disabled entry is bypassed from its first sample (it was never on,
+    /// so no fade): it passes its input delayed by its latency, keeping the chain aligned.
+    pub fn create(&self, sample_rate: f64, tempo_bpm: f64) -> Result<Box<dyn Effect>, ChainError> {
         if self.curve.is_some() {
             // Only reachable once the wave-shaper is registered: the `Effect` API has no way to pass a curve yet,
             // and silently dropping it would render something the user did not ask for.
@@ -228,21 +228,23 @@ impl ChainEntry {
             ));
         }
         let values = self.parameters.iter().map(|(name, v)| (name.as_str(), *v));
-        let effect = self
+        let mut effect = self
             .effect
             .create(sample_rate, self.preset.as_deref(), values)
             .map_err(|e| ChainError::at(&self.path, e.to_string()))?;
-        Ok(if self.enabled {
-            effect
-        } else {
-            Box::new(Bypassed::new(effect))
-        })
+        effect.set_enabled_immediately(self.enabled);
+        effect.set_tempo_immediately(tempo_bpm);
+        Ok(effect)
     }
 }
 
-/// Creates every entry's effect at a sample rate, in chain order.
-pub fn build_chain(entries: &[ChainEntry], sample_rate: f64) -> Result<Vec<Box<dyn Effect>>, ChainError> {
-    entries.iter().map(|e| e.create(sample_rate)).collect()
+/// Creates every entry's effect at a sample rate and tempo (for tempo-synced times), in chain order.
+pub fn build_chain(
+    entries: &[ChainEntry],
+    sample_rate: f64,
+    tempo_bpm: f64,
+) -> Result<Vec<Box<dyn Effect>>, ChainError> {
+    entries.iter().map(|e| e.create(sample_rate, tempo_bpm)).collect()
 }
 
 /// Runs a stereo block through effects in series (no events). An empty chain leaves the block unchanged.
@@ -255,79 +257,6 @@ pub fn process_in_series(effects: &mut [Box<dyn Effect>], left: &mut [f32], righ
 /// The total latency of effects in series, in samples.
 pub fn total_latency(effects: &[Box<dyn Effect>]) -> usize {
     effects.iter().map(|e| e.latency()).sum()
-}
-
-/// An effect that is bypassed from its first sample: it outputs its input delayed by the wrapped effect's
-/// latency, exactly, so a disabled chain entry keeps the chain's alignment (effects.md: bypass keeps latency).
-///
-/// Why not `Event::enable(false, 0)`: the processor crossfades a bypass over ~20 ms, so its first 20 ms would
-/// still carry the effect's output. An entry that is disabled in a file was never on, so it must be the
-/// delayed input from the start. Events are ignored: a chain from a file is static.
-pub struct Bypassed {
-    inner: Box<dyn Effect>,
-    delay: StereoDelay,
-    latency: usize,
-    frame: u64,
-}
-
-impl Bypassed {
-    pub fn new(inner: Box<dyn Effect>) -> Self {
-        let latency = inner.latency();
-        Bypassed {
-            frame: inner.frame(),
-            delay: StereoDelay::new(latency),
-            latency,
-            inner,
-        }
-    }
-}
-
-impl Effect for Bypassed {
-    fn spec(&self) -> &'static EffectSpec {
-        self.inner.spec()
-    }
-
-    fn sample_rate(&self) -> f64 {
-        self.inner.sample_rate()
-    }
-
-    fn frame(&self) -> u64 {
-        self.frame
-    }
-
-    fn process(&mut self, left: &mut [f32], right: &mut [f32], _events: &[Event]) {
-        // Parameter events are ignored while bypassed: there is no DSP to apply them to.
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let (dl, dr) = self.delay.tick(*l, *r, self.latency);
-            (*l, *r) = (dl, dr);
-        }
-        self.frame += left.len().min(right.len()) as u64;
-    }
-
-    fn latency(&self) -> usize {
-        self.latency
-    }
-
-    fn tail(&self) -> Tail {
-        Tail::Samples(0)
-    }
-
-    fn reset(&mut self) {
-        self.delay.reset();
-        self.inner.reset();
-    }
-
-    fn param(&self, index: usize) -> f64 {
-        self.inner.param(index)
-    }
-
-    fn is_enabled(&self) -> bool {
-        false
-    }
-
-    fn gain_reduction_db(&self) -> f32 {
-        0.0
-    }
 }
 
 #[cfg(test)]
@@ -411,7 +340,7 @@ mod tests {
         let entries =
             parse_chain(r#"[{"effect": "high-low-pass", "preset": "init", "parameters": {"order": 4}}]"#).unwrap();
         assert_eq!(entries[0].preset.as_deref(), Some("init"));
-        let effects = build_chain(&entries, 48_000.0).unwrap();
+        let effects = build_chain(&entries, 48_000.0, 120.0).unwrap();
         let spec = effects[0].spec();
         assert_eq!(effects[0].param(spec.index_of("order").unwrap()), 4.0);
         let mode = spec.index_of("frequencyHz").unwrap();
@@ -425,7 +354,7 @@ mod tests {
 
     #[test]
     fn empty_chain_is_the_identity() {
-        let mut effects = build_chain(&parse_chain("[]").unwrap(), 44_100.0).unwrap();
+        let mut effects = build_chain(&parse_chain("[]").unwrap(), 44_100.0, 120.0).unwrap();
         let input = noise(1000);
         let (mut left, mut right) = (input.clone(), input.clone());
         process_in_series(&mut effects, &mut left, &mut right);
@@ -436,7 +365,7 @@ mod tests {
     #[test]
     fn disabled_entry_passes_input_delayed_by_latency_from_the_first_sample() {
         let json = r#"[{"effect": "low-shelf", "parameters": {"gainDb": 12}, "enabled": false}]"#;
-        let mut effects = build_chain(&parse_chain(json).unwrap(), 48_000.0).unwrap();
+        let mut effects = build_chain(&parse_chain(json).unwrap(), 48_000.0, 120.0).unwrap();
         assert!(!effects[0].is_enabled());
         let latency = effects[0].latency();
         let input = noise(5000);
@@ -448,7 +377,7 @@ mod tests {
         assert_eq!(right, expected);
         // The same entry enabled does change the signal (a +12 dB shelf), so the test above is not vacuous.
         let on = json.replace("false", "true");
-        let mut effects = build_chain(&parse_chain(&on).unwrap(), 48_000.0).unwrap();
+        let mut effects = build_chain(&parse_chain(&on).unwrap(), 48_000.0, 120.0).unwrap();
         let (mut left, mut right) = (input.clone(), input.clone());
         process_in_series(&mut effects, &mut left, &mut right);
         assert_ne!(left, expected);

@@ -63,7 +63,7 @@ struct ProcessArgs {
     #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = parse_tail_seconds,
           allow_negative_numbers = true)]
     tail: f64,
-    /// Tempo for tempo-synced effects (validated; no effect is tempo-synced yet, so it changes nothing today).
+    /// Tempo in beats per minute for tempo-synced effect times (`syncToTempo`).
     #[arg(long, value_name = "BPM", default_value = "120", value_parser = parse_bpm, allow_negative_numbers = true)]
     bpm: f64,
     /// Output format: 16 or 24 (integer PCM, dithered) or 32 (float).
@@ -277,20 +277,19 @@ fn effect_table(entry: &EffectEntry) -> Result<String, Failure> {
 /// What `process` runs: validated before any audio is read.
 struct Job {
     entries: Vec<ChainEntry>,
-    /// The transport tempo. Accepted and validated now; no effect is tempo-synced yet and the effect API has
-    /// no tempo input, so it does not change the output until the delays arrive.
-    _tempo_bpm: f64,
+    /// The transport tempo, for tempo-synced effect times.
+    tempo_bpm: f64,
 }
 
 fn process(args: &ProcessArgs) -> Result<(), Failure> {
     let job = Job {
         entries: chain_entries(args)?,
-        _tempo_bpm: args.bpm,
+        tempo_bpm: args.bpm,
     };
     let input = wav::read_wav(&args.input)?;
     let sample_rate_hz = input.sample_rate_hz;
-    let mut effects =
-        chain::build_chain(&job.entries, f64::from(sample_rate_hz)).map_err(|e| Failure::Input(e.to_string()))?;
+    let mut effects = chain::build_chain(&job.entries, f64::from(sample_rate_hz), job.tempo_bpm)
+        .map_err(|e| Failure::Input(e.to_string()))?;
     let tail_frames = (args.tail * f64::from(sample_rate_hz)).round() as u64;
     // Saturating: an absurd --tail must end in the size check below, not in an overflow.
     let total_frames = (input.frames() as u64).saturating_add(tail_frames);

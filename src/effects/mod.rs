@@ -47,7 +47,12 @@ pub enum Action {
     Set { index: usize, value: f64, source: Source },
     /// Enables (true) or bypasses (false) the effect, with a crossfade.
     Enable(bool),
+    /// The transport tempo in beats per minute, for tempo-synced parameters (non-finite or <= 0 is ignored).
+    Tempo(f64),
 }
+
+/// The tempo an effect assumes until it is told another (the CLI's `--bpm` default).
+pub const DEFAULT_BPM: f64 = 120.0;
 
 /// A change stamped with the absolute frame (the effect's own clock, see [`Effect::frame`]) it applies at.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,6 +79,14 @@ impl Event {
             action: Action::Enable(enabled),
         }
     }
+
+    /// A tempo change at a frame.
+    pub fn tempo(bpm: f64, frame: u64) -> Event {
+        Event {
+            frame,
+            action: Action::Tempo(bpm),
+        }
+    }
 }
 
 /// How long an effect keeps sounding after its input stops.
@@ -94,8 +107,10 @@ pub trait Effect: Send {
     fn sample_rate(&self) -> f64;
     /// The frame the next processed sample has: frames processed since creation.
     fn frame(&self) -> u64;
-    /// Processes a stereo block in place. `events` are sorted by frame; an event before this block applies at
-    /// its start, one after it is left for the caller to pass again (it is not consumed here).
+    /// Processes a stereo block in place. `events` are this block's changes, sorted by frame, each passed once:
+    /// an event stamped before the block applies at its first frame (passing an event again re-applies it, which
+    /// restarts a user glide), and an event after the block's end is not applied (pass it with the block that
+    /// holds its frame).
     fn process(&mut self, left: &mut [f32], right: &mut [f32], events: &[Event]);
     /// Latency in whole samples; the dry path of `mix` and bypass is delayed by it.
     fn latency(&self) -> usize;
@@ -105,6 +120,11 @@ pub trait Effect: Send {
     /// The parameter's current target value (what was last set).
     fn param(&self, index: usize) -> f64;
     fn is_enabled(&self) -> bool;
+    /// Enables or bypasses at once, with no fade: for setting an insert up before audio runs (a chain entry or a
+    /// project insert with `enabled: false`). While audio runs, send [`Event::enable`] instead.
+    fn set_enabled_immediately(&mut self, enabled: bool);
+    /// Sets the tempo at once (before audio runs); while audio runs, send [`Event::tempo`] instead.
+    fn set_tempo_immediately(&mut self, bpm: f64);
     /// Current gain reduction in dB (0 or negative) for dynamics meters; 0 for other effects.
     fn gain_reduction_db(&self) -> f32;
 }
@@ -124,6 +144,10 @@ pub trait Kernel: Send + Sized + 'static {
     /// `set_params`. Most kernels ignore it; the limiter applies a lowered ceiling at once rather than at the end
     /// of its glide, so that its output stays at or below the lower of the old and new ceiling.
     fn set_targets(&mut self, _targets: &[f64]) {}
+
+    /// The transport tempo changed (beats per minute, finite and > 0). Called at the event's frame; kernels with
+    /// tempo-synced times recompute them here (gliding as their own times do). The default ignores it.
+    fn set_tempo(&mut self, _bpm: f64) {}
 
     /// Renders a block in place with the current parameters. `frame` is the absolute frame of the first sample,
     /// for any modulation that must not depend on block boundaries. For effects with a `mix` parameter this
@@ -222,6 +246,12 @@ impl<K: Kernel> Processor<K> {
 
     fn apply(&mut self, event: &Event, at: u64) {
         match event.action {
+            Action::Tempo(bpm) => {
+                if bpm.is_finite() && bpm > 0.0 {
+                    self.kernel.set_tempo(bpm);
+                    self.spare.set_tempo(bpm);
+                }
+            }
             Action::Enable(on) => {
                 if on != self.enabled {
                     self.enabled = on;
@@ -457,6 +487,16 @@ impl<K: Kernel> Effect for Processor<K> {
 
     fn is_enabled(&self) -> bool {
         self.enabled
+    }
+
+    fn set_enabled_immediately(&mut self, enabled: bool) {
+        self.enabled = enabled;
+        self.bypass_fade = None;
+    }
+
+    fn set_tempo_immediately(&mut self, bpm: f64) {
+        let at = self.frame;
+        self.apply(&Event::tempo(bpm, at), at);
     }
 
     fn gain_reduction_db(&self) -> f32 {

@@ -46,5 +46,8 @@ cat > "$out/chain.json" <<'JSON'
 ]
 JSON
 "$bin" process "$out/input.wav" "$out/chain.wav" --chain "$out/chain.json" --bit-depth 24
+"$bin" process "$out/input.wav" "$out/compressed.wav" --effect compressor --set thresholdDb=-30 --set ratio=6 --set kneeDb=6 --set makeupDb=8
+"$bin" process "$out/input.wav" "$out/limited.wav" --effect limiter --set inputGainDb=18 --set ceilingDb=-1
+"$bin" process "$out/input.wav" "$out/gated.wav" --effect gate --set thresholdDb=-30 --set holdMs=20
 printf '\nwrote:\n'
 ls -l "$out"/*.wav

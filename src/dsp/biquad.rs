@@ -294,8 +294,24 @@ impl Cascade {
     /// Filters the block in place.
     #[inline]
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        // A fixed section count lets the compiler unroll the inner loop and keep the state in registers.
+        match self.active {
+            0 => self.run::<0>(left, right),
+            1 => self.run::<1>(left, right),
+            2 => self.run::<2>(left, right),
+            3 => self.run::<3>(left, right),
+            4 => self.run::<4>(left, right),
+            5 => self.run::<5>(left, right),
+            6 => self.run::<6>(left, right),
+            7 => self.run::<7>(left, right),
+            _ => self.run::<8>(left, right),
+        }
+    }
+
+    #[inline(always)]
+    fn run<const N: usize>(&mut self, left: &mut [f32], right: &mut [f32]) {
         let gain = self.gain;
-        let sections = &mut self.sections[..self.active];
+        let mut sections: [Section; N] = std::array::from_fn(|i| self.sections[i]);
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let mut xl = *l as f64;
             let mut xr = *r as f64;
@@ -313,11 +329,11 @@ impl Cascade {
             *l = (xl * gain) as f32;
             *r = (xr * gain) as f32;
         }
-        for s in sections.iter_mut() {
-            s.l1 = denormal::flush(s.l1);
-            s.l2 = denormal::flush(s.l2);
-            s.r1 = denormal::flush(s.r1);
-            s.r2 = denormal::flush(s.r2);
+        for (dst, s) in self.sections.iter_mut().zip(sections.iter()) {
+            dst.l1 = denormal::flush(s.l1);
+            dst.l2 = denormal::flush(s.l2);
+            dst.r1 = denormal::flush(s.r1);
+            dst.r2 = denormal::flush(s.r2);
         }
     }
 }

@@ -373,9 +373,7 @@ impl<K: Kernel> Processor<K> {
         let len = left.len();
         let latency = self.kernel.latency();
         let (dry_l, dry_r) = (&mut self.dry_left[..len], &mut self.dry_right[..len]);
-        for k in 0..len {
-            (dry_l[k], dry_r[k]) = self.dry.tick(left[k], right[k], latency);
-        }
+        self.dry.process_block(left, right, dry_l, dry_r, latency);
         if let Some(x) = self.crossfade {
             let (alt_l, alt_r) = (&mut self.alt_left[..len], &mut self.alt_right[..len]);
             alt_l.copy_from_slice(left);

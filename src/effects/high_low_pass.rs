@@ -50,19 +50,5 @@ impl Kernel for HighLowPass {
         self.cascade.set_active(n);
     }
 
-    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.cascade.process(left, right);
-    }
-
-    fn reset(&mut self) {
-        self.cascade.reset();
-    }
-
-    fn copy_state_from(&mut self, other: &Self) {
-        self.cascade.copy_state_from(&other.cascade);
-    }
-
-    fn tail_samples(&self) -> Option<u64> {
-        Some(self.cascade.tail_samples())
-    }
+    cascade_kernel!();
 }

@@ -6,6 +6,28 @@
 //! user glides on a 16-frame grid of absolute frames, crossfades for parameters that cannot glide, the
 //! `mix` blend with a latency-aligned dry path, click-free bypass, input sanitising and the frame clock.
 
+/// The `Kernel` methods of an effect that is a biquad cascade in a field named `cascade`: render, reset, state
+/// copy and tail all delegate to it.
+macro_rules! cascade_kernel {
+    () => {
+        fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+            self.cascade.process(left, right);
+        }
+
+        fn reset(&mut self) {
+            self.cascade.reset();
+        }
+
+        fn copy_state_from(&mut self, other: &Self) {
+            self.cascade.copy_state_from(&other.cascade);
+        }
+
+        fn tail_samples(&self) -> Option<u64> {
+            Some(self.cascade.tail_samples())
+        }
+    };
+}
+
 pub mod compressor;
 pub mod expander;
 pub mod gate;

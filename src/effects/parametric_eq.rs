@@ -118,19 +118,5 @@ impl Kernel for ParametricEq {
         self.cascade.set_gain(db_to_gain(p[OUTPUT_GAIN]));
     }
 
-    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.cascade.process(left, right);
-    }
-
-    fn reset(&mut self) {
-        self.cascade.reset();
-    }
-
-    fn copy_state_from(&mut self, other: &Self) {
-        self.cascade.copy_state_from(&other.cascade);
-    }
-
-    fn tail_samples(&self) -> Option<u64> {
-        Some(self.cascade.tail_samples())
-    }
+    cascade_kernel!();
 }

@@ -38,19 +38,5 @@ impl<T: ShelfKind> Kernel for Shelf<T> {
         self.cascade.set(0, c);
     }
 
-    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.cascade.process(left, right);
-    }
-
-    fn reset(&mut self) {
-        self.cascade.reset();
-    }
-
-    fn copy_state_from(&mut self, other: &Self) {
-        self.cascade.copy_state_from(&other.cascade);
-    }
-
-    fn tail_samples(&self) -> Option<u64> {
-        Some(self.cascade.tail_samples())
-    }
+    cascade_kernel!();
 }

@@ -21,5 +21,12 @@ pub fn time_samples(ms: f64, synced: bool, note_value: f64, bpm: f64, max_second
     } else {
         ms / 1000.0
     };
-    seconds.clamp(0.0, max_seconds) * sample_rate
+    let samples = seconds.clamp(0.0, max_seconds) * sample_rate;
+    // A time that is a whole number of samples up to rounding (60 / 90 x 48000) reads exactly that sample.
+    let whole = samples.round();
+    if (samples - whole).abs() < 1e-6 {
+        whole
+    } else {
+        samples
+    }
 }

@@ -73,6 +73,9 @@ pub struct MultiTapDelay {
     /// Per tap: level x pan gain, left and right.
     gains: [(f32, f32); MAX_TAPS],
     bpm: f64,
+    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
+    /// from), as when the tempo is set before playback.
+    started: bool,
     time_params: (f64, bool, f64),
 }
 
@@ -82,6 +85,9 @@ impl MultiTapDelay {
         let longest = MAX_DELAY_SECONDS / self.taps as f64;
         let samples = time_samples(ms, synced, note, self.bpm, longest, self.sample_rate);
         self.spacing.set_target(samples);
+        if !self.started {
+            self.spacing.settle();
+        }
     }
 }
 
@@ -98,6 +104,7 @@ impl Kernel for MultiTapDelay {
             feedback: 0.0,
             gains: [(0.0, 0.0); MAX_TAPS],
             bpm: DEFAULT_BPM,
+            started: false,
             time_params: (0.0, false, 0.0),
         };
         k.set_params(params);
@@ -126,6 +133,7 @@ impl Kernel for MultiTapDelay {
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        self.started = true;
         let taps = self.taps;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let spacing = self.spacing.tick();
@@ -145,12 +153,14 @@ impl Kernel for MultiTapDelay {
     }
 
     fn reset(&mut self) {
+        self.started = false;
         self.line.reset();
         self.filters.reset();
         self.spacing.settle();
     }
 
     fn copy_state_from(&mut self, other: &Self) {
+        self.started = other.started;
         self.line.copy_from(&other.line);
         self.filters.copy_state_from(&other.filters);
         self.spacing.copy_state_from(&other.spacing);

@@ -51,6 +51,9 @@ pub struct PingPongDelay {
     own: f32,
     other: f32,
     bpm: f64,
+    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
+    /// from), as when the tempo is set before playback.
+    started: bool,
     time_params: (f64, bool, f64),
 }
 
@@ -59,6 +62,9 @@ impl PingPongDelay {
         let (ms, synced, note) = self.time_params;
         let samples = time_samples(ms, synced, note, self.bpm, MAX_DELAY_SECONDS, self.sample_rate);
         self.time.set_target(samples);
+        if !self.started {
+            self.time.settle();
+        }
     }
 }
 
@@ -75,6 +81,7 @@ impl Kernel for PingPongDelay {
             own: 1.0,
             other: 0.0,
             bpm: DEFAULT_BPM,
+            started: false,
             time_params: (0.0, false, 0.0),
         };
         k.set_params(params);
@@ -100,6 +107,7 @@ impl Kernel for PingPongDelay {
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        self.started = true;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let d = self.time.tick();
             let mono = 0.5 * (*l + *r);
@@ -115,6 +123,7 @@ impl Kernel for PingPongDelay {
     }
 
     fn reset(&mut self) {
+        self.started = false;
         for l in &mut self.lines {
             l.reset();
         }
@@ -125,6 +134,7 @@ impl Kernel for PingPongDelay {
     }
 
     fn copy_state_from(&mut self, other: &Self) {
+        self.started = other.started;
         for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
             a.copy_from(b);
         }

@@ -39,6 +39,9 @@ pub struct SimpleDelay {
     time: DelayTime,
     feedback: f32,
     bpm: f64,
+    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
+    /// from), as when the tempo is set before playback.
+    started: bool,
     /// timeMs, syncToTempo, noteValue as last set (the tempo can change the time without them).
     time_params: (f64, bool, f64),
 }
@@ -48,6 +51,9 @@ impl SimpleDelay {
         let (ms, synced, note) = self.time_params;
         let samples = time_samples(ms, synced, note, self.bpm, MAX_DELAY_SECONDS, self.sample_rate);
         self.time.set_target(samples);
+        if !self.started {
+            self.time.settle();
+        }
     }
 }
 
@@ -62,6 +68,7 @@ impl Kernel for SimpleDelay {
             time: DelayTime::new(0.0, sample_rate),
             feedback: 0.0,
             bpm: DEFAULT_BPM,
+            started: false,
             time_params: (0.0, false, 0.0),
         };
         k.set_params(params);
@@ -84,6 +91,7 @@ impl Kernel for SimpleDelay {
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        self.started = true;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let d = self.time.tick();
             for (ch, x) in [l, r].into_iter().enumerate() {
@@ -96,6 +104,7 @@ impl Kernel for SimpleDelay {
     }
 
     fn reset(&mut self) {
+        self.started = false;
         for l in &mut self.lines {
             l.reset();
         }
@@ -106,6 +115,7 @@ impl Kernel for SimpleDelay {
     }
 
     fn copy_state_from(&mut self, other: &Self) {
+        self.started = other.started;
         for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
             a.copy_from(b);
         }

@@ -61,6 +61,9 @@ pub struct StereoDelay {
     feedback: f32,
     cross: f32,
     bpm: f64,
+    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
+    /// from), as when the tempo is set before playback.
+    started: bool,
     /// (ms, note value) per side, and whether synced.
     time_params: [(f64, f64); 2],
     synced: bool,
@@ -71,6 +74,9 @@ impl StereoDelay {
         for (t, (ms, note)) in self.times.iter_mut().zip(self.time_params) {
             let samples = time_samples(ms, self.synced, note, self.bpm, MAX_DELAY_SECONDS, self.sample_rate);
             t.set_target(samples);
+            if !self.started {
+                t.settle();
+            }
         }
     }
 }
@@ -87,6 +93,7 @@ impl Kernel for StereoDelay {
             feedback: 0.0,
             cross: 0.0,
             bpm: DEFAULT_BPM,
+            started: false,
             time_params: [(0.0, 0.0); 2],
             synced: false,
         };
@@ -115,6 +122,7 @@ impl Kernel for StereoDelay {
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        self.started = true;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let yl = self.lines[0].read(self.times[0].tick());
             let yr = self.lines[1].read(self.times[1].tick());
@@ -128,6 +136,7 @@ impl Kernel for StereoDelay {
     }
 
     fn reset(&mut self) {
+        self.started = false;
         for l in &mut self.lines {
             l.reset();
         }
@@ -140,6 +149,7 @@ impl Kernel for StereoDelay {
     }
 
     fn copy_state_from(&mut self, other: &Self) {
+        self.started = other.started;
         for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
             a.copy_from(b);
         }

@@ -145,6 +145,19 @@ impl Adaa {
         y
     }
 
+    /// ADAA of a custom curve (its antiderivative from the breakpoint integrals).
+    #[inline]
+    pub fn tick_custom(&mut self, curve: &CustomCurve, u: f64) -> f64 {
+        let d = u - self.prev;
+        let y = if d.abs() < ADAA_EPSILON {
+            curve.map(0.5 * (u + self.prev))
+        } else {
+            (curve.antiderivative(u) - curve.antiderivative(self.prev)) / d
+        };
+        self.prev = u;
+        y
+    }
+
     /// Records an input processed without ADAA, so that switching ADAA on later starts from it.
     #[inline]
     pub fn skip(&mut self, u: f64) {
@@ -164,6 +177,8 @@ impl Adaa {
 pub struct CustomCurve {
     values: Vec<f32>,
     len: usize,
+    /// The antiderivative at each breakpoint (0 at x = -1), for ADAA when oversampling.
+    integral: Vec<f64>,
 }
 
 impl Default for CustomCurve {
@@ -175,10 +190,14 @@ impl Default for CustomCurve {
 impl CustomCurve {
     /// The identity curve [-1, 1] until another is loaded.
     pub fn new() -> Self {
-        let mut values = vec![0.0; MAX_CURVE_LEN];
-        values[0] = -1.0;
-        values[1] = 1.0;
-        CustomCurve { values, len: 2 }
+        let mut curve = CustomCurve {
+            values: vec![0.0; MAX_CURVE_LEN],
+            len: 2,
+            integral: vec![0.0; MAX_CURVE_LEN],
+        };
+        // Two finite values: always accepted.
+        let _ = curve.load(&[-1.0, 1.0]);
+        curve
     }
 
     /// Checks a curve: 2 to 4096 finite values.
@@ -200,7 +219,38 @@ impl CustomCurve {
         Self::validate(curve)?;
         self.values[..curve.len()].copy_from_slice(curve);
         self.len = curve.len();
+        // Trapezoids: the curve is linear between breakpoints, so this is its exact integral.
+        let width = self.segment_width();
+        self.integral[0] = 0.0;
+        for k in 1..self.len {
+            let area = 0.5 * width * (self.values[k - 1] as f64 + self.values[k] as f64);
+            self.integral[k] = self.integral[k - 1] + area;
+        }
         Ok(())
+    }
+
+    /// The input span of one segment: 2 / (N - 1).
+    fn segment_width(&self) -> f64 {
+        2.0 / (self.len - 1) as f64
+    }
+
+    /// The antiderivative of [`CustomCurve::map`] (0 at x = -1): constant extensions outside [-1, 1] integrate
+    /// to straight lines.
+    #[inline]
+    pub fn antiderivative(&self, x: f64) -> f64 {
+        let c = &self.values[..self.len];
+        let last = self.len - 1;
+        if x <= -1.0 {
+            return c[0] as f64 * (x + 1.0);
+        }
+        if x >= 1.0 {
+            return self.integral[last] + c[last] as f64 * (x - 1.0);
+        }
+        let v = last as f64 / 2.0 * (x + 1.0);
+        let k = (v.floor() as usize).min(last - 1);
+        let f = v - k as f64;
+        let (a, b) = (c[k] as f64, c[k + 1] as f64);
+        self.integral[k] + self.segment_width() * (a * f + 0.5 * (b - a) * f * f)
     }
 
     #[inline]
@@ -220,6 +270,7 @@ impl CustomCurve {
 
     pub fn copy_from(&mut self, other: &CustomCurve) {
         self.values.copy_from_slice(&other.values);
+        self.integral.copy_from_slice(&other.integral);
         self.len = other.len;
     }
 }
@@ -325,5 +376,18 @@ mod tests {
         // x = -0.25: v = 2 * 0.75 = 1.5, halfway between curve[1] and curve[2].
         assert!((c.map(-0.25) - 0.5).abs() < 1e-12);
         assert!(c.load(&[1.0]).is_err() && c.load(&[0.0, f32::NAN]).is_err());
+    }
+
+    #[test]
+    fn custom_curve_antiderivative_differentiates_to_the_mapping() {
+        let mut c = CustomCurve::new();
+        c.load(&[0.3, 1.0, -0.5, -1.0, 0.5, 0.2, 0.9]).unwrap();
+        let mut u = -1.7;
+        while u < 1.7 {
+            let h = 1e-7;
+            let d = (c.antiderivative(u + h) - c.antiderivative(u - h)) / (2.0 * h);
+            assert!((d - c.map(u)).abs() < 1e-5, "at {u}: {d} vs {}", c.map(u));
+            u += 0.0123;
+        }
     }
 }

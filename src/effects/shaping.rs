@@ -28,7 +28,7 @@ const DROOP_POLE: f64 = 0.5;
 pub enum Shape<'a> {
     /// An analytic curve with ADAA.
     Analytic(Curve),
-    /// A custom curve, mapped exactly (no ADAA, effects.md).
+    /// A custom curve: mapped exactly at 1x (effects.md), with ADAA when oversampling.
     Table(&'a CustomCurve),
 }
 
@@ -64,12 +64,19 @@ impl ShapingCore {
 
     /// Multiplies by `drive`, then shapes each channel at the oversampled rate.
     pub fn render(&mut self, drive: f64, shape: Shape, left: &mut [f32], right: &mut [f32]) {
+        let oversampling = self.oversampler[0].factor() > 1;
         for (ch, block) in [left, right].into_iter().enumerate() {
             let adaa = &mut self.adaa[ch];
             let droop = &mut self.droop[ch];
             match shape {
                 Shape::Analytic(curve) => self.oversampler[ch].process(block, |x| {
                     let y = adaa.tick(&curve, drive * x);
+                    *droop = flush((1.0 + DROOP_POLE) * y - DROOP_POLE * *droop);
+                    *droop
+                }),
+                // At 1x the mapping is exactly the WaveShaperNode's (effects.md: no ADAA there).
+                Shape::Table(table) if oversampling => self.oversampler[ch].process(block, |x| {
+                    let y = adaa.tick_custom(table, drive * x);
                     *droop = flush((1.0 + DROOP_POLE) * y - DROOP_POLE * *droop);
                     *droop
                 }),

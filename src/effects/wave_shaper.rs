@@ -1,8 +1,9 @@
 //! `wave-shaper`: tanh, sine, hard clip, cubic or a custom curve (mapped exactly as the Web Audio
 //! WaveShaperNode maps its curve), `drive` before every curve, oversampled; no DC removal, no tone filter.
 //!
-//! The analytic curves use first-order ADAA. The custom curve does not (effects.md: at `oversample = 1` the
-//! output must equal the WaveShaperNode's with oversample "none"), so at 1x it is exactly that node's mapping.
+//! The analytic curves use first-order ADAA. The custom curve uses it only when oversampling (its antiderivative
+//! is exact: the curve is piecewise linear); at `oversample = 1` the output must equal the WaveShaperNode's with
+//! oversample "none" (effects.md), so there it is exactly that node's mapping.
 //! A custom curve arrives through [`Kernel::set_curve`] (control side) and is copied into storage for 4096
 //! values allocated when the kernel is created; until one arrives the custom curve is the identity [-1, 1].
 

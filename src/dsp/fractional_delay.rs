@@ -8,6 +8,10 @@
 //! - [`DelayTime`]: the delay in samples follows its target per sample, a one-pole glide (time constant
 //!   `GLIDE_SECONDS`) whose step is limited to `MAX_RATE` samples per sample, so a time change never jumps and
 //!   the read position moves at most 0.5 samples per sample (pitch between 0.5x and 1.5x while it moves).
+//!   This applies to automation too: a delay time that jumped would jump the output (a click), so the time
+//!   is the one parameter whose automation steps are followed at this bounded rate rather than at once. The
+//!   effects apply a time set before any audio has run (creation, `set_tempo_immediately`, after a reset) at
+//!   once: there is nothing to glide from.
 //! - [`FeedbackFilters`]: a 2nd-order Butterworth high-pass (`lowCutHz`) and low-pass (`highCutHz`) in f64,
 //!   each exactly off (identity) at its range end (20 Hz, 20000 Hz). Butterworth magnitudes never exceed 1.
 //!

@@ -219,19 +219,17 @@ impl ChainEntry {
     /// Creates the effect at a sample rate. A disabled entry is bypassed from its first sample (it was never on,
     /// so no fade): it passes its input delayed by its latency, keeping the chain aligned.
     pub fn create(&self, sample_rate: f64, tempo_bpm: f64) -> Result<Box<dyn Effect>, ChainError> {
-        if self.curve.is_some() {
-            // Only reachable once the wave-shaper is registered: the `Effect` API has no way to pass a curve yet,
-            // and silently dropping it would render something the user did not ask for.
-            return Err(ChainError::at(
-                format!("{}.curve", self.path),
-                format!("this build cannot load a custom curve into '{}'", self.effect.spec.id),
-            ));
-        }
         let values = self.parameters.iter().map(|(name, v)| (name.as_str(), *v));
         let mut effect = self
             .effect
             .create(sample_rate, self.preset.as_deref(), values)
             .map_err(|e| ChainError::at(&self.path, e.to_string()))?;
+        if let Some(curve) = &self.curve {
+            // Validated while parsing; the effect checks again and copies into its preallocated storage.
+            effect
+                .set_curve(curve)
+                .map_err(|e| ChainError::at(format!("{}.curve", self.path), e))?;
+        }
         effect.set_enabled_immediately(self.enabled);
         effect.set_tempo_immediately(tempo_bpm);
         Ok(effect)
@@ -332,6 +330,30 @@ mod tests {
         assert_eq!(
             error_of(r#"[{"effect": "low-shelf", "curve": [0, 1]}]"#),
             "chain[0].curve: effect 'low-shelf' takes no curve (only 'wave-shaper' does)"
+        );
+    }
+
+    #[test]
+    fn a_wave_shaper_curve_reaches_the_effect() {
+        // curve [1, -1] inverts: x maps to -x inside [-1, 1] (WaveShaperNode interpolation, 1x, drive 1).
+        let json = r#"[{"effect": "wave-shaper", "parameters": {"curve": 4, "oversample": 1}, "curve": [1, -1]}]"#;
+        let mut effects = build_chain(&parse_chain(json).unwrap(), 48_000.0, 120.0).unwrap();
+        let input = noise(256);
+        let (mut left, mut right) = (input.clone(), input.clone());
+        process_in_series(&mut effects, &mut left, &mut right);
+        for (y, x) in left.iter().zip(&input) {
+            assert!((y + x).abs() < 1e-6, "{y} vs {x}");
+        }
+        // The same chain without the curve keeps the identity curve, so the curve made the difference.
+        let plain = json.replace(r#", "curve": [1, -1]"#, "");
+        let mut effects = build_chain(&parse_chain(&plain).unwrap(), 48_000.0, 120.0).unwrap();
+        let (mut left, mut right) = (input.clone(), input.clone());
+        process_in_series(&mut effects, &mut left, &mut right);
+        assert_eq!(left, input);
+        let too_short = r#"[{"effect": "wave-shaper", "curve": [1]}]"#;
+        assert_eq!(
+            error_of(too_short),
+            "chain[0].curve: a curve has 2 to 4096 values, this one has 1"
         );
     }
 

@@ -4,8 +4,11 @@ pub mod biquad;
 pub mod delay_line;
 pub mod denormal;
 pub mod detector;
+pub mod fractional_delay;
 pub mod gain_computer;
+pub mod oversampler;
 pub mod rng;
+pub mod shaper;
 pub mod sliding;
 pub mod smoother;
 

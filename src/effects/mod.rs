@@ -29,14 +29,23 @@ macro_rules! cascade_kernel {
 }
 
 pub mod compressor;
+mod delay_params;
+pub mod distortion;
 pub mod expander;
 pub mod gate;
 pub mod high_low_pass;
 pub mod high_shelf;
 pub mod limiter;
 pub mod low_shelf;
+pub mod multi_tap_delay;
 pub mod parametric_eq;
+pub mod ping_pong_delay;
+pub mod saturation;
+mod shaping;
 mod shelf;
+pub mod simple_delay;
+pub mod stereo_delay;
+pub mod wave_shaper;
 
 use crate::dsp::delay_line::StereoDelay;
 use crate::dsp::denormal;
@@ -149,6 +158,10 @@ pub trait Effect: Send {
     fn set_tempo_immediately(&mut self, bpm: f64);
     /// Current gain reduction in dB (0 or negative) for dynamics meters; 0 for other effects.
     fn gain_reduction_db(&self) -> f32;
+    /// Loads a custom curve (the `wave-shaper`'s; 2 to 4096 finite values) into preallocated storage. A control
+    /// side call like the setters above: it copies without allocating when the curve is accepted (only the
+    /// error message allocates). Effects that take no curve return an error naming themselves.
+    fn set_curve(&mut self, curve: &[f32]) -> Result<(), String>;
 }
 
 /// The DSP of one effect, rendered by a [`Processor`].
@@ -196,6 +209,12 @@ pub trait Kernel: Send + Sized + 'static {
 
     fn gain_reduction_db(&self) -> f32 {
         0.0
+    }
+
+    /// Loads a custom curve into preallocated storage (control side; see [`Effect::set_curve`]). The processor
+    /// calls it on both kernel instances. The default takes no curve.
+    fn set_curve(&mut self, _curve: &[f32]) -> Result<(), String> {
+        Err(format!("effect '{}' takes no curve", Self::SPEC.id))
     }
 }
 
@@ -522,6 +541,11 @@ impl<K: Kernel> Effect for Processor<K> {
     fn gain_reduction_db(&self) -> f32 {
         self.kernel.gain_reduction_db()
     }
+
+    fn set_curve(&mut self, curve: &[f32]) -> Result<(), String> {
+        self.kernel.set_curve(curve)?;
+        self.spare.set_curve(curve)
+    }
 }
 
 /// A registered effect: its table and how to create it.
@@ -550,6 +574,13 @@ static REGISTRY: &[EffectEntry] = &[
     entry::<limiter::Limiter>(),
     entry::<expander::Expander>(),
     entry::<gate::Gate>(),
+    entry::<saturation::Saturation>(),
+    entry::<distortion::Distortion>(),
+    entry::<wave_shaper::WaveShaper>(),
+    entry::<simple_delay::SimpleDelay>(),
+    entry::<ping_pong_delay::PingPongDelay>(),
+    entry::<multi_tap_delay::MultiTapDelay>(),
+    entry::<stereo_delay::StereoDelay>(),
 ];
 
 /// Every implemented effect, in listing order.

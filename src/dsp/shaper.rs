@@ -1,0 +1,393 @@
+//! Waveshaping curves with their antiderivatives, first-order ADAA, the Web Audio custom-curve mapping and
+//! the DC blocker of the nonlinear effects.
+//!
+//! First-order antiderivative anti-aliasing (Parker, Zavalishin and Le Bivic, DAFx 2016): instead of f(u[n]),
+//! output (F(u[n]) - F(u[n-1])) / (u[n] - u[n-1]), F the antiderivative of f. That is f averaged over the
+//! straight line between the two inputs, which attenuates the high harmonics that would alias. When the two
+//! inputs are closer than `ADAA_EPSILON` the quotient is ill-conditioned (cancellation of two nearly equal F
+//! values) and f at the midpoint is used instead; it differs from the exact average by f'' d^2 / 24.
+//! ADAA adds half a sample of delay (not reported: latency is whole samples, effects.md).
+
+use std::f64::consts::{FRAC_PI_2, LN_2};
+
+/// Below this input step the ADAA quotient falls back to the midpoint value.
+pub const ADAA_EPSILON: f64 = 1e-5;
+
+/// The most values a custom curve has (effects.md).
+pub const MAX_CURVE_LEN: usize = 4096;
+
+/// ln(cosh(u)) without overflow: |u| + ln(1 + e^(-2|u|)) - ln 2.
+#[inline]
+pub fn ln_cosh(u: f64) -> f64 {
+    let a = u.abs();
+    a + (-2.0 * a).exp().ln_1p() - LN_2
+}
+
+/// A memoryless curve with a closed-form antiderivative.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Curve {
+    /// tanh(u) for u >= 0 and tanh(k u) / k below: k = 1 is tanh; k > 1 clips the negative half earlier (at
+    /// -1/k), which adds even harmonics while the slope at 0 stays 1 (no small-signal level change).
+    Tanh { k: f64 },
+    /// Clamps to +-limit; continuous (the slope jumps, the value does not).
+    HardClip { limit: f64 },
+    /// Asymmetric exponential clipping: 1 - e^-u above 0, (e^(2u) - 1) / 2 below (slope 1 at 0 on both sides;
+    /// saturates at +1 and -1/2, so it is rich in even harmonics, like a starved transistor fuzz).
+    Fuzz,
+    /// Triangle folding: u inside [-1, 1], reflected at +-1 beyond (period 4), so it stays within [-1, 1].
+    Foldback,
+    /// sin(pi/2 u): odd-symmetric, unity slope-ish near 0 and +-1 at u = +-1.
+    Sine,
+    /// 1.5 u - 0.5 u^3 inside [-1, 1], +-1 beyond (continuous slope).
+    Cubic,
+}
+
+impl Curve {
+    #[inline]
+    pub fn value(&self, u: f64) -> f64 {
+        match *self {
+            Curve::Tanh { k } => {
+                if u >= 0.0 {
+                    u.tanh()
+                } else {
+                    (k * u).tanh() / k
+                }
+            }
+            Curve::HardClip { limit } => u.clamp(-limit, limit),
+            Curve::Fuzz => {
+                if u >= 0.0 {
+                    -(-u).exp_m1()
+                } else {
+                    0.5 * (2.0 * u).exp_m1()
+                }
+            }
+            Curve::Foldback => {
+                // t in [-1, 3): identity on [-1, 1], 2 - t on [1, 3].
+                let t = (u + 1.0).rem_euclid(4.0) - 1.0;
+                if t <= 1.0 {
+                    t
+                } else {
+                    2.0 - t
+                }
+            }
+            Curve::Sine => (FRAC_PI_2 * u).sin(),
+            Curve::Cubic => {
+                let c = u.clamp(-1.0, 1.0);
+                1.5 * c - 0.5 * c * c * c
+            }
+        }
+    }
+
+    /// The antiderivative with F(0) = 0 (any constant works; 0 keeps the values small).
+    #[inline]
+    pub fn antiderivative(&self, u: f64) -> f64 {
+        match *self {
+            Curve::Tanh { k } => {
+                if u >= 0.0 {
+                    ln_cosh(u)
+                } else {
+                    ln_cosh(k * u) / (k * k)
+                }
+            }
+            Curve::HardClip { limit } => {
+                if u.abs() <= limit {
+                    0.5 * u * u
+                } else {
+                    limit * u.abs() - 0.5 * limit * limit
+                }
+            }
+            Curve::Fuzz => {
+                if u >= 0.0 {
+                    u + (-u).exp_m1()
+                } else {
+                    0.25 * (2.0 * u).exp_m1() - 0.5 * u
+                }
+            }
+            Curve::Foldback => {
+                // Periodic: the triangle integrates to 0 over a period.
+                let t = (u + 1.0).rem_euclid(4.0) - 1.0;
+                if t <= 1.0 {
+                    0.5 * t * t
+                } else {
+                    -0.5 * t * t + 2.0 * t - 1.0
+                }
+            }
+            Curve::Sine => (1.0 - (FRAC_PI_2 * u).cos()) / FRAC_PI_2,
+            Curve::Cubic => {
+                let a = u.abs();
+                if a <= 1.0 {
+                    0.75 * u * u - 0.125 * u * u * u * u
+                } else {
+                    a - 0.375
+                }
+            }
+        }
+    }
+}
+
+/// First-order ADAA state for one channel.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Adaa {
+    prev: f64,
+}
+
+impl Adaa {
+    /// The anti-aliased output for input `u`.
+    #[inline]
+    pub fn tick(&mut self, curve: &Curve, u: f64) -> f64 {
+        let d = u - self.prev;
+        let y = if d.abs() < ADAA_EPSILON {
+            curve.value(0.5 * (u + self.prev))
+        } else {
+            (curve.antiderivative(u) - curve.antiderivative(self.prev)) / d
+        };
+        self.prev = u;
+        y
+    }
+
+    /// ADAA of a custom curve (its antiderivative from the breakpoint integrals).
+    #[inline]
+    pub fn tick_custom(&mut self, curve: &CustomCurve, u: f64) -> f64 {
+        let d = u - self.prev;
+        let y = if d.abs() < ADAA_EPSILON {
+            curve.map(0.5 * (u + self.prev))
+        } else {
+            (curve.antiderivative(u) - curve.antiderivative(self.prev)) / d
+        };
+        self.prev = u;
+        y
+    }
+
+    /// Records an input processed without ADAA, so that switching ADAA on later starts from it.
+    #[inline]
+    pub fn skip(&mut self, u: f64) {
+        self.prev = u;
+    }
+
+    pub fn reset(&mut self) {
+        self.prev = 0.0;
+    }
+}
+
+/// A custom curve mapped exactly as the Web Audio WaveShaperNode maps its `curve` (Web Audio API, "The
+/// WaveShaperNode Interface"): v = (N - 1)/2 (x + 1), k = floor(v), f = v - k; x <= -1 gives curve[0],
+/// x >= 1 gives curve[N - 1], otherwise (1 - f) curve[k] + f curve[k + 1]. Storage for 4096 values is
+/// allocated once; loading a curve copies into it.
+#[derive(Debug, Clone)]
+pub struct CustomCurve {
+    values: Vec<f32>,
+    len: usize,
+    /// The antiderivative at each breakpoint (0 at x = -1), for ADAA when oversampling.
+    integral: Vec<f64>,
+}
+
+impl Default for CustomCurve {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CustomCurve {
+    /// The identity curve [-1, 1] until another is loaded.
+    pub fn new() -> Self {
+        let mut curve = CustomCurve {
+            values: vec![0.0; MAX_CURVE_LEN],
+            len: 2,
+            integral: vec![0.0; MAX_CURVE_LEN],
+        };
+        // Two finite values: always accepted.
+        let _ = curve.load(&[-1.0, 1.0]);
+        curve
+    }
+
+    /// Checks a curve: 2 to 4096 finite values.
+    pub fn validate(curve: &[f32]) -> Result<(), String> {
+        if !(2..=MAX_CURVE_LEN).contains(&curve.len()) {
+            return Err(format!(
+                "a curve has 2 to {MAX_CURVE_LEN} values, this one has {}",
+                curve.len()
+            ));
+        }
+        if let Some(i) = curve.iter().position(|v| !v.is_finite()) {
+            return Err(format!("curve value {i} is not a finite number ({})", curve[i]));
+        }
+        Ok(())
+    }
+
+    /// Loads a validated curve (no allocation).
+    pub fn load(&mut self, curve: &[f32]) -> Result<(), String> {
+        Self::validate(curve)?;
+        self.values[..curve.len()].copy_from_slice(curve);
+        self.len = curve.len();
+        // Trapezoids: the curve is linear between breakpoints, so this is its exact integral.
+        let width = self.segment_width();
+        self.integral[0] = 0.0;
+        for k in 1..self.len {
+            let area = 0.5 * width * (self.values[k - 1] as f64 + self.values[k] as f64);
+            self.integral[k] = self.integral[k - 1] + area;
+        }
+        Ok(())
+    }
+
+    /// The input span of one segment: 2 / (N - 1).
+    fn segment_width(&self) -> f64 {
+        2.0 / (self.len - 1) as f64
+    }
+
+    /// The antiderivative of [`CustomCurve::map`] (0 at x = -1): constant extensions outside [-1, 1] integrate
+    /// to straight lines.
+    #[inline]
+    pub fn antiderivative(&self, x: f64) -> f64 {
+        let c = &self.values[..self.len];
+        let last = self.len - 1;
+        if x <= -1.0 {
+            return c[0] as f64 * (x + 1.0);
+        }
+        if x >= 1.0 {
+            return self.integral[last] + c[last] as f64 * (x - 1.0);
+        }
+        let v = last as f64 / 2.0 * (x + 1.0);
+        let k = (v.floor() as usize).min(last - 1);
+        let f = v - k as f64;
+        let (a, b) = (c[k] as f64, c[k + 1] as f64);
+        self.integral[k] + self.segment_width() * (a * f + 0.5 * (b - a) * f * f)
+    }
+
+    #[inline]
+    pub fn map(&self, x: f64) -> f64 {
+        let c = &self.values[..self.len];
+        if x <= -1.0 {
+            return c[0] as f64;
+        }
+        if x >= 1.0 {
+            return c[self.len - 1] as f64;
+        }
+        let v = (self.len - 1) as f64 / 2.0 * (x + 1.0);
+        let k = (v.floor() as usize).min(self.len - 2);
+        let f = v - k as f64;
+        (1.0 - f) * c[k] as f64 + f * c[k + 1] as f64
+    }
+
+    pub fn copy_from(&mut self, other: &CustomCurve) {
+        self.values.copy_from_slice(&other.values);
+        self.integral.copy_from_slice(&other.integral);
+        self.len = other.len;
+    }
+}
+
+/// A first-order DC blocker for two channels: H(z) = (1 + R)/2 (1 - z^-1) / (1 - R z^-1), unity at Nyquist,
+/// -3 dB near `corner_hz`.
+#[derive(Debug, Clone, Copy)]
+pub struct DcBlocker {
+    r: f64,
+    gain: f64,
+    x1: [f64; 2],
+    y1: [f64; 2],
+}
+
+impl DcBlocker {
+    pub fn new(corner_hz: f64, sample_rate: f64) -> Self {
+        let r = (-2.0 * std::f64::consts::PI * corner_hz / sample_rate).exp();
+        DcBlocker {
+            r,
+            gain: (1.0 + r) / 2.0,
+            x1: [0.0; 2],
+            y1: [0.0; 2],
+        }
+    }
+
+    #[inline]
+    pub fn process(&mut self, channel: usize, block: &mut [f32]) {
+        let (mut x1, mut y1) = (self.x1[channel], self.y1[channel]);
+        for s in block {
+            let x = *s as f64;
+            let y = self.gain * (x - x1) + self.r * y1;
+            x1 = x;
+            y1 = y;
+            *s = y as f32;
+        }
+        self.x1[channel] = x1;
+        self.y1[channel] = super::denormal::flush(y1);
+    }
+
+    /// Samples until an impulse has decayed by 100 dB.
+    pub fn tail_samples(&self) -> u64 {
+        ((1e-5f64).ln() / self.r.ln()).ceil() as u64 + 1
+    }
+
+    pub fn reset(&mut self) {
+        self.x1 = [0.0; 2];
+        self.y1 = [0.0; 2];
+    }
+
+    pub fn copy_state_from(&mut self, other: &DcBlocker) {
+        self.x1 = other.x1;
+        self.y1 = other.y1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every antiderivative's numerical derivative equals its curve (so ADAA averages the right function).
+    #[test]
+    fn antiderivatives_differentiate_to_their_curves() {
+        let curves = [
+            Curve::Tanh { k: 1.0 },
+            Curve::Tanh { k: 4.0 },
+            Curve::HardClip { limit: 0.5 },
+            Curve::Fuzz,
+            Curve::Foldback,
+            Curve::Sine,
+            Curve::Cubic,
+        ];
+        for c in curves {
+            let mut u = -7.3;
+            while u < 7.3 {
+                let h = 1e-6;
+                let d = (c.antiderivative(u + h) - c.antiderivative(u - h)) / (2.0 * h);
+                assert!((d - c.value(u)).abs() < 1e-5, "{c:?} at {u}: {d} vs {}", c.value(u));
+                u += 0.0137;
+            }
+        }
+    }
+
+    #[test]
+    fn adaa_of_a_slow_ramp_follows_the_curve_and_is_stable_for_tiny_steps() {
+        let c = Curve::Tanh { k: 1.0 };
+        let mut a = Adaa::default();
+        for i in 0..1000 {
+            let u = i as f64 * 1e-7 + 3.0;
+            let y = a.tick(&c, u);
+            if i > 0 {
+                assert!((y - c.value(u)).abs() < 1e-6);
+            }
+        }
+        assert!(ln_cosh(1000.0).is_finite() && (ln_cosh(1000.0) - (1000.0 - LN_2)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn custom_curve_interpolates_like_the_wave_shaper_node() {
+        let mut c = CustomCurve::new();
+        c.load(&[0.0, 1.0, 0.0, -1.0, 0.5]).unwrap();
+        assert_eq!(c.map(-2.0), 0.0);
+        assert_eq!(c.map(1.0), 0.5);
+        // x = -0.25: v = 2 * 0.75 = 1.5, halfway between curve[1] and curve[2].
+        assert!((c.map(-0.25) - 0.5).abs() < 1e-12);
+        assert!(c.load(&[1.0]).is_err() && c.load(&[0.0, f32::NAN]).is_err());
+    }
+
+    #[test]
+    fn custom_curve_antiderivative_differentiates_to_the_mapping() {
+        let mut c = CustomCurve::new();
+        c.load(&[0.3, 1.0, -0.5, -1.0, 0.5, 0.2, 0.9]).unwrap();
+        let mut u = -1.7;
+        while u < 1.7 {
+            let h = 1e-7;
+            let d = (c.antiderivative(u + h) - c.antiderivative(u - h)) / (2.0 * h);
+            assert!((d - c.map(u)).abs() < 1e-5, "at {u}: {d} vs {}", c.map(u));
+            u += 0.0123;
+        }
+    }
+}

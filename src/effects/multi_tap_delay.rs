@@ -1,0 +1,176 @@
+//! `multi-tap-delay`: up to 8 taps at k x spacing on one line fed by the input's mono sum, panned alternately.
+//!
+//! The line takes M = (L+R)/2 plus the last tap's signal (before its level) x feedback through the cut
+//! filters. Tap k (1..taps) sounds at k x spacing with `tap{k}Level`; odd taps sit at pan -spread, even taps at
+//! +spread, with the StereoPannerNode mono law (x = (pan + 1)/2, gainL = cos(x pi/2), gainR = sin(x pi/2)).
+//! The spacing glides at most `MAX_RATE / 8` samples per sample, so even the 8th tap moves no faster than the
+//! other delays' times. When synced, the spacing is the note value, shortened so that the last tap stays
+//! within 5 s.
+
+use super::delay_params::{time_samples, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
+use super::{Kernel, DEFAULT_BPM};
+use crate::dsp::fractional_delay::{
+    echoes_to_silence, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS, MAX_RATE,
+};
+use crate::params::{Category, EffectSpec, ParamSpec};
+use std::f64::consts::FRAC_PI_2;
+
+pub const MAX_TAPS: usize = 8;
+
+const TAPS: usize = 0;
+const SPACING_MS: usize = 1;
+const FEEDBACK: usize = 2;
+const TAP_LEVEL: usize = 4;
+const SPREAD: usize = 12;
+const LOW_CUT_HZ: usize = 13;
+const HIGH_CUT_HZ: usize = 14;
+const SYNC_TO_TEMPO: usize = 15;
+const NOTE: usize = 16;
+
+const fn level(name: &'static str) -> ParamSpec {
+    ParamSpec::linear(name, "", 0.0, 1.0, 0.25)
+}
+
+pub static SPEC: EffectSpec = EffectSpec {
+    id: "multi-tap-delay",
+    name: "Multi-Tap Delay",
+    category: Category::Delay,
+    params: &[
+        ParamSpec::integer("taps", 1.0, 8.0, 4.0),
+        ParamSpec::linear("spacingMs", "ms", 10.0, 625.0, 250.0),
+        ParamSpec::linear("feedback", "", 0.0, 0.95, 0.4),
+        ParamSpec::linear("mix", "", 0.0, 1.0, 0.5),
+        level("tap1Level"),
+        level("tap2Level"),
+        level("tap3Level"),
+        level("tap4Level"),
+        level("tap5Level"),
+        level("tap6Level"),
+        level("tap7Level"),
+        level("tap8Level"),
+        ParamSpec::linear("spread", "", 0.0, 1.0, 0.5),
+        LOW_CUT,
+        HIGH_CUT,
+        SYNC,
+        NOTE_VALUE,
+    ],
+    presets: &[],
+};
+
+/// The StereoPannerNode's mono panning law: (gainL, gainR) for pan in [-1, 1].
+pub fn mono_pan(pan: f64) -> (f64, f64) {
+    let x = (pan + 1.0) / 2.0;
+    ((x * FRAC_PI_2).cos(), (x * FRAC_PI_2).sin())
+}
+
+pub struct MultiTapDelay {
+    sample_rate: f64,
+    line: DelayLine,
+    filters: FeedbackFilters,
+    spacing: DelayTime,
+    taps: usize,
+    feedback: f32,
+    /// Per tap: level x pan gain, left and right.
+    gains: [(f32, f32); MAX_TAPS],
+    bpm: f64,
+    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
+    /// from), as when the tempo is set before playback.
+    started: bool,
+    time_params: (f64, bool, f64),
+}
+
+impl MultiTapDelay {
+    fn retarget(&mut self) {
+        let (ms, synced, note) = self.time_params;
+        let longest = MAX_DELAY_SECONDS / self.taps as f64;
+        let samples = time_samples(ms, synced, note, self.bpm, longest, self.sample_rate);
+        self.spacing.set_target(samples);
+        if !self.started {
+            self.spacing.settle();
+        }
+    }
+}
+
+impl Kernel for MultiTapDelay {
+    const SPEC: &'static EffectSpec = &SPEC;
+
+    fn new(sample_rate: f64, params: &[f64]) -> Self {
+        let mut k = MultiTapDelay {
+            sample_rate,
+            line: DelayLine::new(sample_rate),
+            filters: FeedbackFilters::default(),
+            spacing: DelayTime::with_max_rate(0.0, sample_rate, MAX_RATE / MAX_TAPS as f64),
+            taps: 1,
+            feedback: 0.0,
+            gains: [(0.0, 0.0); MAX_TAPS],
+            bpm: DEFAULT_BPM,
+            started: false,
+            time_params: (0.0, false, 0.0),
+        };
+        k.set_params(params);
+        k.spacing.settle();
+        k
+    }
+
+    fn set_params(&mut self, p: &[f64]) {
+        self.taps = (p[TAPS] as usize).clamp(1, MAX_TAPS);
+        self.time_params = (p[SPACING_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE]);
+        self.retarget();
+        self.feedback = p[FEEDBACK] as f32;
+        for (k, g) in self.gains.iter_mut().enumerate() {
+            // Tap k + 1: odd taps (index 0, 2, ...) left, even taps right.
+            let pan = if k % 2 == 0 { -p[SPREAD] } else { p[SPREAD] };
+            let (gl, gr) = mono_pan(pan);
+            let level = p[TAP_LEVEL + k];
+            *g = ((level * gl) as f32, (level * gr) as f32);
+        }
+        self.filters.set(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
+    }
+
+    fn set_tempo(&mut self, bpm: f64) {
+        self.bpm = bpm;
+        self.retarget();
+    }
+
+    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        self.started = true;
+        let taps = self.taps;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let spacing = self.spacing.tick();
+            let mono = 0.5 * (*l + *r);
+            let (mut out_l, mut out_r) = (0.0, 0.0);
+            let mut last = 0.0;
+            for (k, (gl, gr)) in self.gains[..taps].iter().enumerate() {
+                last = self.line.read((k + 1) as f64 * spacing);
+                out_l += gl * last;
+                out_r += gr * last;
+            }
+            let back = self.filters.process(last);
+            self.line.write(mono + self.feedback * back);
+            *l = out_l;
+            *r = out_r;
+        }
+    }
+
+    fn reset(&mut self) {
+        self.started = false;
+        self.line.reset();
+        self.filters.reset();
+        self.spacing.settle();
+    }
+
+    fn copy_state_from(&mut self, other: &Self) {
+        self.started = other.started;
+        self.line.copy_from(&other.line);
+        self.filters.copy_state_from(&other.filters);
+        self.spacing.copy_state_from(&other.spacing);
+    }
+
+    /// The loop runs through the last tap: its period is taps x spacing.
+    fn tail_samples(&self) -> Option<u64> {
+        let spacing = self.spacing.current().max(self.spacing.target());
+        let period = (self.taps as f64 * spacing).max(1.0).ceil() as u64;
+        let echoes = echoes_to_silence(self.feedback as f64);
+        Some(echoes * (period + self.filters.tail_samples()) + 1)
+    }
+}

@@ -1,0 +1,152 @@
+//! `ping-pong-delay`: the input's mono sum bounces between a right line and a left line.
+//!
+//! Two lines of the same time: the right line takes M = (L+R)/2 plus the left line's output x feedback, the
+//! left line takes the right line's output x feedback (each through its own cut filters). So echo n sounds at
+//! n x time with amplitude feedback^(n-1) x M, from the right line for odd n and the left for even n. `width`
+//! pans each line toward the centre with equal power: its own side gets cos(pi/4 (1 - width)), the other side
+//! sin(pi/4 (1 - width)) (width 0: both sides at -3 dB, mono).
+
+use super::delay_params::{time_samples, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
+use super::{Kernel, DEFAULT_BPM};
+use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS};
+use crate::params::{Category, EffectSpec, ParamSpec};
+use std::f64::consts::FRAC_PI_4;
+
+const TIME_MS: usize = 0;
+const FEEDBACK: usize = 1;
+const WIDTH: usize = 2;
+const LOW_CUT_HZ: usize = 4;
+const HIGH_CUT_HZ: usize = 5;
+const SYNC_TO_TEMPO: usize = 6;
+const NOTE: usize = 7;
+
+pub static SPEC: EffectSpec = EffectSpec {
+    id: "ping-pong-delay",
+    name: "Ping-Pong Delay",
+    category: Category::Delay,
+    params: &[
+        ParamSpec::linear("timeMs", "ms", 0.0, 5000.0, 500.0),
+        ParamSpec::linear("feedback", "", 0.0, 0.95, 0.5),
+        ParamSpec::linear("width", "", 0.0, 1.0, 1.0),
+        ParamSpec::linear("mix", "", 0.0, 1.0, 0.5),
+        LOW_CUT,
+        HIGH_CUT,
+        SYNC,
+        NOTE_VALUE,
+    ],
+    presets: &[],
+};
+
+/// Index of the line heard on the right (odd echoes) and on the left (even echoes).
+const RIGHT: usize = 0;
+const LEFT: usize = 1;
+
+pub struct PingPongDelay {
+    sample_rate: f64,
+    lines: [DelayLine; 2],
+    filters: [FeedbackFilters; 2],
+    time: DelayTime,
+    feedback: f32,
+    /// Gain of a line on its own side and on the other side.
+    own: f32,
+    other: f32,
+    bpm: f64,
+    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
+    /// from), as when the tempo is set before playback.
+    started: bool,
+    time_params: (f64, bool, f64),
+}
+
+impl PingPongDelay {
+    fn retarget(&mut self) {
+        let (ms, synced, note) = self.time_params;
+        let samples = time_samples(ms, synced, note, self.bpm, MAX_DELAY_SECONDS, self.sample_rate);
+        self.time.set_target(samples);
+        if !self.started {
+            self.time.settle();
+        }
+    }
+}
+
+impl Kernel for PingPongDelay {
+    const SPEC: &'static EffectSpec = &SPEC;
+
+    fn new(sample_rate: f64, params: &[f64]) -> Self {
+        let mut k = PingPongDelay {
+            sample_rate,
+            lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
+            filters: [FeedbackFilters::default(); 2],
+            time: DelayTime::new(0.0, sample_rate),
+            feedback: 0.0,
+            own: 1.0,
+            other: 0.0,
+            bpm: DEFAULT_BPM,
+            started: false,
+            time_params: (0.0, false, 0.0),
+        };
+        k.set_params(params);
+        k.time.settle();
+        k
+    }
+
+    fn set_params(&mut self, p: &[f64]) {
+        self.time_params = (p[TIME_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE]);
+        self.retarget();
+        self.feedback = p[FEEDBACK] as f32;
+        let angle = FRAC_PI_4 * (1.0 - p[WIDTH]);
+        self.own = angle.cos() as f32;
+        self.other = angle.sin() as f32;
+        for f in &mut self.filters {
+            f.set(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
+        }
+    }
+
+    fn set_tempo(&mut self, bpm: f64) {
+        self.bpm = bpm;
+        self.retarget();
+    }
+
+    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        self.started = true;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let d = self.time.tick();
+            let mono = 0.5 * (*l + *r);
+            let to_right = self.lines[RIGHT].read(d);
+            let to_left = self.lines[LEFT].read(d);
+            let back_right = self.filters[RIGHT].process(to_right);
+            let back_left = self.filters[LEFT].process(to_left);
+            self.lines[RIGHT].write(mono + self.feedback * back_left);
+            self.lines[LEFT].write(self.feedback * back_right);
+            *l = self.own * to_left + self.other * to_right;
+            *r = self.own * to_right + self.other * to_left;
+        }
+    }
+
+    fn reset(&mut self) {
+        self.started = false;
+        for l in &mut self.lines {
+            l.reset();
+        }
+        for f in &mut self.filters {
+            f.reset();
+        }
+        self.time.settle();
+    }
+
+    fn copy_state_from(&mut self, other: &Self) {
+        self.started = other.started;
+        for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
+            a.copy_from(b);
+        }
+        for (a, b) in self.filters.iter_mut().zip(other.filters.iter()) {
+            a.copy_state_from(b);
+        }
+        self.time.copy_state_from(&other.time);
+    }
+
+    fn tail_samples(&self) -> Option<u64> {
+        let period = self.time.current().max(self.time.target()).max(1.0).ceil() as u64;
+        let echoes = echoes_to_silence(self.feedback as f64);
+        Some(echoes * (period + self.filters[0].tail_samples()) + 1)
+    }
+}

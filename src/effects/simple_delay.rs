@@ -1,0 +1,135 @@
+//! `simple-delay`: one echo line per channel with feedback through the cut filters.
+//!
+//! Per channel and sample: y = line(d), line <- x + feedback x filters(y), output y (wet). An impulse gives
+//! echoes at n x time with amplitude feedback^(n-1) (x `mix`, applied by the processor) while the filters are
+//! off. `timeMs` 0 reads one sample back, so the feedback path always has a sample of delay.
+
+use super::delay_params::{time_samples, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
+use super::{Kernel, DEFAULT_BPM};
+use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS};
+use crate::params::{Category, EffectSpec, ParamSpec};
+
+const TIME_MS: usize = 0;
+const FEEDBACK: usize = 1;
+const LOW_CUT_HZ: usize = 3;
+const HIGH_CUT_HZ: usize = 4;
+const SYNC_TO_TEMPO: usize = 5;
+const NOTE: usize = 6;
+
+pub static SPEC: EffectSpec = EffectSpec {
+    id: "simple-delay",
+    name: "Simple Delay",
+    category: Category::Delay,
+    params: &[
+        ParamSpec::linear("timeMs", "ms", 0.0, 5000.0, 500.0),
+        ParamSpec::linear("feedback", "", 0.0, 0.95, 0.5),
+        ParamSpec::linear("mix", "", 0.0, 1.0, 0.5),
+        LOW_CUT,
+        HIGH_CUT,
+        SYNC,
+        NOTE_VALUE,
+    ],
+    presets: &[],
+};
+
+pub struct SimpleDelay {
+    sample_rate: f64,
+    lines: [DelayLine; 2],
+    filters: [FeedbackFilters; 2],
+    time: DelayTime,
+    feedback: f32,
+    bpm: f64,
+    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
+    /// from), as when the tempo is set before playback.
+    started: bool,
+    /// timeMs, syncToTempo, noteValue as last set (the tempo can change the time without them).
+    time_params: (f64, bool, f64),
+}
+
+impl SimpleDelay {
+    fn retarget(&mut self) {
+        let (ms, synced, note) = self.time_params;
+        let samples = time_samples(ms, synced, note, self.bpm, MAX_DELAY_SECONDS, self.sample_rate);
+        self.time.set_target(samples);
+        if !self.started {
+            self.time.settle();
+        }
+    }
+}
+
+impl Kernel for SimpleDelay {
+    const SPEC: &'static EffectSpec = &SPEC;
+
+    fn new(sample_rate: f64, params: &[f64]) -> Self {
+        let mut k = SimpleDelay {
+            sample_rate,
+            lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
+            filters: [FeedbackFilters::default(); 2],
+            time: DelayTime::new(0.0, sample_rate),
+            feedback: 0.0,
+            bpm: DEFAULT_BPM,
+            started: false,
+            time_params: (0.0, false, 0.0),
+        };
+        k.set_params(params);
+        k.time.settle();
+        k
+    }
+
+    fn set_params(&mut self, p: &[f64]) {
+        self.time_params = (p[TIME_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE]);
+        self.retarget();
+        self.feedback = p[FEEDBACK] as f32;
+        for f in &mut self.filters {
+            f.set(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
+        }
+    }
+
+    fn set_tempo(&mut self, bpm: f64) {
+        self.bpm = bpm;
+        self.retarget();
+    }
+
+    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        self.started = true;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let d = self.time.tick();
+            for (ch, x) in [l, r].into_iter().enumerate() {
+                let y = self.lines[ch].read(d);
+                let back = self.filters[ch].process(y);
+                self.lines[ch].write(*x + self.feedback * back);
+                *x = y;
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.started = false;
+        for l in &mut self.lines {
+            l.reset();
+        }
+        for f in &mut self.filters {
+            f.reset();
+        }
+        self.time.settle();
+    }
+
+    fn copy_state_from(&mut self, other: &Self) {
+        self.started = other.started;
+        for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
+            a.copy_from(b);
+        }
+        for (a, b) in self.filters.iter_mut().zip(other.filters.iter()) {
+            a.copy_state_from(b);
+        }
+        self.time.copy_state_from(&other.time);
+    }
+
+    /// Echo n sounds at n x time at feedback^(n-1): enough echoes to fall 100 dB, each lengthened by the
+    /// filters' ringing.
+    fn tail_samples(&self) -> Option<u64> {
+        let period = self.time.current().max(self.time.target()).max(1.0).ceil() as u64;
+        let echoes = echoes_to_silence(self.feedback as f64);
+        Some(echoes * (period + self.filters[0].tail_samples()) + 1)
+    }
+}

@@ -1,0 +1,175 @@
+//! `stereo-delay`: independent left and right lines with their own times, feedback and cross-feedback.
+//!
+//! Per sample: yL = left line(dL), yR = right line(dR); the left line takes inL + filters(fb yL + cross yR),
+//! the right line inR + filters(fb yR + cross yL). The loop matrix [[fb, cross], [cross, fb]] has norm
+//! fb + cross; when that exceeds 0.95 both are scaled by 0.95 / (fb + cross) (effects.md), so the loop never
+//! gains. When synced, `noteValue` sets the left time and `noteValueRight` the right.
+
+use super::delay_params::{time_samples, HIGH_CUT, LOW_CUT, NOTE_VALUE, NOTE_VALUE_RIGHT, SYNC};
+use super::{Kernel, DEFAULT_BPM};
+use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS};
+use crate::params::{Category, EffectSpec, ParamSpec};
+
+const TIME_LEFT_MS: usize = 0;
+const TIME_RIGHT_MS: usize = 1;
+const FEEDBACK: usize = 2;
+const CROSS_FEEDBACK: usize = 3;
+const LOW_CUT_HZ: usize = 5;
+const HIGH_CUT_HZ: usize = 6;
+const SYNC_TO_TEMPO: usize = 7;
+const NOTE: usize = 8;
+const NOTE_RIGHT: usize = 9;
+
+/// The most feedback + crossFeedback may sum to.
+pub const MAX_LOOP_GAIN: f64 = 0.95;
+
+pub static SPEC: EffectSpec = EffectSpec {
+    id: "stereo-delay",
+    name: "Stereo Delay",
+    category: Category::Delay,
+    params: &[
+        ParamSpec::linear("timeLeftMs", "ms", 0.0, 5000.0, 400.0),
+        ParamSpec::linear("timeRightMs", "ms", 0.0, 5000.0, 500.0),
+        ParamSpec::linear("feedback", "", 0.0, 0.95, 0.5),
+        ParamSpec::linear("crossFeedback", "", 0.0, 0.95, 0.0),
+        ParamSpec::linear("mix", "", 0.0, 1.0, 0.5),
+        LOW_CUT,
+        HIGH_CUT,
+        SYNC,
+        NOTE_VALUE,
+        NOTE_VALUE_RIGHT,
+    ],
+    presets: &[],
+};
+
+/// Feedback and cross-feedback after the cap.
+pub fn capped_gains(feedback: f64, cross: f64) -> (f64, f64) {
+    let sum = feedback + cross;
+    if sum > MAX_LOOP_GAIN {
+        let scale = MAX_LOOP_GAIN / sum;
+        (feedback * scale, cross * scale)
+    } else {
+        (feedback, cross)
+    }
+}
+
+pub struct StereoDelay {
+    sample_rate: f64,
+    lines: [DelayLine; 2],
+    filters: [FeedbackFilters; 2],
+    times: [DelayTime; 2],
+    feedback: f32,
+    cross: f32,
+    bpm: f64,
+    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
+    /// from), as when the tempo is set before playback.
+    started: bool,
+    /// (ms, note value) per side, and whether synced.
+    time_params: [(f64, f64); 2],
+    synced: bool,
+}
+
+impl StereoDelay {
+    fn retarget(&mut self) {
+        for (t, (ms, note)) in self.times.iter_mut().zip(self.time_params) {
+            let samples = time_samples(ms, self.synced, note, self.bpm, MAX_DELAY_SECONDS, self.sample_rate);
+            t.set_target(samples);
+            if !self.started {
+                t.settle();
+            }
+        }
+    }
+}
+
+impl Kernel for StereoDelay {
+    const SPEC: &'static EffectSpec = &SPEC;
+
+    fn new(sample_rate: f64, params: &[f64]) -> Self {
+        let mut k = StereoDelay {
+            sample_rate,
+            lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
+            filters: [FeedbackFilters::default(); 2],
+            times: [DelayTime::new(0.0, sample_rate); 2],
+            feedback: 0.0,
+            cross: 0.0,
+            bpm: DEFAULT_BPM,
+            started: false,
+            time_params: [(0.0, 0.0); 2],
+            synced: false,
+        };
+        k.set_params(params);
+        for t in &mut k.times {
+            t.settle();
+        }
+        k
+    }
+
+    fn set_params(&mut self, p: &[f64]) {
+        self.time_params = [(p[TIME_LEFT_MS], p[NOTE]), (p[TIME_RIGHT_MS], p[NOTE_RIGHT])];
+        self.synced = p[SYNC_TO_TEMPO] >= 0.5;
+        self.retarget();
+        let (feedback, cross) = capped_gains(p[FEEDBACK], p[CROSS_FEEDBACK]);
+        self.feedback = feedback as f32;
+        self.cross = cross as f32;
+        for f in &mut self.filters {
+            f.set(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
+        }
+    }
+
+    fn set_tempo(&mut self, bpm: f64) {
+        self.bpm = bpm;
+        self.retarget();
+    }
+
+    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        self.started = true;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let yl = self.lines[0].read(self.times[0].tick());
+            let yr = self.lines[1].read(self.times[1].tick());
+            let back_l = self.filters[0].process(self.feedback * yl + self.cross * yr);
+            let back_r = self.filters[1].process(self.feedback * yr + self.cross * yl);
+            self.lines[0].write(*l + back_l);
+            self.lines[1].write(*r + back_r);
+            *l = yl;
+            *r = yr;
+        }
+    }
+
+    fn reset(&mut self) {
+        self.started = false;
+        for l in &mut self.lines {
+            l.reset();
+        }
+        for f in &mut self.filters {
+            f.reset();
+        }
+        for t in &mut self.times {
+            t.settle();
+        }
+    }
+
+    fn copy_state_from(&mut self, other: &Self) {
+        self.started = other.started;
+        for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
+            a.copy_from(b);
+        }
+        for (a, b) in self.filters.iter_mut().zip(other.filters.iter()) {
+            a.copy_state_from(b);
+        }
+        for (a, b) in self.times.iter_mut().zip(other.times.iter()) {
+            a.copy_state_from(b);
+        }
+    }
+
+    /// Every hop through either line multiplies the signal's norm by at most feedback + crossFeedback.
+    fn tail_samples(&self) -> Option<u64> {
+        let period = self
+            .times
+            .iter()
+            .map(|t| t.current().max(t.target()))
+            .fold(1.0, f64::max)
+            .ceil() as u64;
+        let echoes = echoes_to_silence((self.feedback + self.cross) as f64);
+        Some(echoes * (period + self.filters[0].tail_samples()) + 1)
+    }
+}

@@ -5,6 +5,7 @@ pub mod delay_line;
 pub mod denormal;
 pub mod detector;
 pub mod gain_computer;
+pub mod reverb_parts;
 pub mod rng;
 pub mod sliding;
 pub mod smoother;

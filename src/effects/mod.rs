@@ -8,6 +8,7 @@
 
 pub mod compressor;
 pub mod expander;
+pub mod freeverb;
 pub mod gate;
 pub mod high_low_pass;
 pub mod high_shelf;
@@ -530,6 +531,7 @@ static REGISTRY: &[EffectEntry] = &[
     entry::<limiter::Limiter>(),
     entry::<expander::Expander>(),
     entry::<gate::Gate>(),
+    entry::<freeverb::Freeverb>(),
 ];
 
 /// Every implemented effect, in listing order.

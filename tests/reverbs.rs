@@ -217,3 +217,179 @@ fn freeverb_with_wet_0_and_dry_half_passes_the_input() {
     assert_eq!(out_l, l);
     assert_eq!(out_r, r);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// RT60 as effects.md defines it: wet only (mix 1, preDelayMs 0, other parameters at their defaults), impulse
+// response, one 500 Hz - 2 kHz band (4th-order Butterworth high-pass at 500 Hz and low-pass at 2 kHz, each two
+// RBJ biquads with the Butterworth Qs), Schroeder backward integration, T30 fit from -5 to -35 dB.
+
+/// A biquad in f64, direct form I: (b0, b1, b2, a1, a2) normalised.
+fn biquad(x: &[f64], c: [f64; 5]) -> Vec<f64> {
+    let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+    x.iter()
+        .map(|&v| {
+            let y = c[0] * v + c[1] * x1 + c[2] * x2 - c[3] * y1 - c[4] * y2;
+            (x2, x1, y2, y1) = (x1, v, y1, y);
+            y
+        })
+        .collect()
+}
+
+fn rbj(high_pass: bool, f: f64, q: f64, fs: f64) -> [f64; 5] {
+    let w = 2.0 * std::f64::consts::PI * f / fs;
+    let (s, c) = w.sin_cos();
+    let alpha = s / (2.0 * q);
+    let a0 = 1.0 + alpha;
+    let (b0, b1) = if high_pass {
+        ((1.0 + c) / 2.0, -(1.0 + c))
+    } else {
+        ((1.0 - c) / 2.0, 1.0 - c)
+    };
+    [b0 / a0, b1 / a0, b0 / a0, -2.0 * c / a0, (1.0 - alpha) / a0]
+}
+
+fn band_500_2000(x: &[f32], fs: f64) -> Vec<f64> {
+    // 4th-order Butterworth sections: Q = 1/(2 cos(pi/8)) and 1/(2 cos(3 pi/8)).
+    let (q1, q2) = (0.541_196_100_146_197, 1.306_562_964_876_376_7);
+    let mut y: Vec<f64> = x.iter().map(|v| *v as f64).collect();
+    for (hp, f) in [(true, 500.0), (false, 2000.0)] {
+        y = biquad(&y, rbj(hp, f, q1, fs));
+        y = biquad(&y, rbj(hp, f, q2, fs));
+    }
+    y
+}
+
+/// T30 by Schroeder backward integration, fit from -5 to -35 dB (least squares), in seconds.
+fn t30(h: &[f64], fs: f64) -> f64 {
+    let mut energy = vec![0.0; h.len() + 1];
+    for i in (0..h.len()).rev() {
+        energy[i] = energy[i + 1] + h[i] * h[i];
+    }
+    let total = energy[0];
+    let points: Vec<(f64, f64)> = (0..h.len())
+        .map(|i| (i as f64 / fs, 10.0 * (energy[i] / total).log10()))
+        .filter(|(_, db)| *db <= -5.0 && *db >= -35.0)
+        .collect();
+    assert!(points.len() > 100, "the decay does not cover -5 to -35 dB");
+    let n = points.len() as f64;
+    let (sx, sy) = points.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (mx, my) = (sx / n, sy / n);
+    let (sxy, sxx) = points.iter().fold((0.0, 0.0), |(a, b), (x, y)| {
+        (a + (x - mx) * (y - my), b + (x - mx) * (x - mx))
+    });
+    -60.0 / (sxy / sxx)
+}
+
+/// The wet impulse response (left, right) of a reverb at `fs` with the given values on top of mix 1 and
+/// preDelayMs 0.
+fn impulse_response(id: &str, fs: f64, values: &[(&str, f64)], seconds: f64) -> (Vec<f32>, Vec<f32>) {
+    let mut all = vec![("mix", 1.0), ("preDelayMs", 0.0)];
+    all.extend_from_slice(values);
+    let mut effect = find(id).unwrap().create(fs, None, all.iter().copied()).unwrap();
+    let frames = (seconds * fs) as usize;
+    let mut impulse = vec![0.0f32; frames];
+    impulse[0] = 1.0;
+    run(effect.as_mut(), &impulse, &impulse, 4096)
+}
+
+fn check_rt60(id: &str, decays: &[f64], tolerance: f64) {
+    for fs in [48_000.0, 44_100.0] {
+        for &decay in decays {
+            let (l, _) = impulse_response(id, fs, &[("decaySeconds", decay)], 0.8 * decay + 0.3);
+            let measured = t30(&band_500_2000(&l, fs), fs);
+            let error = measured / decay - 1.0;
+            println!(
+                "{id} at {fs} Hz: decaySeconds {decay} -> RT60 {measured:.3} s ({:+.1} %)",
+                100.0 * error
+            );
+            assert!(
+                error.abs() <= tolerance,
+                "{id} at {fs} Hz: RT60 {measured:.3} s for decaySeconds {decay} ({:+.1} %)",
+                100.0 * error
+            );
+        }
+    }
+}
+
+#[test]
+fn hall_rt60_is_within_15_percent_of_decay_seconds() {
+    check_rt60("hall-reverb", &[1.0, 2.5, 6.0, 15.0], 0.15);
+}
+
+#[test]
+fn plate_rt60_is_within_20_percent_of_decay_seconds() {
+    check_rt60("plate-reverb", &[1.0, 2.0, 4.5, 9.0], 0.20);
+}
+
+#[test]
+fn room_rt60_is_within_20_percent_of_decay_seconds() {
+    check_rt60("room-reverb", &[0.4, 0.8, 1.5, 2.8], 0.20);
+}
+
+fn correlation(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len() as f64;
+    let ma = a.iter().map(|x| *x as f64).sum::<f64>() / n;
+    let mb = b.iter().map(|x| *x as f64).sum::<f64>() / n;
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (*x as f64 - ma, *y as f64 - mb);
+        sab += x * y;
+        saa += x * x;
+        sbb += y * y;
+    }
+    sab / (saa * sbb).sqrt()
+}
+
+#[test]
+fn late_tails_are_decorrelated_between_left_and_right() {
+    let fs = 48_000.0;
+    for id in ["freeverb", "hall-reverb", "plate-reverb", "room-reverb"] {
+        // The same impulse on both inputs; freeverb has no mix (its defaults are wet only).
+        let mut effect = find(id).unwrap().create(fs, None, []).unwrap();
+        let mut values = vec![];
+        if id != "freeverb" {
+            values = vec![("mix", 1.0), ("preDelayMs", 0.0)];
+            effect = find(id).unwrap().create(fs, None, values.iter().copied()).unwrap();
+        }
+        let frames = (1.0 * fs) as usize;
+        let mut impulse = vec![0.0f32; frames];
+        impulse[0] = 1.0;
+        let (l, r) = run(effect.as_mut(), &impulse, &impulse, 512);
+        let start = (0.1 * fs) as usize;
+        let c = correlation(&l[start..], &r[start..]);
+        println!("{id}: left/right correlation of the tail after 100 ms {c:+.3}");
+        assert!(c.abs() < 0.3, "{id}: late-tail correlation {c}");
+    }
+}
+
+/// Abel & Huang (2006) normalised echo density at `t`: the fraction of samples in a 20 ms window around `t`
+/// that lie more than one standard deviation (of that window) from zero, divided by erfc(1/sqrt(2)).
+fn echo_density(h: &[f32], fs: f64, t: f64) -> f64 {
+    let half = (0.010 * fs) as usize;
+    let centre = (t * fs) as usize;
+    let w = &h[centre.saturating_sub(half)..(centre + half).min(h.len())];
+    let sigma = (w.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
+    let outside = w.iter().filter(|x| (**x as f64).abs() > sigma).count() as f64 / w.len() as f64;
+    outside / 0.317_310_507_862_914_1
+}
+
+#[test]
+fn echo_density_grows_to_gaussian_for_the_hall() {
+    let fs = 48_000.0;
+    let times = [0.01, 0.05, 0.1, 0.2, 0.5];
+    let mut hall_late = 0.0;
+    for id in ["hall-reverb", "plate-reverb", "room-reverb"] {
+        let (l, _) = impulse_response(id, fs, &[], 0.6);
+        let profile: Vec<f64> = times.iter().map(|t| echo_density(&l, fs, *t)).collect();
+        let cells: Vec<String> = times
+            .iter()
+            .zip(&profile)
+            .map(|(t, d)| format!("{:.0} ms {d:.2}", t * 1000.0))
+            .collect();
+        println!("{id}: normalised echo density {}", cells.join(", "));
+        if id == "hall-reverb" {
+            hall_late = profile[4];
+        }
+    }
+    assert!(hall_late >= 0.9, "hall echo density at 500 ms {hall_late}");
+}

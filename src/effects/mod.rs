@@ -10,11 +10,14 @@ pub mod compressor;
 pub mod expander;
 pub mod freeverb;
 pub mod gate;
+pub mod hall_reverb;
 pub mod high_low_pass;
 pub mod high_shelf;
 pub mod limiter;
 pub mod low_shelf;
 pub mod parametric_eq;
+pub mod plate_reverb;
+pub mod room_reverb;
 mod shelf;
 
 use crate::dsp::delay_line::StereoDelay;
@@ -532,6 +535,9 @@ static REGISTRY: &[EffectEntry] = &[
     entry::<expander::Expander>(),
     entry::<gate::Gate>(),
     entry::<freeverb::Freeverb>(),
+    entry::<hall_reverb::HallReverb>(),
+    entry::<plate_reverb::PlateReverb>(),
+    entry::<room_reverb::RoomReverb>(),
 ];
 
 /// Every implemented effect, in listing order.

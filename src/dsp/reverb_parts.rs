@@ -297,8 +297,10 @@ pub fn rescale_pole(pole_at_ref: f64, ref_rate: f64, sample_rate: f64) -> f64 {
 /// in between (so the value never depends on where blocks start).
 #[derive(Debug, Clone, Copy)]
 pub struct Lfo {
-    /// Radians per frame.
+    /// Radians per frame, and its sine and cosine (the rotation between exact evaluations).
     step: f64,
+    step_sin: f64,
+    step_cos: f64,
     phase0: f64,
     sin: f64,
     cos: f64,
@@ -308,8 +310,11 @@ pub struct Lfo {
 
 impl Lfo {
     pub fn new(rate_hz: f64, phase: f64, sample_rate: f64) -> Self {
+        let step = 2.0 * PI * rate_hz / sample_rate;
         Lfo {
-            step: 2.0 * PI * rate_hz / sample_rate,
+            step,
+            step_sin: step.sin(),
+            step_cos: step.cos(),
             phase0: phase,
             sin: 0.0,
             cos: 1.0,
@@ -325,7 +330,7 @@ impl Lfo {
             let angle = self.phase0 + self.step * frame as f64;
             (self.sin, self.cos) = angle.sin_cos();
         } else {
-            let (s, c) = self.step.sin_cos();
+            let (s, c) = (self.step_sin, self.step_cos);
             (self.sin, self.cos) = (self.sin * c + self.cos * s, self.cos * c - self.sin * s);
         }
         self.at = frame;

@@ -7,6 +7,7 @@ pub mod detector;
 pub mod fractional_delay;
 pub mod gain_computer;
 pub mod oversampler;
+pub mod reverb_parts;
 pub mod rng;
 pub mod shaper;
 pub mod sliding;

@@ -32,7 +32,9 @@ pub mod compressor;
 mod delay_params;
 pub mod distortion;
 pub mod expander;
+pub mod freeverb;
 pub mod gate;
+pub mod hall_reverb;
 pub mod high_low_pass;
 pub mod high_shelf;
 pub mod limiter;
@@ -40,6 +42,8 @@ pub mod low_shelf;
 pub mod multi_tap_delay;
 pub mod parametric_eq;
 pub mod ping_pong_delay;
+pub mod plate_reverb;
+pub mod room_reverb;
 pub mod saturation;
 mod shaping;
 mod shelf;
@@ -581,6 +585,10 @@ static REGISTRY: &[EffectEntry] = &[
     entry::<ping_pong_delay::PingPongDelay>(),
     entry::<multi_tap_delay::MultiTapDelay>(),
     entry::<stereo_delay::StereoDelay>(),
+    entry::<freeverb::Freeverb>(),
+    entry::<hall_reverb::HallReverb>(),
+    entry::<plate_reverb::PlateReverb>(),
+    entry::<room_reverb::RoomReverb>(),
 ];
 
 /// Every implemented effect, in listing order.

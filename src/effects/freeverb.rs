@@ -1,0 +1,188 @@
+//! `freeverb`: Jezar's public-domain Freeverb (Dreampoint, 2000), exactly as effects.md writes it out.
+//!
+//! The input `(L + R) x 0.015` feeds both channels' banks; per channel 8 lowpass-feedback combs in parallel,
+//! summed, then 4 of Freeverb's own allpasses (feedback 0.5) in series. Lengths are Jezar's 44.1 kHz tunings
+//! (right channel +23) scaled as `floor((tuning + spread) x fs / 44100)`. Feedback, damping and gains are his
+//! per-sample coefficients at every rate (effects.md), so the decay time scales with the tunings only.
+//! freeverb has `wet`/`dry` instead of `mix` and renders its whole output.
+
+use super::Kernel;
+use crate::dsp::reverb_parts::{allpass_tail_samples, FreeverbAllpass, FreeverbComb};
+use crate::params::{Category, EffectSpec, ParamSpec, Preset};
+
+const ROOM_SIZE: usize = 0;
+const DAMPING: usize = 1;
+const WET: usize = 2;
+const DRY: usize = 3;
+const WIDTH: usize = 4;
+const FREEZE: usize = 5;
+
+/// Jezar's `tuning.h`: comb and allpass lengths at 44.1 kHz, the right channel's spread, and the constants.
+pub const COMB_TUNINGS: [usize; 8] = [1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617];
+pub const ALLPASS_TUNINGS: [usize; 4] = [556, 441, 341, 225];
+pub const STEREO_SPREAD: usize = 23;
+const FIXED_GAIN: f32 = 0.015;
+const SCALE_WET: f32 = 3.0;
+const SCALE_DRY: f32 = 2.0;
+const SCALE_DAMP: f32 = 0.4;
+const SCALE_ROOM: f32 = 0.28;
+const OFFSET_ROOM: f32 = 0.7;
+const ALLPASS_FEEDBACK: f32 = 0.5;
+
+pub static SPEC: EffectSpec = EffectSpec {
+    id: "freeverb",
+    name: "Freeverb",
+    category: Category::Reverb,
+    params: &[
+        ParamSpec::linear("roomSize", "", 0.0, 1.0, 0.5),
+        ParamSpec::linear("damping", "", 0.0, 1.0, 0.5),
+        ParamSpec::linear("wet", "", 0.0, 1.0, 1.0 / 3.0),
+        ParamSpec::linear("dry", "", 0.0, 1.0, 0.0),
+        ParamSpec::linear("width", "", 0.0, 1.0, 1.0),
+        ParamSpec::switch("freeze", 0.0),
+    ],
+    // Chosen by ear on drums, voice and piano; `dry` 0 because the host usually sends freeverb from a bus.
+    presets: &[
+        Preset {
+            name: "small bright room",
+            values: &[("roomSize", 0.3), ("damping", 0.2), ("wet", 0.25), ("width", 0.8)],
+        },
+        Preset {
+            name: "vocal hall",
+            values: &[("roomSize", 0.8), ("damping", 0.5), ("wet", 0.3), ("width", 1.0)],
+        },
+        Preset {
+            name: "dark ambience",
+            values: &[("roomSize", 0.95), ("damping", 0.85), ("wet", 0.4), ("width", 1.0)],
+        },
+        Preset {
+            name: "mono send",
+            values: &[("roomSize", 0.6), ("damping", 0.4), ("wet", 0.33), ("width", 0.0)],
+        },
+    ],
+};
+
+/// `floor((tuning + spread) x fs / 44100)`, at least 1.
+pub fn scaled_length(tuning: usize, spread: usize, sample_rate: f64) -> usize {
+    (((tuning + spread) as f64 * sample_rate / 44_100.0).floor() as usize).max(1)
+}
+
+pub struct Freeverb {
+    combs: [[FreeverbComb; 8]; 2],
+    allpasses: [[FreeverbAllpass; 4]; 2],
+    gain: f32,
+    feedback: f32,
+    damp1: f32,
+    damp2: f32,
+    wet1: f32,
+    wet2: f32,
+    dry: f32,
+    frozen: bool,
+    longest_comb: usize,
+    allpass_lengths: [usize; 4],
+}
+
+impl Kernel for Freeverb {
+    const SPEC: &'static EffectSpec = &SPEC;
+
+    fn new(sample_rate: f64, params: &[f64]) -> Self {
+        let spread = [0, STEREO_SPREAD];
+        let mut k = Freeverb {
+            combs: std::array::from_fn(|ch| {
+                std::array::from_fn(|i| FreeverbComb::new(scaled_length(COMB_TUNINGS[i], spread[ch], sample_rate)))
+            }),
+            allpasses: std::array::from_fn(|ch| {
+                std::array::from_fn(|i| {
+                    FreeverbAllpass::new(scaled_length(ALLPASS_TUNINGS[i], spread[ch], sample_rate))
+                })
+            }),
+            gain: FIXED_GAIN,
+            feedback: 0.0,
+            damp1: 0.0,
+            damp2: 1.0,
+            wet1: 0.0,
+            wet2: 0.0,
+            dry: 0.0,
+            frozen: false,
+            longest_comb: scaled_length(COMB_TUNINGS[7], STEREO_SPREAD, sample_rate),
+            allpass_lengths: std::array::from_fn(|i| scaled_length(ALLPASS_TUNINGS[i], STEREO_SPREAD, sample_rate)),
+        };
+        k.set_params(params);
+        k
+    }
+
+    fn set_params(&mut self, p: &[f64]) {
+        self.frozen = p[FREEZE] >= 0.5;
+        if self.frozen {
+            (self.feedback, self.damp1, self.gain) = (1.0, 0.0, 0.0);
+        } else {
+            self.feedback = p[ROOM_SIZE] as f32 * SCALE_ROOM + OFFSET_ROOM;
+            self.damp1 = p[DAMPING] as f32 * SCALE_DAMP;
+            self.gain = FIXED_GAIN;
+        }
+        self.damp2 = 1.0 - self.damp1;
+        let wet = p[WET] as f32 * SCALE_WET;
+        let width = p[WIDTH] as f32;
+        self.wet1 = wet * (width / 2.0 + 0.5);
+        self.wet2 = wet * ((1.0 - width) / 2.0);
+        self.dry = p[DRY] as f32 * SCALE_DRY;
+    }
+
+    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        let (fb, d1, d2) = (self.feedback, self.damp1, self.damp2);
+        let [combs_l, combs_r] = &mut self.combs;
+        let [aps_l, aps_r] = &mut self.allpasses;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let input = (*l + *r) * self.gain;
+            let (mut acc_l, mut acc_r) = (0.0f32, 0.0f32);
+            for (cl, cr) in combs_l.iter_mut().zip(combs_r.iter_mut()) {
+                acc_l += cl.tick(input, fb, d1, d2);
+                acc_r += cr.tick(input, fb, d1, d2);
+            }
+            for (al, ar) in aps_l.iter_mut().zip(aps_r.iter_mut()) {
+                acc_l = al.tick(acc_l, ALLPASS_FEEDBACK);
+                acc_r = ar.tick(acc_r, ALLPASS_FEEDBACK);
+            }
+            let (in_l, in_r) = (*l, *r);
+            *l = acc_l * self.wet1 + acc_r * self.wet2 + in_l * self.dry;
+            *r = acc_r * self.wet1 + acc_l * self.wet2 + in_r * self.dry;
+        }
+    }
+
+    fn reset(&mut self) {
+        self.combs.iter_mut().flatten().for_each(FreeverbComb::reset);
+        self.allpasses.iter_mut().flatten().for_each(FreeverbAllpass::reset);
+    }
+
+    fn copy_state_from(&mut self, other: &Self) {
+        for (a, b) in self.combs.iter_mut().flatten().zip(other.combs.iter().flatten()) {
+            a.copy_state_from(b);
+        }
+        for (a, b) in self
+            .allpasses
+            .iter_mut()
+            .flatten()
+            .zip(other.allpasses.iter().flatten())
+        {
+            a.copy_state_from(b);
+        }
+    }
+
+    /// Infinite while frozen. Otherwise each comb's loop gain is at most `feedback` at every frequency (its
+    /// damping low-pass has unity DC gain and no gain above it), so the bank decays by 120 dB (20 dB of margin
+    /// for 16 combs adding up) within `ln(1e-6)/ln(feedback)` passes of the longest comb; then the allpasses
+    /// (feedback 0.5) ring down in series.
+    fn tail_samples(&self) -> Option<u64> {
+        if self.frozen {
+            return None;
+        }
+        let passes = (1e-6f64).ln() / (self.feedback as f64).ln() + 1.0;
+        let combs = passes * self.longest_comb as f64;
+        let allpasses: f64 = self
+            .allpass_lengths
+            .iter()
+            .map(|len| allpass_tail_samples(ALLPASS_FEEDBACK as f64, *len as f64))
+            .sum();
+        Some((combs + allpasses).ceil() as u64)
+    }
+}

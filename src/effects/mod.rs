@@ -274,7 +274,8 @@ impl<K: Kernel> Processor<K> {
             enabled: true,
             bypass_fade: None,
             mix_index: spec.index_of("mix"),
-            dry: StereoDelay::new(K::max_latency(sample_rate)),
+            // Room for a whole block beyond the latency, so the dry path is copied in a few slices.
+            dry: StereoDelay::new(K::max_latency(sample_rate) + MAX_BLOCK),
             dry_left: vec![0.0; MAX_BLOCK],
             dry_right: vec![0.0; MAX_BLOCK],
             alt_left: vec![0.0; MAX_BLOCK],

@@ -21,7 +21,8 @@ fn signal() -> (Vec<f32>, Vec<f32>) {
     (l, r)
 }
 
-/// The plain reference: 8 direct-form-I f64 biquads, each run over the whole block in turn, per channel.
+/// The plain reference: 8 direct-form-I f64 biquads, each run over the whole block in turn, per channel (the
+/// straightforward loop order, whose speed is bound by one biquad's feedback latency).
 struct PlainCascade {
     coeffs: [[f64; 5]; 8],
     state: [[f64; 4]; 16],
@@ -40,13 +41,14 @@ impl PlainCascade {
     fn process(&mut self, channels: [&mut [f32]; 2]) {
         for (ch, buf) in channels.into_iter().enumerate() {
             for (stage, c) in self.coeffs.iter().enumerate() {
-                let s = &mut self.state[ch * 8 + stage];
+                let [mut x1, mut x2, mut y1, mut y2] = self.state[ch * 8 + stage];
                 for x in buf.iter_mut() {
                     let input = *x as f64;
-                    let y = c[0] * input + c[1] * s[0] + c[2] * s[1] - c[3] * s[2] - c[4] * s[3];
-                    *s = [input, s[0], y, s[2]];
+                    let y = c[0] * input + c[1] * x1 + c[2] * x2 - c[3] * y1 - c[4] * y2;
+                    (x2, x1, y2, y1) = (x1, input, y1, y);
                     *x = y as f32;
                 }
+                self.state[ch * 8 + stage] = [x1, x2, y1, y2];
             }
         }
     }

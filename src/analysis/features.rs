@@ -1,0 +1,314 @@
+//! Frame-based spectral features of a mono signal with librosa 0.11's definitions and defaults: centred
+//! frames of 2048 samples every 512 (zero padding for the spectrum, edge padding for the zero-crossing rate),
+//! a periodic Hann window, the magnitude spectrum from realfft. Per frame: spectral centroid, 85 % rolloff,
+//! flatness (power spectrum, amin 1e-10), zero-crossing rate, band energies and the dB mel spectrum for the
+//! MFCCs. Everything is accumulated as it streams; nothing is allocated per frame.
+
+use super::mfcc::{self, MelBand, MEL_BANDS, MFCC_COUNT, TOP_DB};
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
+use std::sync::Arc;
+
+/// FFT size (librosa's n_fft default).
+pub const N_FFT: usize = 2048;
+/// Hop (librosa's default n_fft / 4).
+pub const HOP: usize = 512;
+const BINS: usize = N_FFT / 2 + 1;
+/// Rolloff: fraction of the total magnitude (librosa roll_percent).
+pub const ROLL_PERCENT: f64 = 0.85;
+/// Flatness: power floor (librosa amin).
+pub const FLATNESS_AMIN: f64 = 1e-10;
+/// Zero-crossing rate: |y| at or below this counts as 0, and 0 counts as positive (librosa).
+pub const ZCR_THRESHOLD: f64 = 1e-10;
+/// Band edges for the energy ratios: low < 250 Hz <= mid < 4 kHz <= high.
+pub const BAND_EDGES_HZ: (f64, f64) = (250.0, 4000.0);
+
+/// Means over frames of the frame features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameFeatures {
+    pub frames: u64,
+    pub centroid_mean_hz: f64,
+    /// Population standard deviation (numpy's default) over frames.
+    pub centroid_std_hz: f64,
+    pub rolloff_hz: f64,
+    pub flatness: f64,
+    pub zero_crossing_rate: f64,
+    pub mfcc: [f64; MFCC_COUNT],
+    /// Fractions of the spectral energy (power summed over all frames) below 250 Hz, from 250 Hz to 4 kHz,
+    /// and from 4 kHz; all 0 for silence.
+    pub band_energy: [f64; 3],
+}
+
+/// Which pass the analyser is in (see [`mfcc`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Every feature, and the mel dB sums without the top_db floor.
+    First,
+    /// Only the mel dB sums, floored at the first pass's maximum minus top_db.
+    Second,
+}
+
+/// Streaming frame analyser. Push mono samples; call [`FrameAnalyzer::finish`] at the end.
+pub struct FrameAnalyzer {
+    sample_rate_hz: f64,
+    fft: Arc<dyn RealToComplex<f64>>,
+    window: Vec<f64>,
+    /// The frame being filled: `fill` samples, starting with N_FFT/2 zeros of centre padding.
+    frame: Vec<f64>,
+    /// crossing[i] is 1 when frame[i] and frame[i-1] are both real samples on opposite sides of 0.
+    crossing: Vec<u8>,
+    fill: usize,
+    fft_in: Vec<f64>,
+    spectrum: Vec<Complex<f64>>,
+    scratch: Vec<Complex<f64>>,
+    magnitude: Vec<f64>,
+    power: Vec<f64>,
+    mel_bands: Vec<MelBand>,
+    mel: [f64; MEL_BANDS],
+    dct: Vec<[f64; MEL_BANDS]>,
+    band_of_bin: Vec<u8>,
+    /// Sign of the last real sample (true = negative), None before the first.
+    last_negative: Option<bool>,
+    samples: u64,
+    frames: u64,
+    pass: Pass,
+    // Accumulators.
+    centroid_sum: f64,
+    centroid_sq_sum: f64,
+    rolloff_sum: f64,
+    flatness_sum: f64,
+    zcr_sum: f64,
+    band_sum: [f64; 3],
+    mel_db_sum: [f64; MEL_BANDS],
+    mel_db_max: f64,
+    mel_db_min: f64,
+    floored_db_sum: [f64; MEL_BANDS],
+    floor_db: f64,
+    /// Frames of the first pass (the second pass must see the same).
+    first_pass_frames: u64,
+}
+
+impl FrameAnalyzer {
+    pub fn new(sample_rate_hz: f64) -> Self {
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
+        let scratch = fft.make_scratch_vec();
+        // scipy.signal.get_window('hann', N, fftbins=True): periodic.
+        let window = (0..N_FFT)
+            .map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos())
+            .collect();
+        let band_of_bin = (0..BINS)
+            .map(|k| {
+                let hz = k as f64 * sample_rate_hz / N_FFT as f64;
+                if hz < BAND_EDGES_HZ.0 {
+                    0
+                } else if hz < BAND_EDGES_HZ.1 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        let mut analyzer = Self {
+            sample_rate_hz,
+            fft,
+            window,
+            frame: vec![0.0; N_FFT],
+            crossing: vec![0; N_FFT],
+            fill: 0,
+            fft_in: vec![0.0; N_FFT],
+            spectrum: vec![Complex::new(0.0, 0.0); BINS],
+            scratch,
+            magnitude: vec![0.0; BINS],
+            power: vec![0.0; BINS],
+            mel_bands: mfcc::mel_filterbank(sample_rate_hz, N_FFT),
+            mel: [0.0; MEL_BANDS],
+            dct: mfcc::dct_matrix(),
+            band_of_bin,
+            last_negative: None,
+            samples: 0,
+            frames: 0,
+            pass: Pass::First,
+            centroid_sum: 0.0,
+            centroid_sq_sum: 0.0,
+            rolloff_sum: 0.0,
+            flatness_sum: 0.0,
+            zcr_sum: 0.0,
+            band_sum: [0.0; 3],
+            mel_db_sum: [0.0; MEL_BANDS],
+            mel_db_max: f64::NEG_INFINITY,
+            mel_db_min: f64::INFINITY,
+            floored_db_sum: [0.0; MEL_BANDS],
+            floor_db: f64::NEG_INFINITY,
+            first_pass_frames: 0,
+        };
+        analyzer.restart();
+        analyzer
+    }
+
+    /// Back to the start of the signal (centre padding in place), keeping the accumulators.
+    fn restart(&mut self) {
+        self.frame.fill(0.0);
+        self.crossing.fill(0);
+        self.fill = N_FFT / 2;
+        self.last_negative = None;
+        self.samples = 0;
+        self.frames = 0;
+    }
+
+    /// Feeds mono samples of the current pass.
+    pub fn push(&mut self, samples: &[f64]) {
+        for &x in samples {
+            let negative = x < -ZCR_THRESHOLD;
+            let crossed = self.last_negative.is_some_and(|last| last != negative);
+            self.last_negative = Some(negative);
+            self.samples += 1;
+            self.push_value(x, crossed);
+        }
+    }
+
+    #[inline]
+    fn push_value(&mut self, x: f64, crossed: bool) {
+        self.frame[self.fill] = x;
+        self.crossing[self.fill] = u8::from(crossed);
+        self.fill += 1;
+        if self.fill == N_FFT {
+            self.process_frame();
+            self.frame.copy_within(HOP.., 0);
+            self.crossing.copy_within(HOP.., 0);
+            self.fill = N_FFT - HOP;
+        }
+    }
+
+    /// Pads the end with zeros until librosa's frame count, 1 + samples / hop, is reached.
+    fn pad_end(&mut self) {
+        let wanted = 1 + self.samples / HOP as u64;
+        while self.frames < wanted {
+            self.push_value(0.0, false);
+        }
+    }
+
+    fn process_frame(&mut self) {
+        for ((o, x), w) in self.fft_in.iter_mut().zip(&self.frame).zip(&self.window) {
+            *o = x * w;
+        }
+        self.fft
+            .process_with_scratch(&mut self.fft_in, &mut self.spectrum, &mut self.scratch)
+            .expect("buffers sized by the plan");
+        for ((m, p), c) in self.magnitude.iter_mut().zip(self.power.iter_mut()).zip(&self.spectrum) {
+            *p = c.norm_sqr();
+            *m = p.sqrt();
+        }
+        self.frames += 1;
+        mfcc::mel_power(&self.mel_bands, &self.power, &mut self.mel);
+        match self.pass {
+            Pass::First => {
+                for (sum, &m) in self.mel_db_sum.iter_mut().zip(&self.mel) {
+                    let db = mfcc::power_db(m);
+                    *sum += db;
+                    self.mel_db_max = self.mel_db_max.max(db);
+                    self.mel_db_min = self.mel_db_min.min(db);
+                }
+                self.spectral_features();
+            }
+            Pass::Second => {
+                for (sum, &m) in self.floored_db_sum.iter_mut().zip(&self.mel) {
+                    *sum += mfcc::power_db(m).max(self.floor_db);
+                }
+            }
+        }
+    }
+
+    fn spectral_features(&mut self) {
+        let bin_hz = self.sample_rate_hz / N_FFT as f64;
+        let total: f64 = self.magnitude.iter().sum();
+        // librosa normalises by the sum unless it is below the smallest positive float: then 0.
+        let (centroid, rolloff) = if total >= f64::MIN_POSITIVE {
+            let weighted: f64 = self.magnitude.iter().enumerate().map(|(k, m)| k as f64 * m).sum();
+            let threshold = ROLL_PERCENT * total;
+            let mut cumulative = 0.0;
+            let mut rolloff_bin = BINS - 1;
+            for (k, m) in self.magnitude.iter().enumerate() {
+                cumulative += m;
+                if cumulative >= threshold {
+                    rolloff_bin = k;
+                    break;
+                }
+            }
+            (weighted / total * bin_hz, rolloff_bin as f64 * bin_hz)
+        } else {
+            (0.0, 0.0)
+        };
+        self.centroid_sum += centroid;
+        self.centroid_sq_sum += centroid * centroid;
+        self.rolloff_sum += rolloff;
+        let (mut log_sum, mut lin_sum) = (0.0, 0.0);
+        for (p, band) in self.power.iter().zip(&self.band_of_bin) {
+            let floored = p.max(FLATNESS_AMIN);
+            log_sum += floored.ln();
+            lin_sum += floored;
+            self.band_sum[usize::from(*band)] += p;
+        }
+        let n = BINS as f64;
+        self.flatness_sum += (log_sum / n).exp() / (lin_sum / n);
+        // Crossings between pairs inside the frame (the first sample's pair reaches outside it).
+        let crossings: u32 = self.crossing[1..].iter().map(|&c| u32::from(c)).sum();
+        self.zcr_sum += f64::from(crossings) / N_FFT as f64;
+    }
+
+    /// Ends the first pass. Returns true when the top_db floor clips some frame, so the mel dB sums must be
+    /// recomputed: then feed the same samples again with [`FrameAnalyzer::push`] and call
+    /// [`FrameAnalyzer::end_second_pass`].
+    pub fn end_first_pass(&mut self) -> bool {
+        self.pad_end();
+        self.floor_db = self.mel_db_max - TOP_DB;
+        if self.mel_db_min < self.floor_db {
+            self.first_pass_frames = self.frames;
+            self.pass = Pass::Second;
+            self.restart();
+            true
+        } else {
+            self.floored_db_sum = self.mel_db_sum;
+            self.first_pass_frames = self.frames;
+            false
+        }
+    }
+
+    /// Ends the second pass (after [`FrameAnalyzer::end_first_pass`] returned true).
+    ///
+    /// # Panics
+    /// When the second pass did not see the same number of samples as the first.
+    pub fn end_second_pass(&mut self) {
+        self.pad_end();
+        assert_eq!(
+            self.frames, self.first_pass_frames,
+            "the second pass must feed the same samples"
+        );
+    }
+
+    /// The features (after the first pass, and the second when one was asked for).
+    pub fn features(&self) -> FrameFeatures {
+        let n = self.first_pass_frames.max(1) as f64;
+        let centroid_mean = self.centroid_sum / n;
+        let variance = (self.centroid_sq_sum / n - centroid_mean * centroid_mean).max(0.0);
+        let mut mean_db = [0.0; MEL_BANDS];
+        for (m, s) in mean_db.iter_mut().zip(&self.floored_db_sum) {
+            *m = s / n;
+        }
+        let total: f64 = self.band_sum.iter().sum();
+        let band_energy = if total > 0.0 {
+            self.band_sum.map(|b| b / total)
+        } else {
+            [0.0; 3]
+        };
+        FrameFeatures {
+            frames: self.first_pass_frames,
+            centroid_mean_hz: centroid_mean,
+            centroid_std_hz: variance.sqrt(),
+            rolloff_hz: self.rolloff_sum / n,
+            flatness: self.flatness_sum / n,
+            zero_crossing_rate: self.zcr_sum / n,
+            mfcc: mfcc::mfcc_from_mean_db(&self.dct, &mean_db),
+            band_energy,
+        }
+    }
+}

@@ -371,10 +371,22 @@ impl WavStream {
             .read_exact(&mut self.bytes)
             .map_err(|e| io_error(&self.path, "cannot read", e))?;
         let sample_bytes = self.format.encoding.bytes();
-        for (i, frame) in self.bytes.chunks_exact(frame_bytes).enumerate() {
-            left[i] = self.format.encoding.decode(&frame[..sample_bytes]);
-            if self.format.channels == 2 {
-                right[i] = self.format.encoding.decode(&frame[sample_bytes..]);
+        let frames = self.bytes.chunks_exact(frame_bytes);
+        match (self.format.encoding, self.format.channels) {
+            // The common case, decoded without a per-sample format dispatch.
+            (Encoding::Float32, 2) => {
+                for ((frame, l), r) in frames.zip(left.iter_mut()).zip(right.iter_mut()) {
+                    *l = f32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
+                    *r = f32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+                }
+            }
+            (encoding, channels) => {
+                for (i, frame) in frames.enumerate() {
+                    left[i] = encoding.decode(&frame[..sample_bytes]);
+                    if channels == 2 {
+                        right[i] = encoding.decode(&frame[sample_bytes..]);
+                    }
+                }
             }
         }
         self.position += n as u64;

@@ -308,20 +308,43 @@ impl LoudnessMeter {
         let mut done = 0;
         while done < frames {
             let take = ((self.step_end - self.position) as usize).min(frames - done);
-            for (c, samples) in channels.iter().enumerate() {
-                let [shelf, high_pass] = &mut self.filters[c];
-                let detector = &mut self.true_peaks[c];
-                let mut sum = 0.0;
-                let mut peak = self.sample_peak;
-                for &x in &samples[done..done + take] {
-                    let x = f64::from(x);
-                    peak = peak.max(x.abs());
-                    detector.push(x);
-                    let y = high_pass.process(shelf.process(x));
-                    sum += y * y;
+            for (samples, detector) in channels.iter().zip(self.true_peaks.iter_mut()) {
+                let segment = &samples[done..done + take];
+                detector.push(segment);
+                let mut lanes = [0.0f32; 8];
+                let mut groups = segment.chunks_exact(8);
+                for group in &mut groups {
+                    for (m, x) in lanes.iter_mut().zip(group) {
+                        *m = m.max(x.abs());
+                    }
                 }
-                self.sample_peak = peak;
-                self.step_sum += CHANNEL_WEIGHTS[c] * sum;
+                for x in groups.remainder() {
+                    lanes[0] = lanes[0].max(x.abs());
+                }
+                let peak = lanes.iter().copied().fold(0.0f32, f32::max);
+                self.sample_peak = self.sample_peak.max(f64::from(peak));
+            }
+            if let ([l, r], [fl, fr]) = (channels, self.filters.as_mut_slice()) {
+                // Stereo: both channels' filter chains in one loop, so their dependency chains overlap.
+                let ([shelf_l, high_pass_l], [shelf_r, high_pass_r]) = (fl, fr);
+                let (mut sum_l, mut sum_r) = (0.0, 0.0);
+                for (&a, &b) in l[done..done + take].iter().zip(&r[done..done + take]) {
+                    let ya = high_pass_l.process(shelf_l.process(f64::from(a)));
+                    let yb = high_pass_r.process(shelf_r.process(f64::from(b)));
+                    sum_l += ya * ya;
+                    sum_r += yb * yb;
+                }
+                self.step_sum += CHANNEL_WEIGHTS[0] * sum_l + CHANNEL_WEIGHTS[1] * sum_r;
+            } else {
+                for (c, samples) in channels.iter().enumerate() {
+                    let [shelf, high_pass] = &mut self.filters[c];
+                    let mut sum = 0.0;
+                    for &x in &samples[done..done + take] {
+                        let y = high_pass.process(shelf.process(f64::from(x)));
+                        sum += y * y;
+                    }
+                    self.step_sum += CHANNEL_WEIGHTS[c] * sum;
+                }
             }
             done += take;
             self.position += take as u64;

@@ -9,7 +9,8 @@
 //!
 //! [`Analyzer`] streams a file through all of them in blocks, in at most two passes (the second only when
 //! the MFCCs' top_db floor needs the whole file's maximum); its memory depends on its frames, not on the
-//! length of the input. [`analyze`] runs it over samples in memory.
+//! length of the input. [`analyze`] runs it over samples in memory. Natively it uses two threads for large
+//! blocks (see [`Analyzer::push`]); the results do not depend on it.
 
 pub mod features;
 pub mod loudness;
@@ -27,7 +28,11 @@ use mfcc::MFCC_COUNT;
 use tempo::TempoEstimator;
 
 /// Frames the analyser converts to the mono mixdown at a time.
-const MIX_BLOCK: usize = 4096;
+const MIX_BLOCK: usize = 65_536;
+/// Whether [`Analyzer::push`] may use a second thread (not in WebAssembly, which has none here).
+const PARALLEL: bool = cfg!(not(target_arch = "wasm32"));
+/// Pieces at least this long are worth a second thread (a spawn costs tens of microseconds).
+pub const PARALLEL_MIN_FRAMES: usize = 16_384;
 
 /// The analysis of one recording. Levels in dB are -inf for silence (never NaN).
 #[derive(Debug, Clone, PartialEq)]
@@ -158,42 +163,63 @@ impl Analyzer {
         })
     }
 
-    /// The mono mixdown (L+R)/2 of a block into `self.mono`, in pieces of at most MIX_BLOCK frames.
-    fn for_each_mono(&mut self, channels: &[&[f32]], mut f: impl FnMut(&mut Self, usize)) {
-        let frames = channels[0].len();
-        let mut start = 0;
-        while start < frames {
-            let n = (frames - start).min(MIX_BLOCK);
-            match channels {
-                [mono] => {
-                    for (o, &x) in self.mono.iter_mut().zip(&mono[start..start + n]) {
-                        *o = f64::from(x);
-                    }
+    /// The mono mixdown (L+R)/2 of frames `start .. start + n` into `self.mono[..n]`.
+    fn mix_mono(&mut self, channels: &[&[f32]], start: usize, n: usize) {
+        match channels {
+            [mono] => {
+                for (o, &x) in self.mono.iter_mut().zip(&mono[start..start + n]) {
+                    *o = f64::from(x);
                 }
-                [l, r, ..] => {
-                    for ((o, &a), &b) in self.mono.iter_mut().zip(&l[start..start + n]).zip(&r[start..start + n]) {
-                        *o = (f64::from(a) + f64::from(b)) * 0.5;
-                    }
-                }
-                [] => {}
             }
-            f(self, n);
-            start += n;
+            [l, r, ..] => {
+                for ((o, &a), &b) in self.mono.iter_mut().zip(&l[start..start + n]).zip(&r[start..start + n]) {
+                    *o = (f64::from(a) + f64::from(b)) * 0.5;
+                }
+            }
+            [] => {}
         }
     }
 
     /// First pass: one slice per channel, equal lengths.
+    ///
+    /// Natively, a piece of at least [`PARALLEL_MIN_FRAMES`] frames runs the loudness meter (with true peak)
+    /// on a second (scoped) thread while this one computes the frame features and tempo; smaller pieces, and
+    /// everything in WebAssembly, run on the calling thread, without allocating.
     pub fn push(&mut self, channels: &[&[f32]]) {
         assert_eq!(channels.len(), self.channels, "one slice per channel");
-        self.meter.push(channels);
-        for c in channels {
-            self.sum_sq += c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
+        let frames = channels[0].len();
+        self.samples += frames as u64;
+        let mut start = 0;
+        while start < frames {
+            let n = (frames - start).min(MIX_BLOCK);
+            self.mix_mono(channels, start, n);
+            let range = start..start + n;
+            start += n;
+            let (meter, tempo, sum_sq) = (&mut self.meter, &mut self.tempo, &mut self.sum_sq);
+            let (frame_analyzer, mono) = (&mut self.frames, &self.mono[..n]);
+            let mut side = move || {
+                let mut pieces: [&[f32]; 2] = [&[], &[]];
+                for (p, c) in pieces.iter_mut().zip(channels) {
+                    *p = &c[range.clone()];
+                }
+                let pieces = &pieces[..channels.len()];
+                meter.push(pieces);
+                for c in pieces {
+                    *sum_sq += c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
+                }
+            };
+            if PARALLEL && n >= PARALLEL_MIN_FRAMES {
+                std::thread::scope(|scope| {
+                    scope.spawn(side);
+                    frame_analyzer.push(mono);
+                    tempo.push(mono);
+                });
+            } else {
+                side();
+                frame_analyzer.push(mono);
+                tempo.push(mono);
+            }
         }
-        self.samples += channels[0].len() as u64;
-        self.for_each_mono(channels, |a, n| {
-            a.frames.push(&a.mono[..n]);
-            a.tempo.push(&a.mono[..n]);
-        });
     }
 
     /// Ends the first pass; true when a second pass over the same samples is needed.
@@ -206,7 +232,14 @@ impl Analyzer {
     /// Second pass: the same blocks as the first.
     pub fn push_second_pass(&mut self, channels: &[&[f32]]) {
         assert_eq!(channels.len(), self.channels, "one slice per channel");
-        self.for_each_mono(channels, |a, n| a.frames.push(&a.mono[..n]));
+        let frames = channels[0].len();
+        let mut start = 0;
+        while start < frames {
+            let n = (frames - start).min(MIX_BLOCK);
+            self.mix_mono(channels, start, n);
+            self.frames.push(&self.mono[..n]);
+            start += n;
+        }
     }
 
     pub fn finish(mut self) -> Analysis {

@@ -53,7 +53,7 @@ pub struct TempoEstimator {
     /// The last raw envelope values, newest last, for the smoothing kernel.
     raw: [f64; SMOOTHING.len()],
     raw_count: usize,
-    /// The last `max_lag + 1` envelope values, a ring indexed by `count % len`.
+    /// The last `max_lag + 1` envelope values, a ring indexed by `count % (max_lag + 1)`, stored twice.
     history: Vec<f64>,
     /// acf[l] = sum of e[t] e[t - l] over t >= l.
     acf: Vec<f64>,
@@ -99,7 +99,7 @@ impl TempoEstimator {
             frames: 0,
             raw: [0.0; SMOOTHING.len()],
             raw_count: 0,
-            history: vec![0.0; max_lag + 1],
+            history: vec![0.0; 2 * (max_lag + 1)],
             acf: vec![0.0; max_lag + 1],
             count: 0,
             sum: 0.0,
@@ -151,12 +151,16 @@ impl TempoEstimator {
     }
 
     fn push_envelope(&mut self, e: f64) {
-        let len = self.history.len();
+        // The history is stored twice (at `slot` and `slot + len`), so the values at lags 0..=available
+        // are one contiguous run ending at `slot + len`.
+        let len = self.acf.len();
         let slot = (self.count % len as u64) as usize;
         self.history[slot] = e;
+        self.history[slot + len] = e;
         let available = (self.count as usize).min(len - 1);
-        for lag in 0..=available {
-            self.acf[lag] += e * self.history[(slot + len - lag) % len];
+        let past = &self.history[slot + len - available..=slot + len];
+        for (a, h) in self.acf[..=available].iter_mut().zip(past.iter().rev()) {
+            *a += e * h;
         }
         self.count += 1;
         self.sum += e;

@@ -67,15 +67,20 @@ pub const PHASE_COEFFICIENTS: [[f64; TAPS_PER_PHASE]; PHASES] = [
     ],
 ];
 
-/// One channel's true-peak detector: the last 12 input samples and the largest |oversampled| value so far.
-/// No allocation: the history is a fixed array.
+/// Samples processed per inner pass (the working buffer's size, beyond the 11 samples of history).
+const CHUNK: usize = 256;
+/// Lanes of the running maximum (lets the compiler vectorise the max over each pass's outputs).
+const LANES: usize = 8;
+
+/// One channel's true-peak detector: the last 11 input samples and the largest |oversampled| value so far.
+/// Computed in f32 (the inputs are f32; 12-tap sums of exactly representable coefficients stay within about
+/// 1e-6 dB of an f64 computation). No allocation: the buffers are fixed arrays.
 #[derive(Debug, Clone)]
 pub struct TruePeakDetector {
-    /// The history twice over, so the 12 newest samples are always one contiguous slice:
-    /// `history[pos + 1..pos + 13]` holds x[n-11] .. x[n] (oldest first).
-    history: [f64; 2 * TAPS_PER_PHASE],
-    pos: usize,
-    peak: f64,
+    /// `buf[..11]` is the history (oldest first); new samples are copied in after it.
+    buf: [f32; TAPS_PER_PHASE - 1 + CHUNK],
+    acc: [f32; CHUNK],
+    peak: f32,
 }
 
 impl Default for TruePeakDetector {
@@ -87,44 +92,73 @@ impl Default for TruePeakDetector {
 impl TruePeakDetector {
     pub fn new() -> Self {
         Self {
-            history: [0.0; 2 * TAPS_PER_PHASE],
-            pos: 0,
+            buf: [0.0; TAPS_PER_PHASE - 1 + CHUNK],
+            acc: [0.0; CHUNK],
             peak: 0.0,
         }
     }
 
-    /// Feeds one input sample; returns the largest |value| of the four oversampled outputs it produces.
-    #[inline]
-    pub fn push(&mut self, x: f64) -> f64 {
-        // Each sample is stored twice (at `pos` and `pos + 12`) so that `pos + 1 .. pos + 13` is always the
-        // window of the 12 newest samples, oldest first.
-        self.pos = (self.pos + 1) % TAPS_PER_PHASE;
-        self.history[self.pos] = x;
-        self.history[self.pos + TAPS_PER_PHASE] = x;
-        let window = &self.history[self.pos + 1..self.pos + 1 + TAPS_PER_PHASE];
-        let mut block_peak = 0.0f64;
-        for phase in &PHASE_COEFFICIENTS {
-            // window[11 - j] is x[n - j].
-            let mut y = 0.0;
-            for (c, s) in phase.iter().zip(window.iter().rev()) {
-                y += c * s;
+    /// Feeds samples; returns the largest |value| of the oversampled outputs they produce.
+    pub fn push(&mut self, samples: &[f32]) -> f64 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.push_avx2(samples) };
             }
-            block_peak = block_peak.max(y.abs());
         }
+        self.push_portable(samples)
+    }
+
+    /// The same loops compiled for AVX2 (8 lanes of f32 instead of SSE2's 4); same arithmetic, no FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn push_avx2(&mut self, samples: &[f32]) -> f64 {
+        self.push_portable(samples)
+    }
+
+    #[inline(always)]
+    fn push_portable(&mut self, samples: &[f32]) -> f64 {
+        const H: usize = TAPS_PER_PHASE - 1;
+        let mut block_peak = [0.0f32; LANES];
+        for chunk in samples.chunks(CHUNK) {
+            let n = chunk.len();
+            self.buf[H..H + n].copy_from_slice(chunk);
+            for phase in &PHASE_COEFFICIENTS {
+                let acc = &mut self.acc[..n];
+                acc.fill(0.0);
+                // Output i (input H + i) is sum_j c[j] x[H + i - j].
+                for (j, &c) in phase.iter().enumerate() {
+                    let c = c as f32;
+                    for (a, &x) in acc.iter_mut().zip(&self.buf[H - j..H - j + n]) {
+                        *a += c * x;
+                    }
+                }
+                let mut lanes = acc.chunks_exact(LANES);
+                for group in &mut lanes {
+                    for (m, y) in block_peak.iter_mut().zip(group) {
+                        *m = m.max(y.abs());
+                    }
+                }
+                for (m, y) in block_peak.iter_mut().zip(lanes.remainder()) {
+                    *m = m.max(y.abs());
+                }
+            }
+            self.buf.copy_within(n..n + H, 0);
+        }
+        let block_peak = block_peak.iter().copied().fold(0.0f32, f32::max);
         self.peak = self.peak.max(block_peak);
-        block_peak
+        f64::from(block_peak)
     }
 
     /// Feeds `TAPS_PER_PHASE - 1` zeros, so the last input samples have passed every tap (end of a file).
     pub fn flush(&mut self) {
-        for _ in 0..TAPS_PER_PHASE - 1 {
-            self.push(0.0);
-        }
+        self.push(&[0.0; TAPS_PER_PHASE - 1]);
     }
 
     /// The largest |oversampled| value so far (linear).
     pub fn peak(&self) -> f64 {
-        self.peak
+        f64::from(self.peak)
     }
 
     pub fn reset(&mut self) {
@@ -148,10 +182,24 @@ mod tests {
     fn impulse_response_is_the_coefficient_table() {
         let mut d = TruePeakDetector::new();
         for n in 0..TAPS_PER_PHASE {
-            let block_peak = d.push(if n == 0 { 1.0 } else { 0.0 });
+            let block_peak = d.push(&[if n == 0 { 1.0 } else { 0.0 }]);
             let expected = PHASE_COEFFICIENTS.iter().map(|p| p[n].abs()).fold(0.0, f64::max);
             assert_eq!(block_peak, expected, "output block {n}");
         }
         assert_eq!(d.peak(), 0.9721679687500);
+    }
+
+    #[test]
+    fn block_size_does_not_change_the_peak() {
+        let x: Vec<f32> = (0..3000)
+            .map(|i| (i as f32 * 0.37).sin() * (i as f32 * 0.011).cos())
+            .collect();
+        let mut whole = TruePeakDetector::new();
+        whole.push(&x);
+        let mut pieces = TruePeakDetector::new();
+        for part in x.chunks(7) {
+            pieces.push(part);
+        }
+        assert_eq!(whole.peak(), pieces.peak());
     }
 }

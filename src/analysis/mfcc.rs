@@ -97,7 +97,7 @@ pub fn dct_matrix() -> Vec<[f64; MEL_BANDS]> {
 }
 
 /// Mel power of one frame into `out` (one value per band).
-#[inline]
+#[inline(always)]
 pub fn mel_power(bands: &[MelBand], power: &[f64], out: &mut [f64; MEL_BANDS]) {
     for (o, band) in out.iter_mut().zip(bands) {
         *o = band

@@ -1,5 +1,5 @@
 //! Tempo by onset-strength autocorrelation (after Scheirer 1998, Ellis 2007 and Percival & Tzanetakis 2014):
-//! an onset envelope every ~6 ms (the square root of the half-wave rectified rise of each bin's power, summed
+//! an onset envelope every ~12 ms (the square root of the half-wave rectified rise of each bin's power, summed
 //! over bins, then smoothed over 5 frames; power rather than log magnitude, so accents weigh more than
 //! quiet broadband ticks),
 //! its autocorrelation accumulated as it streams (a ring of the last few seconds, so memory does not grow
@@ -30,8 +30,9 @@ const MIN_ONSET_RATIO: f64 = 0.01;
 const SMOOTHING: [f64; 5] = [1.0 / 9.0, 2.0 / 9.0, 3.0 / 9.0, 2.0 / 9.0, 1.0 / 9.0];
 /// Step of the coarse period search, in envelope frames.
 const COARSE_STEP: f64 = 0.1;
-/// Target envelope frame period, seconds (the FFT is the power of two nearest 4x this).
-const TARGET_HOP_SECONDS: f64 = 0.0058;
+/// Target envelope frame period, seconds (the FFT is the power of two nearest 2x this; frames overlap by
+/// half).
+const TARGET_HOP_SECONDS: f64 = 0.0116;
 
 pub struct TempoEstimator {
     fft: Arc<dyn RealToComplex<f32>>,
@@ -66,12 +67,12 @@ pub struct TempoEstimator {
 
 impl TempoEstimator {
     pub fn new(sample_rate_hz: f64) -> Self {
-        let n_fft = (4.0 * TARGET_HOP_SECONDS * sample_rate_hz)
+        let n_fft = (2.0 * TARGET_HOP_SECONDS * sample_rate_hz)
             .log2()
             .round()
             .exp2()
             .max(64.0) as usize;
-        let hop = n_fft / 4;
+        let hop = n_fft / 2;
         let frame_rate_hz = sample_rate_hz / hop as f64;
         let min_lag = (60.0 / MAX_BPM * frame_rate_hz).floor().max(1.0) as usize;
         let max_period_lag = (60.0 / MIN_BPM * frame_rate_hz).ceil() as usize;

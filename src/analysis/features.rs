@@ -39,7 +39,8 @@ pub struct FrameFeatures {
     pub band_energy: [f64; 3],
 }
 
-/// Which pass the analyser is in (see [`mfcc`]).
+/// Which pass the analyser is in (see [`mfcc`]; the second is needed only when the file's maximum rose
+/// after frames that end up below its floor, e.g. a crescendo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
     /// Every feature, and the mel dB sums without the top_db floor.
@@ -80,9 +81,12 @@ pub struct FrameAnalyzer {
     flatness_sum: f64,
     zcr_sum: f64,
     band_sum: [f64; 3],
-    mel_db_sum: [f64; MEL_BANDS],
+    mel_db: [f64; MEL_BANDS],
+    /// Per band: frames certainly below the final floor; the sum and minimum of the others.
+    floored_count: [u64; MEL_BANDS],
+    kept_db_sum: [f64; MEL_BANDS],
+    kept_db_min: [f64; MEL_BANDS],
     mel_db_max: f64,
-    mel_db_min: f64,
     floored_db_sum: [f64; MEL_BANDS],
     floor_db: f64,
     /// Frames of the first pass (the second pass must see the same).
@@ -129,9 +133,11 @@ impl FrameAnalyzer {
             flatness_sum: 0.0,
             zcr_sum: 0.0,
             band_sum: [0.0; 3],
-            mel_db_sum: [0.0; MEL_BANDS],
+            mel_db: [0.0; MEL_BANDS],
+            floored_count: [0; MEL_BANDS],
+            kept_db_sum: [0.0; MEL_BANDS],
+            kept_db_min: [f64::INFINITY; MEL_BANDS],
             mel_db_max: f64::NEG_INFINITY,
-            mel_db_min: f64::INFINITY,
             floored_db_sum: [0.0; MEL_BANDS],
             floor_db: f64::NEG_INFINITY,
             first_pass_frames: 0,
@@ -239,11 +245,22 @@ impl FrameAnalyzer {
         mfcc::mel_power(&self.mel_bands, &self.power, &mut self.mel);
         match self.pass {
             Pass::First => {
-                for (sum, &m) in self.mel_db_sum.iter_mut().zip(&self.mel) {
-                    let db = mfcc::power_db(m);
-                    *sum += db;
-                    self.mel_db_max = self.mel_db_max.max(db);
-                    self.mel_db_min = self.mel_db_min.min(db);
+                for (db, &m) in self.mel_db.iter_mut().zip(&self.mel) {
+                    *db = mfcc::power_db(m);
+                    self.mel_db_max = self.mel_db_max.max(*db);
+                }
+                // The final floor is at least the floor of the maximum so far: a value below that is
+                // certainly floored; the others are summed as they are, and their minimum tells at the
+                // end whether any of them fell below the final floor after all.
+                let floor_so_far = self.mel_db_max - TOP_DB;
+                for b in 0..MEL_BANDS {
+                    let db = self.mel_db[b];
+                    if db < floor_so_far {
+                        self.floored_count[b] += 1;
+                    } else {
+                        self.kept_db_sum[b] += db;
+                        self.kept_db_min[b] = self.kept_db_min[b].min(db);
+                    }
                 }
                 self.spectral_features();
             }
@@ -307,20 +324,22 @@ impl FrameAnalyzer {
         self.zcr_sum += f64::from(crossings) / N_FFT as f64;
     }
 
-    /// Ends the first pass. Returns true when the top_db floor clips some frame, so the mel dB sums must be
+    /// Ends the first pass. Returns true when the top_db floor (the whole file's maximum minus 80 dB) may
+    /// have changed frames that the first pass could not yet know to floor, so the mel dB sums must be
     /// recomputed: then feed the same samples again with [`FrameAnalyzer::push`] and call
-    /// [`FrameAnalyzer::end_second_pass`].
+    /// [`FrameAnalyzer::end_second_pass`]. Exact either way.
     pub fn end_first_pass(&mut self) -> bool {
         self.pad_end();
+        self.first_pass_frames = self.frames;
         self.floor_db = self.mel_db_max - TOP_DB;
-        if self.mel_db_min < self.floor_db {
-            self.first_pass_frames = self.frames;
+        if self.kept_db_min.iter().any(|&m| m < self.floor_db) {
             self.pass = Pass::Second;
             self.restart();
             true
         } else {
-            self.floored_db_sum = self.mel_db_sum;
-            self.first_pass_frames = self.frames;
+            for b in 0..MEL_BANDS {
+                self.floored_db_sum[b] = self.kept_db_sum[b] + self.floored_count[b] as f64 * self.floor_db;
+            }
             false
         }
     }

@@ -4,8 +4,8 @@
 //!
 //! The DCT is linear, so the mean of the MFCCs is the DCT of the mean dB mel spectrum: the analyser only sums
 //! each band's dB over frames. The top_db floor depends on the maximum of the whole file, so frames are
-//! summed twice when the floor matters: once unclipped (finding the maximum and minimum), and, only when the
-//! minimum fell below the floor, again in a second pass with the floor applied.
+//! summed in one pass when it can be decided there (a value below the floor of the maximum so far is below
+//! the final floor too), and otherwise again in a second pass with the final floor applied.
 
 /// Mel bands (librosa default).
 pub const MEL_BANDS: usize = 128;

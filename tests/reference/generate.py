@@ -68,6 +68,9 @@ def component(c, sr, n):
     kind = c["type"]
     if kind == "sine":
         return c["amp"] * np.sin(2 * math.pi * c["freq"] * t + c.get("phase", 0.0))
+    if kind == "rising-sine":
+        # A crescendo: the level rises linearly in dB by rise_db up to amp at the end.
+        return c["amp"] * 10.0 ** (c["rise_db"] / 20.0 * (t / (n / sr) - 1.0)) * np.sin(2 * math.pi * c["freq"] * t)
     if kind == "chirp":
         f0, f1, T = c["f0"], c["f1"], n / sr
         k = math.log(f1 / f0) / T
@@ -119,6 +122,9 @@ SIGNALS = [
      "channels": [[{"type": "chirp", "f0": 50.0, "f1": 20000.0, "amp": 0.4}], [sine(3000, 0.3)]]},
     {"name": "harmonics-32k-mono", "sampleRate": 32000, "seconds": 2.5,
      "channels": [[sine(200 * h, 0.5 / h) for h in range(1, 12)]]},
+    {"name": "crescendo-24k-mono", "sampleRate": 24000, "seconds": 4.0,
+     "channels": [[{"type": "rising-sine", "freq": 700.0, "amp": 0.8, "rise_db": 140.0},
+                   {"type": "noise", "seed": 9, "amp": 1e-6}]]},
     {"name": "quiet-noise-11k025-stereo", "sampleRate": 11025, "seconds": 3.0,
      "channels": [[{"type": "noise", "seed": 8, "amp": 0.001}], [sine(500, 0.002)]]},
 ]

@@ -23,6 +23,39 @@ pub const ZCR_THRESHOLD: f64 = 1e-10;
 /// Band edges for the energy ratios: low < 250 Hz <= mid < 4 kHz <= high.
 pub const BAND_EDGES_HZ: (f64, f64) = (250.0, 4000.0);
 
+/// Bins per block when searching for the rolloff bin.
+const ROLLOFF_BLOCK: usize = 32;
+
+/// A sum in eight interleaved partial sums (as numpy's pairwise sum also does; no single long chain of
+/// dependent additions, so it vectorises).
+#[inline(always)]
+fn lane_sum(xs: &[f64]) -> f64 {
+    let mut lanes = [0.0; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            *l += x;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().sum();
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7])) + tail
+}
+
+/// A dot product in eight interleaved partial sums.
+#[inline(always)]
+fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for ((l, p), q) in lanes.iter_mut().zip(x).zip(y) {
+            *l += p * q;
+        }
+    }
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(p, q)| p * q).sum();
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7])) + tail
+}
+
 /// Means over frames of the frame features.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameFeatures {
@@ -64,6 +97,10 @@ pub struct FrameAnalyzer {
     scratch: Vec<Complex<f64>>,
     magnitude: Vec<f64>,
     power: Vec<f64>,
+    /// The power floored at FLATNESS_AMIN.
+    floored: Vec<f64>,
+    /// 0, 1, 2, ... (bin numbers as f64, for the centroid).
+    bin_index: Vec<f64>,
     mel_bands: Vec<MelBand>,
     mel: [f64; MEL_BANDS],
     dct: Vec<[f64; MEL_BANDS]>,
@@ -119,6 +156,8 @@ impl FrameAnalyzer {
             scratch,
             magnitude: vec![0.0; BINS],
             power: vec![0.0; BINS],
+            floored: vec![0.0; BINS],
+            bin_index: (0..BINS).map(|k| k as f64).collect(),
             mel_bands: mfcc::mel_filterbank(sample_rate_hz, N_FFT),
             mel: [0.0; MEL_BANDS],
             dct: mfcc::dct_matrix(),
@@ -275,19 +314,32 @@ impl FrameAnalyzer {
     #[inline(always)]
     fn spectral_features(&mut self) {
         let bin_hz = self.sample_rate_hz / N_FFT as f64;
-        let total: f64 = self.magnitude.iter().sum();
+        let total = lane_sum(&self.magnitude);
         // librosa normalises by the sum unless it is below the smallest positive float: then 0.
         let (centroid, rolloff) = if total >= f64::MIN_POSITIVE {
-            let weighted: f64 = self.magnitude.iter().enumerate().map(|(k, m)| k as f64 * m).sum();
+            let weighted = lane_dot(&self.magnitude, &self.bin_index);
+            // The first bin where the cumulative sum reaches 85 %: whole blocks while they stay below, then
+            // bin by bin inside the block that crosses.
             let threshold = ROLL_PERCENT * total;
             let mut cumulative = 0.0;
             let mut rolloff_bin = BINS - 1;
-            for (k, m) in self.magnitude.iter().enumerate() {
-                cumulative += m;
-                if cumulative >= threshold {
-                    rolloff_bin = k;
+            let mut base = 0;
+            for block in self.magnitude.chunks(ROLLOFF_BLOCK) {
+                let block_sum = lane_sum(block);
+                if cumulative + block_sum < threshold {
+                    cumulative += block_sum;
+                    base += block.len();
+                    continue;
+                }
+                if let Some(k) = block.iter().position(|m| {
+                    cumulative += m;
+                    cumulative >= threshold
+                }) {
+                    rolloff_bin = base + k;
                     break;
                 }
+                // (Rounding put the crossing just past this block after all.)
+                base += block.len();
             }
             (weighted / total * bin_hz, rolloff_bin as f64 * bin_hz)
         } else {
@@ -296,25 +348,24 @@ impl FrameAnalyzer {
         self.centroid_sum += centroid;
         self.centroid_sq_sum += centroid * centroid;
         self.rolloff_sum += rolloff;
-        let (mut log_sum, mut lin_sum) = (0.0, 0.0);
         let [low_end, mid_end] = self.band_ends;
-        self.band_sum[0] += self.power[..low_end].iter().sum::<f64>();
-        self.band_sum[1] += self.power[low_end..mid_end].iter().sum::<f64>();
-        self.band_sum[2] += self.power[mid_end..].iter().sum::<f64>();
+        self.band_sum[0] += lane_sum(&self.power[..low_end]);
+        self.band_sum[1] += lane_sum(&self.power[low_end..mid_end]);
+        self.band_sum[2] += lane_sum(&self.power[mid_end..]);
+        for (f, &p) in self.floored.iter_mut().zip(&self.power) {
+            *f = p.max(FLATNESS_AMIN);
+        }
+        let lin_sum = lane_sum(&self.floored);
         // The log of a product of 16 values (each in [1e-10, ~1e7] for audio, so the product stays far
         // inside f64's range) instead of 16 logs: the geometric mean at a sixteenth of the cost.
-        for group in self.power.chunks(16) {
-            let mut product = 1.0;
-            for &p in group {
-                let floored = p.max(FLATNESS_AMIN);
-                product *= floored;
-                lin_sum += floored;
-            }
+        let mut log_sum = 0.0;
+        for group in self.floored.chunks(16) {
+            let product: f64 = group.iter().product();
             log_sum += if product.is_normal() {
                 product.ln()
             } else {
                 // Out of range (inputs far beyond full scale): one log each.
-                group.iter().map(|p| p.max(FLATNESS_AMIN).ln()).sum()
+                group.iter().map(|p| p.ln()).sum()
             };
         }
         let n = BINS as f64;

@@ -356,18 +356,27 @@ impl FrameAnalyzer {
             *f = p.max(FLATNESS_AMIN);
         }
         let lin_sum = lane_sum(&self.floored);
-        // The log of a product of 16 values (each in [1e-10, ~1e7] for audio, so the product stays far
-        // inside f64's range) instead of 16 logs: the geometric mean at a sixteenth of the cost.
-        let mut log_sum = 0.0;
+        // The geometric mean from one logarithm per frame: products of 16 values (each in [1e-10, ~1e7] for
+        // audio, so a product stays far inside f64's range), split into mantissa and binary exponent after
+        // each group so the running product never overflows.
+        let (mut mantissa, mut exponent) = (1.0f64, 0i64);
+        let mut in_range = true;
         for group in self.floored.chunks(16) {
-            let product: f64 = group.iter().product();
-            log_sum += if product.is_normal() {
-                product.ln()
-            } else {
-                // Out of range (inputs far beyond full scale): one log each.
-                group.iter().map(|p| p.ln()).sum()
-            };
+            let product = mantissa * group.iter().product::<f64>();
+            if !product.is_normal() {
+                in_range = false;
+                break;
+            }
+            let bits = product.to_bits();
+            exponent += ((bits >> 52) & 0x7ff) as i64 - 1023;
+            mantissa = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
         }
+        let log_sum = if in_range {
+            mantissa.ln() + exponent as f64 * std::f64::consts::LN_2
+        } else {
+            // Inputs far beyond full scale: one log each.
+            self.floored.iter().map(|p| p.ln()).sum()
+        };
         let n = BINS as f64;
         self.flatness_sum += (log_sum / n).exp() / (lin_sum / n);
         // Crossings between pairs inside the frame (the first sample's pair reaches outside it).

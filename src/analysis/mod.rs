@@ -183,7 +183,8 @@ impl Analyzer {
     /// First pass: one slice per channel, equal lengths.
     ///
     /// Natively, a piece of at least [`PARALLEL_MIN_FRAMES`] frames runs the loudness meter (with true peak)
-    /// on a second (scoped) thread while this one computes the frame features and tempo; smaller pieces, and
+    /// and the tempo estimator on a second (scoped) thread while this one computes the frame features (which
+    /// alone make the second pass, when there is one); smaller pieces, and
     /// everything in WebAssembly, run on the calling thread, without allocating.
     pub fn push(&mut self, channels: &[&[f32]]) {
         assert_eq!(channels.len(), self.channels, "one slice per channel");
@@ -207,17 +208,16 @@ impl Analyzer {
                 for c in pieces {
                     *sum_sq += c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
                 }
+                tempo.push(mono);
             };
             if PARALLEL && n >= PARALLEL_MIN_FRAMES {
                 std::thread::scope(|scope| {
                     scope.spawn(side);
                     frame_analyzer.push(mono);
-                    tempo.push(mono);
                 });
             } else {
                 side();
                 frame_analyzer.push(mono);
-                tempo.push(mono);
             }
         }
     }

@@ -2,7 +2,8 @@
 # Hand-run benchmark: `corelogic-dsp analyze` of a 3-minute stereo 48 kHz file against librosa + pyloudnorm
 # computing the same measurements (peak, true peak by 4x polyphase oversampling, RMS, integrated loudness,
 # loudness range, centroid, rolloff, flatness, zero-crossing rate, 13 MFCC means, band energies, tempo).
-# Prints the median wall time of each over several runs and the ratio.
+# Prints the median wall and CPU time of each over several runs and the ratios (the machine may be shared:
+# wall time then suffers most for corelogic-dsp, which uses two threads).
 #
 # Needs: python3 with numpy, soundfile, librosa 0.11 and pyloudnorm (pip install 'librosa==0.11.*' pyloudnorm).
 # Usage: bash scripts/bench-analyze.sh [RUNS]   (default 5)
@@ -67,31 +68,37 @@ def analyse(path):
 path, runs = sys.argv[1], int(sys.argv[2])
 # Warm-up on the file itself: numba compiles librosa's kernels once per process; not counted.
 analyse(path)
-times = []
+times, cpu = [], []
 for _ in range(runs):
-    t0 = time.perf_counter(); r = analyse(path); times.append(time.perf_counter() - t0)
-print(f"{np.median(times):.4f}")
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = analyse(path)
+    times.append(time.perf_counter() - t0); cpu.append(time.process_time() - c0)
+print(f"{np.median(times):.4f} {np.median(cpu):.4f}")
 print(f"librosa/pyloudnorm: LUFS {r['lufs']:.2f}, LRA {r['lra']:.2f}, centroid {r['centroid']:.1f}, tempo {r['tempo']:.1f}",
       file=sys.stderr)
 PY
 
 python3 - "$bin" "$work/song.wav" "$runs" <<'PY' > "$work/rust.txt"
-import subprocess, sys, time, statistics
+import resource, subprocess, sys, time, statistics
 bin, path, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 subprocess.run([bin, "analyze", path, "--json"], check=True, capture_output=True)  # warm the page cache
-times = []
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+times, cpu = [], []
 for _ in range(runs):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), children_cpu()
     out = subprocess.run([bin, "analyze", path, "--json"], check=True, capture_output=True)
-    times.append(time.perf_counter() - t0)
-print(f"{statistics.median(times):.4f}")
+    times.append(time.perf_counter() - t0); cpu.append(children_cpu() - c0)
+print(f"{statistics.median(times):.4f} {statistics.median(cpu):.4f}")
 sys.stderr.write("corelogic-dsp: " + " ".join(out.stdout.decode().split())[:400] + "\n")
 PY
 python3 "$work/reference.py" "$work/song.wav" "$runs" > "$work/python.txt"
 
-rust="$(cat "$work/rust.txt")"
-python="$(cat "$work/python.txt")"
-printf 'corelogic-dsp analyze (3 min stereo 48 kHz): %s s (median of %s, whole process)\n' "$rust" "$runs"
-printf 'librosa %s + pyloudnorm, same measurements: %s s (median of %s, in-process, after a warm-up)\n' \
-  "$(python3 -c 'import librosa; print(librosa.__version__)')" "$python" "$runs"
-python3 -c "print(f'ratio: {float(\"$python\") / float(\"$rust\"):.1f}x faster')"
+read -r rust rust_cpu < "$work/rust.txt"
+read -r python python_cpu < "$work/python.txt"
+printf 'corelogic-dsp analyze (3 min stereo 48 kHz): %s s wall, %s s CPU (medians of %s, whole process)\n' \
+  "$rust" "$rust_cpu" "$runs"
+printf 'librosa %s + pyloudnorm, same measurements: %s s wall, %s s CPU (medians of %s, in-process, after a warm-up)\n' \
+  "$(python3 -c 'import librosa; print(librosa.__version__)')" "$python" "$python_cpu" "$runs"
+python3 -c "print(f'ratio: {$python / $rust:.1f}x faster in wall time, {$python_cpu / $rust_cpu:.1f}x in CPU time')"

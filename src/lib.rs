@@ -6,8 +6,10 @@
 //! - [`effects`]: the effect framework, the effects and their registry.
 //! - [`chain`]: effect chains from JSON, validated with errors that name the JSON path.
 //! - [`dither`]: quantisation to 16/24-bit integers with TPDF dither from a seeded PCG32.
+//! - [`analysis`]: loudness, true peak, spectral features, MFCCs, tempo and waveform peaks.
 //! - `wav` (feature `cli`): reading and atomically writing WAV files.
 
+pub mod analysis;
 pub mod chain;
 pub mod dither;
 pub mod dsp;

@@ -5,13 +5,14 @@
 //! integer, 32/64-bit float; plain format tags 1 and 3 and WAVE_FORMAT_EXTENSIBLE; mono or stereo; 8 to
 //! 192 kHz). hound is not used for reading: it cannot read 64-bit float and stops silently at truncated data,
 //! so the header and the data length must be parsed here anyway, and one decoder for all formats keeps the
-//! checks in one place. The whole file is read into memory (inputs are songs, not hours; streaming the input
-//! is a later refinement). Writing streams block by block through hound.
+//! checks in one place. `process` reads the whole file into memory ([`read_wav`]); `analyze` and `peaks`
+//! stream it in blocks with [`WavStream`] (same checks, same messages). Writing streams block by block
+//! through hound.
 
 use crate::dither::{IntBits, Quantizer};
 use std::fmt;
 use std::fs;
-use std::io::{self, BufWriter};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// The sample rates the program reads (cli.md), in Hz.
@@ -256,6 +257,174 @@ fn decode_data(data: &[u8], format: Format) -> Result<StereoAudio, String> {
         left,
         right,
     })
+}
+
+/// A WAV file read in blocks: the header is checked on opening (as [`decode_wav`] checks it), then frames
+/// are decoded on demand; [`WavStream::rewind`] goes back to the first frame. Memory: one block of bytes.
+pub struct WavStream {
+    path: PathBuf,
+    file: BufReader<fs::File>,
+    format: Format,
+    data_start: u64,
+    frames: u64,
+    position: u64,
+    bytes: Vec<u8>,
+}
+
+impl WavStream {
+    /// Opens and checks a WAV file.
+    pub fn open(path: &Path) -> Result<Self, WavError> {
+        let bad = |m: String| WavError::BadInput(format!("{}: {m}", name(path)));
+        let io = |e: io::Error| io_error(path, "cannot read", e);
+        let file = fs::File::open(path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => WavError::BadInput(format!("{}: no such file", name(path))),
+            _ => io_error(path, "cannot read", e),
+        })?;
+        let meta = file.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(WavError::BadInput(format!(
+                "{}: is a directory, not a WAV file",
+                name(path)
+            )));
+        }
+        let length = meta.len();
+        let mut file = BufReader::new(file);
+        let mut header = [0u8; 12];
+        if length < 12 || file.read_exact(&mut header).is_err() || &header[0..4] != b"RIFF" || &header[8..12] != b"WAVE"
+        {
+            return Err(bad("not a WAV file (no RIFF/WAVE header)".to_string()));
+        }
+        let mut format: Option<Format> = None;
+        let mut pos = 12u64;
+        loop {
+            if pos + 8 > length {
+                return Err(bad(if format.is_some() {
+                    "truncated: the file ends before its data chunk".to_string()
+                } else {
+                    "not a valid WAV file: no fmt chunk before the end of the file".to_string()
+                }));
+            }
+            file.seek(SeekFrom::Start(pos)).map_err(io)?;
+            let mut chunk = [0u8; 8];
+            file.read_exact(&mut chunk).map_err(io)?;
+            let size = u64::from(u32_at(&chunk, 4));
+            let body = pos + 8;
+            let available = length - body;
+            if &chunk[0..4] == b"fmt " {
+                if size > available {
+                    return Err(bad("truncated: the fmt chunk is cut off".to_string()));
+                }
+                let mut fmt = vec![0u8; size as usize];
+                file.read_exact(&mut fmt).map_err(io)?;
+                format = Some(parse_format(&fmt).map_err(bad)?);
+            } else if &chunk[0..4] == b"data" {
+                let Some(format) = format else {
+                    return Err(bad(
+                        "not a valid WAV file: the data chunk comes before the fmt chunk".to_string()
+                    ));
+                };
+                if size > available {
+                    return Err(bad(format!(
+                        "truncated: the data chunk declares {size} bytes but only {available} are in the file"
+                    )));
+                }
+                let frame_bytes = u64::from(format.block_align);
+                if size % frame_bytes != 0 {
+                    return Err(bad(format!(
+                        "truncated: the data chunk's {size} bytes are not a whole number of {frame_bytes}-byte frames"
+                    )));
+                }
+                return Ok(Self {
+                    path: path.to_path_buf(),
+                    file,
+                    format,
+                    data_start: body,
+                    frames: size / frame_bytes,
+                    position: 0,
+                    bytes: Vec::new(),
+                });
+            }
+            pos = body + size + (size & 1);
+        }
+    }
+
+    pub fn sample_rate_hz(&self) -> u32 {
+        self.format.sample_rate_hz
+    }
+
+    /// Channels in the file (1 or 2).
+    pub fn channels(&self) -> u16 {
+        self.format.channels
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Decodes the next frames into the front of `left` and `right` (a mono file fills `left` only);
+    /// returns how many (0 at the end).
+    pub fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, WavError> {
+        let n = (left.len().min(right.len()) as u64).min(self.frames - self.position) as usize;
+        let frame_bytes = usize::from(self.format.block_align);
+        self.bytes.resize(n * frame_bytes, 0);
+        self.file
+            .read_exact(&mut self.bytes)
+            .map_err(|e| io_error(&self.path, "cannot read", e))?;
+        let sample_bytes = self.format.encoding.bytes();
+        let frames = self.bytes.chunks_exact(frame_bytes);
+        match (self.format.encoding, self.format.channels) {
+            // The common case, decoded without a per-sample format dispatch.
+            (Encoding::Float32, 2) => {
+                for ((frame, l), r) in frames.zip(left.iter_mut()).zip(right.iter_mut()) {
+                    *l = f32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
+                    *r = f32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
+                }
+            }
+            (encoding, channels) => {
+                for (i, frame) in frames.enumerate() {
+                    left[i] = encoding.decode(&frame[..sample_bytes]);
+                    if channels == 2 {
+                        right[i] = encoding.decode(&frame[sample_bytes..]);
+                    }
+                }
+            }
+        }
+        self.position += n as u64;
+        Ok(n)
+    }
+
+    /// Back to the first frame.
+    pub fn rewind(&mut self) -> Result<(), WavError> {
+        self.file
+            .seek(SeekFrom::Start(self.data_start))
+            .map_err(|e| io_error(&self.path, "cannot read", e))?;
+        self.position = 0;
+        Ok(())
+    }
+}
+
+impl crate::analysis::AudioSource for WavStream {
+    type Error = WavError;
+
+    fn sample_rate_hz(&self) -> f64 {
+        f64::from(self.format.sample_rate_hz)
+    }
+
+    fn channels(&self) -> usize {
+        usize::from(self.format.channels)
+    }
+
+    fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, WavError> {
+        WavStream::read(self, left, right)
+    }
+
+    fn rewind(&mut self) -> Result<(), WavError> {
+        WavStream::rewind(self)
+    }
 }
 
 /// The sample format of the output file.

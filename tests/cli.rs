@@ -774,3 +774,162 @@ fn an_unwritable_output_directory_is_an_io_failure_with_exit_1() {
     assert_eq!(stderr_of(&out).lines().count(), 1);
     assert!(!output.exists());
 }
+
+// ---- analyze and peaks ----
+
+fn stereo_float_file(path: &Path, sample_rate_hz: u32, left: &[f32], right: &[f32]) {
+    let mut data = Vec::new();
+    for (l, r) in left.iter().zip(right) {
+        data.extend_from_slice(&l.to_le_bytes());
+        data.extend_from_slice(&r.to_le_bytes());
+    }
+    fs::write(path, wav_bytes(&float_layout(2, sample_rate_hz), &data)).unwrap();
+}
+
+#[test]
+fn analyze_json_prints_exactly_the_cli_md_keys() {
+    let dir = temp_dir();
+    let input = dir.path().join("sine.wav");
+    let sr = 48_000u32;
+    // A 1 kHz sine at -23 dBFS in both channels: EBU Tech 3341 case 1 (-23 LUFS).
+    let amp = 10f64.powf(-23.0 / 20.0);
+    let x: Vec<f32> = (0..sr as usize * 5)
+        .map(|i| (amp * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / f64::from(sr)).sin()) as f32)
+        .collect();
+    stereo_float_file(&input, sr, &x, &x);
+    let out = run(&["analyze", path_str(&input), "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let mut expected = vec![
+        "peakDb",
+        "truePeakDb",
+        "rmsDb",
+        "crestDb",
+        "integratedLufs",
+        "loudnessRangeLu",
+        "spectralCentroidHz",
+        "spectralRolloffHz",
+        "spectralFlatness",
+        "zeroCrossingRate",
+        "mfcc",
+        "bandEnergy",
+        "tempoBpm",
+    ];
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    let centroid: Vec<&String> = json["spectralCentroidHz"].as_object().unwrap().keys().collect();
+    assert_eq!(centroid, ["mean", "std"]);
+    let mut bands: Vec<&String> = json["bandEnergy"].as_object().unwrap().keys().collect();
+    bands.sort_unstable();
+    assert_eq!(bands, ["high", "low", "mid"]);
+    assert_eq!(json["mfcc"].as_array().unwrap().len(), 13);
+    let lufs = json["integratedLufs"].as_f64().unwrap();
+    assert!((lufs + 23.0).abs() <= 0.1, "{lufs}");
+    assert!((json["peakDb"].as_f64().unwrap() + 23.0).abs() < 0.01);
+    assert!((json["crestDb"].as_f64().unwrap() - 3.01).abs() < 0.01);
+    assert!((json["spectralCentroidHz"]["mean"].as_f64().unwrap() - 1000.0).abs() < 20.0);
+    assert!(json["tempoBpm"].is_null(), "a steady tone has no beat");
+
+    let text = run(&["analyze", path_str(&input)]);
+    assert!(text.status.success());
+    assert!(String::from_utf8_lossy(&text.stdout).contains("integrated         -23.0"));
+}
+
+#[test]
+fn analyze_reports_silence_as_null_loudness() {
+    let dir = temp_dir();
+    let input = dir.path().join("silence.wav");
+    let zeros = vec![0.0f32; 48_000];
+    stereo_float_file(&input, 48_000, &zeros, &zeros);
+    let out = run(&["analyze", path_str(&input), "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
+    let json: Value = serde_json::from_str(&text).unwrap();
+    for key in [
+        "peakDb",
+        "truePeakDb",
+        "rmsDb",
+        "integratedLufs",
+        "loudnessRangeLu",
+        "tempoBpm",
+    ] {
+        assert!(json[key].is_null(), "{key}: {}", json[key]);
+    }
+    assert_eq!(json["crestDb"].as_f64(), Some(0.0));
+    assert_eq!(json["spectralCentroidHz"]["mean"].as_f64(), Some(0.0));
+}
+
+#[test]
+fn peaks_json_equals_a_direct_min_max_per_bucket_at_every_level() {
+    let dir = temp_dir();
+    let input = dir.path().join("noise.wav");
+    let frames = 10_007;
+    write_noise(&input, frames, 44_100);
+    let decoded = read_output(&input);
+    let out = run(&["peaks", path_str(&input), "--buckets", "10", "--levels", "3", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["frames"].as_u64(), Some(frames as u64));
+    let levels = json["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 3);
+    for (k, level) in levels.iter().enumerate() {
+        let b = 10usize << k;
+        assert_eq!(level["buckets"].as_u64(), Some(b as u64));
+        for (c, x) in [&decoded.left, &decoded.right].iter().enumerate() {
+            for i in 0..b {
+                let part = &x[i * frames / b..(i + 1) * frames / b];
+                let lo = part.iter().copied().fold(f32::INFINITY, f32::min);
+                let hi = part.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                // Printed as the shortest text that reads back as the same f32.
+                let read = |v: &Value| v.as_f64().map(|x| x as f32);
+                assert_eq!(read(&level["min"][c][i]), Some(lo), "level {k} ch {c} bucket {i}");
+                assert_eq!(read(&level["max"][c][i]), Some(hi), "level {k} ch {c} bucket {i}");
+            }
+        }
+    }
+    let text = run(&["peaks", path_str(&input), "--buckets", "4"]);
+    assert!(text.status.success());
+    assert_eq!(String::from_utf8_lossy(&text.stdout).lines().count(), 5);
+}
+
+#[test]
+fn analyze_and_peaks_reject_bad_input_with_exit_2_and_one_line() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let good = d.join("in.wav");
+    write_noise(&good, 1000, 48_000);
+    let not_wav = d.join("text.wav");
+    fs::write(&not_wav, b"this is not a wav file at all").unwrap();
+    let mut truncated = wav_bytes(&float_layout(2, 48_000), &[0u8; 800]);
+    truncated.truncate(300);
+    let truncated_path = d.join("truncated.wav");
+    fs::write(&truncated_path, truncated).unwrap();
+    let missing = d.join("missing.wav");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["analyze", path_str(&not_wav)], "not a WAV file"),
+        (vec!["analyze", path_str(&truncated_path), "--json"], "truncated"),
+        (vec!["analyze", path_str(&missing)], "no such file"),
+        (vec!["analyze", path_str(d)], "directory"),
+        (vec!["peaks", path_str(&not_wav), "--buckets", "4"], "not a WAV file"),
+        (vec!["peaks", path_str(&good), "--buckets", "0"], "--buckets"),
+        (vec!["peaks", path_str(&good)], "--buckets"),
+        (
+            vec!["peaks", path_str(&good), "--buckets", "1000000", "--levels", "16"],
+            "finest level",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run(&args);
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: {stderr:?} should contain {expected:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}

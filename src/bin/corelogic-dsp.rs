@@ -3,6 +3,7 @@
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
+use corelogic_dsp::analysis;
 use corelogic_dsp::chain::{self, ChainEntry};
 use corelogic_dsp::effects::{find, registry, EffectEntry, MAX_BLOCK};
 use corelogic_dsp::wav::{self, OutputFormat, WavError, WavOutput, MAX_WAV_BYTES};
@@ -42,6 +43,50 @@ enum Command {
     },
     /// Run one effect or a chain over a WAV file.
     Process(ProcessArgs),
+    /// Measure a WAV file: levels, loudness, true peak, spectral features, MFCCs, tempo.
+    Analyze {
+        /// Input WAV file.
+        input: PathBuf,
+        /// Print one JSON object (cli.md's keys); levels that do not exist (silence) are null.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Waveform min/max per bucket for each channel.
+    Peaks(PeaksArgs),
+}
+
+#[derive(Args)]
+struct PeaksArgs {
+    /// Input WAV file.
+    input: PathBuf,
+    /// Buckets across the whole file (the coarsest level).
+    #[arg(long, value_name = "N", value_parser = parse_buckets)]
+    buckets: usize,
+    /// Zoom levels: level k has N x 2^k buckets, each derived from the next finer one.
+    #[arg(long, value_name = "L", default_value = "1", value_parser = parse_levels)]
+    levels: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Largest --buckets (x 2^(levels-1)): keeps the output a display's worth, not a copy of the file.
+const MAX_PEAK_BUCKETS: usize = 1 << 24;
+
+fn parse_buckets(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_PEAK_BUCKETS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a whole number of buckets from 1 to {MAX_PEAK_BUCKETS}"
+        )),
+    }
+}
+
+fn parse_levels(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=16).contains(&n) => Ok(n),
+        _ => Err("expected a whole number of levels from 1 to 16".to_string()),
+    }
 }
 
 #[derive(Args)]
@@ -120,7 +165,7 @@ fn main() -> ExitCode {
         }
         Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             // clap would print the whole help text to stderr; one line says what is missing instead.
-            let message = "missing command (effects or process); see 'corelogic-dsp --help'";
+            let message = "missing command (effects, process, analyze or peaks); see 'corelogic-dsp --help'";
             return report(Failure::Input(message.to_string()));
         }
         Err(e) => return report(Failure::Input(one_line(&e.render().to_string()))),
@@ -128,6 +173,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Effects { json } => list_effects(json),
         Command::Process(args) => process(&args),
+        Command::Analyze { input, json } => analyze(&input, json),
+        Command::Peaks(args) => peaks(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -328,6 +375,148 @@ fn fill_block(input: &wav::StereoAudio, start: usize, left: &mut [f32], right: &
         left[..end - start].copy_from_slice(&input.left[start..end]);
         right[..end - start].copy_from_slice(&input.right[start..end]);
     }
+}
+
+// ---- analyze ----
+
+/// A level for JSON: null when it does not exist (-inf, silence).
+fn json_level(value: f64) -> Value {
+    if value.is_finite() {
+        json!(value)
+    } else {
+        Value::Null
+    }
+}
+
+/// A level for text output.
+fn text_level(value: f64, unit: &str) -> String {
+    if value.is_finite() {
+        format!("{value:.2} {unit}")
+    } else {
+        format!("-inf {unit}")
+    }
+}
+
+/// Steps of the progress bar over the analysis (both passes).
+const PROGRESS_STEPS: u64 = 1000;
+
+fn analyze(input: &Path, as_json: bool) -> Result<(), Failure> {
+    let mut stream = wav::WavStream::open(input)?;
+    let sample_rate_hz = f64::from(stream.sample_rate_hz());
+    let bar = progress_bar(stream.frames(), sample_rate_hz);
+    if let Some(bar) = &bar {
+        bar.set_length(PROGRESS_STEPS);
+    }
+    let result = analysis::analyze_source(&mut stream, |fraction| {
+        if let Some(bar) = &bar {
+            bar.set_position((fraction * PROGRESS_STEPS as f64) as u64);
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let a = result.map_err(|e| Failure::Input(format!("{}: {e}", input.display())))?;
+    if as_json {
+        let object = json!({
+            "peakDb": json_level(a.peak_db),
+            "truePeakDb": json_level(a.true_peak_db),
+            "rmsDb": json_level(a.rms_db),
+            "crestDb": json_level(a.crest_db),
+            "integratedLufs": json_level(a.integrated_lufs),
+            "loudnessRangeLu": a.loudness_range_lu.map_or(Value::Null, |v| json!(v)),
+            "spectralCentroidHz": {"mean": a.spectral_centroid_mean_hz, "std": a.spectral_centroid_std_hz},
+            "spectralRolloffHz": a.spectral_rolloff_hz,
+            "spectralFlatness": a.spectral_flatness,
+            "zeroCrossingRate": a.zero_crossing_rate,
+            "mfcc": a.mfcc.to_vec(),
+            "bandEnergy": {"low": a.band_energy[0], "mid": a.band_energy[1], "high": a.band_energy[2]},
+            "tempoBpm": a.tempo_bpm.map_or(Value::Null, |v| json!(v)),
+        });
+        let text = serde_json::to_string_pretty(&object).map_err(|e| Failure::System(e.to_string()))?;
+        println!("{text}");
+    } else {
+        let mfcc: Vec<String> = a.mfcc.iter().map(|v| format!("{v:.2}")).collect();
+        println!("peak               {}", text_level(a.peak_db, "dBFS"));
+        println!("true peak          {}", text_level(a.true_peak_db, "dBTP"));
+        println!("RMS                {}", text_level(a.rms_db, "dBFS"));
+        println!("crest factor       {}", text_level(a.crest_db, "dB"));
+        println!("integrated         {}", text_level(a.integrated_lufs, "LUFS"));
+        match a.loudness_range_lu {
+            Some(lra) => println!("loudness range     {lra:.2} LU"),
+            None => println!("loudness range     - (nothing above the gates)"),
+        }
+        println!(
+            "spectral centroid  {:.1} Hz (std {:.1} Hz)",
+            a.spectral_centroid_mean_hz, a.spectral_centroid_std_hz
+        );
+        println!("spectral rolloff   {:.1} Hz", a.spectral_rolloff_hz);
+        println!("spectral flatness  {:.6}", a.spectral_flatness);
+        println!("zero-crossing rate {:.6}", a.zero_crossing_rate);
+        println!("MFCC means         {}", mfcc.join(" "));
+        println!(
+            "band energy        low {:.3}, mid {:.3}, high {:.3}",
+            a.band_energy[0], a.band_energy[1], a.band_energy[2]
+        );
+        match a.tempo_bpm {
+            Some(bpm) => println!("tempo              {bpm:.1} BPM"),
+            None => println!("tempo              - (no clear beat)"),
+        }
+    }
+    Ok(())
+}
+
+// ---- peaks ----
+
+fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
+    let finest = args.buckets.checked_mul(1usize << (args.levels - 1));
+    if finest.map_or(true, |n| n > MAX_PEAK_BUCKETS) {
+        return Err(Failure::Input(format!(
+            "--buckets {} with --levels {} asks for more than {MAX_PEAK_BUCKETS} buckets at the finest level",
+            args.buckets, args.levels
+        )));
+    }
+    let mut stream = wav::WavStream::open(&args.input)?;
+    let channels = usize::from(stream.channels());
+    let frames = stream.frames();
+    let mut builder = analysis::PeaksBuilder::new(frames, channels, args.buckets, args.levels);
+    let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
+    loop {
+        let n = stream.read(&mut left, &mut right)?;
+        if n == 0 {
+            break;
+        }
+        let block: [&[f32]; 2] = [&left[..n], &right[..n]];
+        builder.push(&block[..channels]);
+    }
+    let levels = builder.finish();
+    if args.json {
+        let levels: Vec<Value> = levels
+            .iter()
+            .map(|level| json!({"buckets": level.buckets, "min": level.min, "max": level.max}))
+            .collect();
+        let object = json!({
+            "sampleRate": stream.sample_rate_hz(),
+            "channels": channels,
+            "frames": frames,
+            "levels": levels,
+        });
+        let text = serde_json::to_string(&object).map_err(|e| Failure::System(e.to_string()))?;
+        println!("{text}");
+    } else {
+        for level in &levels {
+            println!(
+                "# {} buckets over {frames} frames: bucket, then min max per channel",
+                level.buckets
+            );
+            for i in 0..level.buckets {
+                let pairs: Vec<String> = (0..channels)
+                    .map(|c| format!("{} {}", level.min[c][i], level.max[c][i]))
+                    .collect();
+                println!("{i} {}", pairs.join(" "));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn progress_bar(total_frames: u64, sample_rate_hz: f64) -> Option<indicatif::ProgressBar> {

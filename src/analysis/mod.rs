@@ -1,0 +1,339 @@
+//! Measurements of a recording (engine.md, "Analysis and mix assistance", the measurement half): levels,
+//! loudness, true peak, spectral features and MFCCs as librosa 0.11 defines them, tempo, waveform peaks.
+//!
+//! - [`loudness`]: K-weighting, gating, the streaming [`LoudnessMeter`] (also the engine's master meter).
+//! - [`true_peak`]: the BS.1770-4 Annex 2 oversampling detector.
+//! - [`features`] and [`mfcc`]: frame features of the mono mixdown.
+//! - [`tempo`]: onset-strength autocorrelation.
+//! - [`peaks`]: waveform min/max at several zoom levels.
+//!
+//! [`Analyzer`] streams a file through all of them in blocks, in at most two passes (the second only when
+//! the MFCCs' top_db floor needs the whole file's maximum); its memory depends on its frames, not on the
+//! length of the input. [`analyze`] runs it over samples in memory. Natively it uses two threads for large
+//! blocks (see [`Analyzer::push`]); the results do not depend on it.
+
+pub mod features;
+pub mod loudness;
+pub mod mfcc;
+pub mod peaks;
+pub mod tempo;
+pub mod true_peak;
+
+pub use loudness::{LoudnessMeter, SetupError};
+pub use peaks::{PeakLevel, PeaksBuilder};
+
+use features::FrameAnalyzer;
+use loudness::amplitude_db;
+use mfcc::MFCC_COUNT;
+use tempo::TempoEstimator;
+
+/// Frames the analyser converts to the mono mixdown at a time.
+const MIX_BLOCK: usize = 65_536;
+/// Whether [`Analyzer::push`] may use a second thread (not in WebAssembly, which has none here).
+const PARALLEL: bool = cfg!(not(target_arch = "wasm32"));
+/// Pieces at least this long are worth a second thread (a spawn costs tens of microseconds).
+pub const PARALLEL_MIN_FRAMES: usize = 16_384;
+
+/// The analysis of one recording. Levels in dB are -inf for silence (never NaN).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub sample_rate_hz: f64,
+    pub channels: usize,
+    pub frames: u64,
+    /// Largest |sample| over all channels, dBFS.
+    pub peak_db: f64,
+    /// BS.1770-4 Annex 2 true peak over all channels, dBTP.
+    pub true_peak_db: f64,
+    /// RMS over all samples of all channels, dBFS.
+    pub rms_db: f64,
+    /// Peak minus RMS, dB; 0 for silence.
+    pub crest_db: f64,
+    /// Integrated loudness, LUFS; -inf when nothing passes the gates (silence, or shorter than 400 ms).
+    pub integrated_lufs: f64,
+    /// Loudness range (EBU Tech 3342), LU; None when no 3 s block passes the gates.
+    pub loudness_range_lu: Option<f64>,
+    pub spectral_centroid_mean_hz: f64,
+    pub spectral_centroid_std_hz: f64,
+    pub spectral_rolloff_hz: f64,
+    pub spectral_flatness: f64,
+    pub zero_crossing_rate: f64,
+    pub mfcc: [f64; MFCC_COUNT],
+    /// Energy fractions: low (< 250 Hz), mid (250 Hz to 4 kHz), high (>= 4 kHz).
+    pub band_energy: [f64; 3],
+    /// Estimated tempo; None when the recording has no clear beat.
+    pub tempo_bpm: Option<f64>,
+}
+
+/// A recording that can be read in blocks, twice: the analyser's input.
+pub trait AudioSource {
+    type Error;
+    fn sample_rate_hz(&self) -> f64;
+    /// 1 (mono) or 2 (stereo).
+    fn channels(&self) -> usize;
+    /// Frames in the recording, when known (for progress reports).
+    fn frames(&self) -> u64;
+    /// Fills the front of each slice with the next frames; returns how many (0 at the end).
+    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, Self::Error>;
+    /// Back to the first frame.
+    fn rewind(&mut self) -> Result<(), Self::Error>;
+}
+
+/// Samples in memory as a source: one slice per channel.
+pub struct SliceSource<'a> {
+    sample_rate_hz: f64,
+    channels: Vec<&'a [f32]>,
+    position: usize,
+}
+
+impl<'a> SliceSource<'a> {
+    /// # Panics
+    /// With no channel, more than two, or channels of different lengths.
+    pub fn new(sample_rate_hz: f64, channels: &[&'a [f32]]) -> Self {
+        assert!((1..=2).contains(&channels.len()), "1 or 2 channels");
+        assert!(channels.iter().all(|c| c.len() == channels[0].len()), "equal lengths");
+        Self {
+            sample_rate_hz,
+            channels: channels.to_vec(),
+            position: 0,
+        }
+    }
+}
+
+impl AudioSource for SliceSource<'_> {
+    type Error = std::convert::Infallible;
+
+    fn sample_rate_hz(&self) -> f64 {
+        self.sample_rate_hz
+    }
+
+    fn channels(&self) -> usize {
+        self.channels.len()
+    }
+
+    fn frames(&self) -> u64 {
+        self.channels[0].len() as u64
+    }
+
+    fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, Self::Error> {
+        let n = left.len().min(right.len()).min(self.channels[0].len() - self.position);
+        let range = self.position..self.position + n;
+        left[..n].copy_from_slice(&self.channels[0][range.clone()]);
+        if let Some(r) = self.channels.get(1) {
+            right[..n].copy_from_slice(&r[range]);
+        }
+        self.position += n;
+        Ok(n)
+    }
+
+    fn rewind(&mut self) -> Result<(), Self::Error> {
+        self.position = 0;
+        Ok(())
+    }
+}
+
+/// The streaming analyser: push blocks (first pass), then, if [`Analyzer::end_first_pass`] asks for it,
+/// the same blocks again with [`Analyzer::push_second_pass`], then [`Analyzer::finish`].
+pub struct Analyzer {
+    sample_rate_hz: f64,
+    channels: usize,
+    meter: LoudnessMeter,
+    frames: FrameAnalyzer,
+    tempo: TempoEstimator,
+    mono: Vec<f64>,
+    sum_sq: f64,
+    samples: u64,
+    needs_second_pass: bool,
+}
+
+impl Analyzer {
+    pub fn new(sample_rate_hz: f64, channels: usize) -> Result<Self, SetupError> {
+        if !(1..=2).contains(&channels) {
+            return Err(SetupError::Channels(channels));
+        }
+        Ok(Self {
+            sample_rate_hz,
+            channels,
+            meter: LoudnessMeter::new(sample_rate_hz, channels)?,
+            frames: FrameAnalyzer::new(sample_rate_hz),
+            tempo: TempoEstimator::new(sample_rate_hz),
+            mono: vec![0.0; MIX_BLOCK],
+            sum_sq: 0.0,
+            samples: 0,
+            needs_second_pass: false,
+        })
+    }
+
+    /// The mono mixdown (L+R)/2 of frames `start .. start + n` into `self.mono[..n]`.
+    fn mix_mono(&mut self, channels: &[&[f32]], start: usize, n: usize) {
+        match channels {
+            [mono] => {
+                for (o, &x) in self.mono.iter_mut().zip(&mono[start..start + n]) {
+                    *o = f64::from(x);
+                }
+            }
+            [l, r, ..] => {
+                for ((o, &a), &b) in self.mono.iter_mut().zip(&l[start..start + n]).zip(&r[start..start + n]) {
+                    *o = (f64::from(a) + f64::from(b)) * 0.5;
+                }
+            }
+            [] => {}
+        }
+    }
+
+    /// First pass: one slice per channel, equal lengths.
+    ///
+    /// Natively, a piece of at least [`PARALLEL_MIN_FRAMES`] frames runs the loudness meter (with true peak)
+    /// and the tempo estimator on a second (scoped) thread while this one computes the frame features (which
+    /// alone make the second pass, when there is one); smaller pieces, and
+    /// everything in WebAssembly, run on the calling thread, without allocating.
+    pub fn push(&mut self, channels: &[&[f32]]) {
+        assert_eq!(channels.len(), self.channels, "one slice per channel");
+        let frames = channels[0].len();
+        self.samples += frames as u64;
+        let mut start = 0;
+        while start < frames {
+            let n = (frames - start).min(MIX_BLOCK);
+            self.mix_mono(channels, start, n);
+            let range = start..start + n;
+            start += n;
+            let (meter, tempo, sum_sq) = (&mut self.meter, &mut self.tempo, &mut self.sum_sq);
+            let (frame_analyzer, mono) = (&mut self.frames, &self.mono[..n]);
+            let mut side = move || {
+                let mut pieces: [&[f32]; 2] = [&[], &[]];
+                for (p, c) in pieces.iter_mut().zip(channels) {
+                    *p = &c[range.clone()];
+                }
+                let pieces = &pieces[..channels.len()];
+                meter.push(pieces);
+                for c in pieces {
+                    *sum_sq += c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
+                }
+                tempo.push(mono);
+            };
+            if PARALLEL && n >= PARALLEL_MIN_FRAMES {
+                std::thread::scope(|scope| {
+                    scope.spawn(side);
+                    frame_analyzer.push(mono);
+                });
+            } else {
+                side();
+                frame_analyzer.push(mono);
+            }
+        }
+    }
+
+    /// Ends the first pass; true when a second pass over the same samples is needed.
+    pub fn end_first_pass(&mut self) -> bool {
+        self.meter.flush_true_peak();
+        self.needs_second_pass = self.frames.end_first_pass();
+        self.needs_second_pass
+    }
+
+    /// Second pass: the same blocks as the first.
+    pub fn push_second_pass(&mut self, channels: &[&[f32]]) {
+        assert_eq!(channels.len(), self.channels, "one slice per channel");
+        let frames = channels[0].len();
+        let mut start = 0;
+        while start < frames {
+            let n = (frames - start).min(MIX_BLOCK);
+            self.mix_mono(channels, start, n);
+            self.frames.push(&self.mono[..n]);
+            start += n;
+        }
+    }
+
+    pub fn finish(mut self) -> Analysis {
+        if self.needs_second_pass {
+            self.frames.end_second_pass();
+        }
+        let f = self.frames.features();
+        let peak_db = amplitude_db(self.meter.sample_peak());
+        let total = self.samples * self.channels as u64;
+        let rms_db = if total > 0 {
+            amplitude_db((self.sum_sq / total as f64).sqrt())
+        } else {
+            f64::NEG_INFINITY
+        };
+        Analysis {
+            sample_rate_hz: self.sample_rate_hz,
+            channels: self.channels,
+            frames: self.samples,
+            peak_db,
+            true_peak_db: amplitude_db(self.meter.true_peak()),
+            rms_db,
+            crest_db: if peak_db.is_finite() && rms_db.is_finite() {
+                peak_db - rms_db
+            } else {
+                0.0
+            },
+            integrated_lufs: self.meter.integrated_lufs(),
+            loudness_range_lu: self.meter.loudness_range_lu(),
+            spectral_centroid_mean_hz: f.centroid_mean_hz,
+            spectral_centroid_std_hz: f.centroid_std_hz,
+            spectral_rolloff_hz: f.rolloff_hz,
+            spectral_flatness: f.flatness,
+            zero_crossing_rate: f.zero_crossing_rate,
+            mfcc: f.mfcc,
+            band_energy: f.band_energy,
+            tempo_bpm: self.tempo.tempo_bpm(),
+        }
+    }
+}
+
+/// Frames read from a source per block.
+pub const READ_BLOCK: usize = 65_536;
+
+/// Analyses a source in blocks (twice when the MFCC floor needs it). `progress` receives the fraction of
+/// the work done, 0 to 1.
+pub fn analyze_source<S: AudioSource>(
+    source: &mut S,
+    mut progress: impl FnMut(f64),
+) -> Result<Result<Analysis, SetupError>, S::Error> {
+    let channels = source.channels();
+    let mut analyzer = match Analyzer::new(source.sample_rate_hz(), channels) {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(e)),
+    };
+    let total = source.frames().max(1) as f64;
+    let (mut left, mut right) = (vec![0.0f32; READ_BLOCK], vec![0.0f32; READ_BLOCK]);
+    let mut done = 0u64;
+    source.rewind()?;
+    loop {
+        let n = source.read(&mut left, &mut right)?;
+        if n == 0 {
+            break;
+        }
+        let block: [&[f32]; 2] = [&left[..n], &right[..n]];
+        analyzer.push(&block[..channels]);
+        done += n as u64;
+        progress(0.8 * done as f64 / total);
+    }
+    if analyzer.end_first_pass() {
+        source.rewind()?;
+        done = 0;
+        loop {
+            let n = source.read(&mut left, &mut right)?;
+            if n == 0 {
+                break;
+            }
+            let block: [&[f32]; 2] = [&left[..n], &right[..n]];
+            analyzer.push_second_pass(&block[..channels]);
+            done += n as u64;
+            progress(0.8 + 0.2 * done as f64 / total);
+        }
+    }
+    progress(1.0);
+    Ok(Ok(analyzer.finish()))
+}
+
+/// Analyses samples in memory: one slice per channel (1 or 2), equal lengths.
+pub fn analyze(sample_rate_hz: f64, channels: &[&[f32]]) -> Result<Analysis, SetupError> {
+    if !(1..=2).contains(&channels.len()) {
+        return Err(SetupError::Channels(channels.len()));
+    }
+    let mut source = SliceSource::new(sample_rate_hz, channels);
+    match analyze_source(&mut source, |_| {}) {
+        Ok(result) => result,
+        Err(never) => match never {},
+    }
+}

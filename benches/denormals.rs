@@ -45,6 +45,14 @@ const BLOCK: usize = 512;
 const MAX_SECONDS: f64 = 600.0;
 /// Parameters set to their maximum: the longest decay or the highest feedback.
 const LONGEST: [&str; 3] = ["decaySeconds", "roomSize", "feedback"];
+/// Delay times for the delays: short, so that 0.95 feedback falls to 1e-30 (about 1350 trips round the loop)
+/// within `MAX_SECONDS`; at the default 500 ms it would take over ten minutes of audio.
+const SHORT_TIMES_MS: [(&str, f64); 4] = [
+    ("timeMs", 50.0),
+    ("timeLeftMs", 50.0),
+    ("timeRightMs", 50.0),
+    ("spacingMs", 10.0),
+];
 
 fn noise_block(seed: &mut u64, out: &mut [f32]) {
     for x in out.iter_mut() {
@@ -63,6 +71,12 @@ fn create(id: &str) -> Box<dyn Effect> {
         .iter()
         .filter(|p| LONGEST.contains(&p.name))
         .map(|p| (p.name, p.max))
+        .chain(
+            SHORT_TIMES_MS
+                .iter()
+                .copied()
+                .filter(|(name, _)| entry.spec.index_of(name).is_some()),
+        )
         .collect();
     entry.create(SAMPLE_RATE, None, values).expect("valid")
 }

@@ -49,5 +49,16 @@ JSON
 "$bin" process "$out/input.wav" "$out/compressed.wav" --effect compressor --set thresholdDb=-30 --set ratio=6 --set kneeDb=6 --set makeupDb=8
 "$bin" process "$out/input.wav" "$out/limited.wav" --effect limiter --set inputGainDb=18 --set ceilingDb=-1
 "$bin" process "$out/input.wav" "$out/gated.wav" --effect gate --set thresholdDb=-30 --set holdMs=20
+"$bin" process "$out/input.wav" "$out/saturated.wav" --effect saturation --set driveDb=18 --set oversample=4
+"$bin" process "$out/input.wav" "$out/ping-pong.wav" --effect ping-pong-delay --set syncToTempo=1 --set noteValue=3 --bpm 96 --tail 2
+cat > "$out/verb.json" <<'JSON'
+[
+  {"effect": "plate-reverb", "preset": "plate", "parameters": {"mix": 0.35}}
+]
+JSON
+"$bin" process "$out/input.wav" "$out/plate.wav" --chain "$out/verb.json" --tail 3
+
+printf '\n== analysis of the plate render\n'
+"$bin" analyze "$out/plate.wav"
 printf '\nwrote:\n'
 ls -l "$out"/*.wav

@@ -4,40 +4,12 @@
 //! bypass equal the input delayed by the reported latency; the tail bound; reset; valid tables and presets.
 //! Registering an effect is enough to be tested here.
 
+mod common;
+use common::allocations;
 use corelogic_dsp::effects::MAX_TAIL_SECONDS;
 use corelogic_dsp::effects::{registry, EffectEntry};
 use corelogic_dsp::params::{ParamKind, ParamSpec};
 use corelogic_dsp::{Action, Effect, Event, Source, Tail};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-/// Counts allocations per thread, so tests running in parallel do not see each other's.
-struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(|c| c.get())
-}
 
 /// A deterministic test signal generator (xorshift), independent of the crate.
 struct Noise(u64);

@@ -4,7 +4,7 @@
 //! flatness (power spectrum, amin 1e-10), zero-crossing rate, band energies and the dB mel spectrum for the
 //! MFCCs. Everything is accumulated as it streams; nothing is allocated per frame.
 
-use super::mfcc::{self, MelBand, MEL_BANDS, MFCC_COUNT, TOP_DB};
+use super::mfcc::{self, DbSums, MelBand, MelDbSums, MEL_BANDS, MFCC_COUNT};
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 use std::sync::Arc;
@@ -118,12 +118,9 @@ pub struct FrameAnalyzer {
     flatness_sum: f64,
     zcr_sum: f64,
     band_sum: [f64; 3],
-    mel_db: [f64; MEL_BANDS],
-    /// Per band: frames certainly below the final floor; the sum and minimum of the others.
-    floored_count: [u64; MEL_BANDS],
-    kept_db_sum: [f64; MEL_BANDS],
-    kept_db_min: [f64; MEL_BANDS],
-    mel_db_max: f64,
+    /// The first pass's floored dB sums (see [`MelDbSums`]).
+    db_sums: MelDbSums,
+    /// Per band, the sum of the floored dB values (from `db_sums`, or from the second pass).
     floored_db_sum: [f64; MEL_BANDS],
     floor_db: f64,
     /// Frames of the first pass (the second pass must see the same).
@@ -172,11 +169,7 @@ impl FrameAnalyzer {
             flatness_sum: 0.0,
             zcr_sum: 0.0,
             band_sum: [0.0; 3],
-            mel_db: [0.0; MEL_BANDS],
-            floored_count: [0; MEL_BANDS],
-            kept_db_sum: [0.0; MEL_BANDS],
-            kept_db_min: [f64::INFINITY; MEL_BANDS],
-            mel_db_max: f64::NEG_INFINITY,
+            db_sums: MelDbSums::new(),
             floored_db_sum: [0.0; MEL_BANDS],
             floor_db: f64::NEG_INFINITY,
             first_pass_frames: 0,
@@ -284,23 +277,7 @@ impl FrameAnalyzer {
         mfcc::mel_power(&self.mel_bands, &self.power, &mut self.mel);
         match self.pass {
             Pass::First => {
-                for (db, &m) in self.mel_db.iter_mut().zip(&self.mel) {
-                    *db = mfcc::power_db(m);
-                    self.mel_db_max = self.mel_db_max.max(*db);
-                }
-                // The final floor is at least the floor of the maximum so far: a value below that is
-                // certainly floored; the others are summed as they are, and their minimum tells at the
-                // end whether any of them fell below the final floor after all.
-                let floor_so_far = self.mel_db_max - TOP_DB;
-                for b in 0..MEL_BANDS {
-                    let db = self.mel_db[b];
-                    if db < floor_so_far {
-                        self.floored_count[b] += 1;
-                    } else {
-                        self.kept_db_sum[b] += db;
-                        self.kept_db_min[b] = self.kept_db_min[b].min(db);
-                    }
-                }
+                self.db_sums.push(&self.mel);
                 self.spectral_features();
             }
             Pass::Second => {
@@ -391,16 +368,17 @@ impl FrameAnalyzer {
     pub fn end_first_pass(&mut self) -> bool {
         self.pad_end();
         self.first_pass_frames = self.frames;
-        self.floor_db = self.mel_db_max - TOP_DB;
-        if self.kept_db_min.iter().any(|&m| m < self.floor_db) {
-            self.pass = Pass::Second;
-            self.restart();
-            true
-        } else {
-            for b in 0..MEL_BANDS {
-                self.floored_db_sum[b] = self.kept_db_sum[b] + self.floored_count[b] as f64 * self.floor_db;
+        match self.db_sums.finish() {
+            DbSums::Exact(sums) => {
+                self.floored_db_sum = sums;
+                false
             }
-            false
+            DbSums::NeedSecondPass { floor_db } => {
+                self.floor_db = floor_db;
+                self.pass = Pass::Second;
+                self.restart();
+                true
+            }
         }
     }
 

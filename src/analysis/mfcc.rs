@@ -115,6 +115,220 @@ pub fn power_db(power: f64) -> f64 {
     10.0 * power.max(AMIN).log10()
 }
 
+/// Candidate values kept per band by [`MelDbSums`]: the smallest values that the final top_db floor may
+/// still raise. More than this many in one band (a long crescendo) makes a second pass necessary.
+/// 1024 frames are 11 s at 48 kHz: a quiet intro that short, more than top_db below the loudest part, is
+/// still summed in one pass. The candidates take 1 MB.
+pub const CANDIDATES_PER_BAND: usize = 1024;
+/// The candidates of a full band are cleared of floored values only after the floor has risen by this
+/// factor (1 dB) since the last time, which bounds the clearing work over a whole file.
+const COMPACTION_STEP: f64 = 1.258_925_411_794_167_2;
+
+/// Per band, the sum over frames of the dB mel value floored at the whole file's maximum minus top_db,
+/// streamed in one pass whenever that is exact, without a logarithm per value.
+///
+/// The floor is only known at the end, but it is never below the floor of the maximum so far, so each
+/// value falls in one of four groups as it arrives:
+/// - below the floor so far: certainly floored, only counted;
+/// - exactly amin (silence): counted, each worth max(amin in dB, floor) at the end;
+/// - among the band's [`CANDIDATES_PER_BAND`] smallest other values: kept, so the final floor can be
+///   applied to each;
+/// - the rest: multiplied into a running product (kept as mantissa and binary exponent, so it neither
+///   overflows nor underflows), whose one logarithm at the end is the sum of their dB values, and whose
+///   minimum says whether the final floor reached any of them.
+///
+/// When it did (more than the kept candidates ended up under the floor), [`MelDbSums::finish`] says so and
+/// the caller sums the floored values in a second pass over the file.
+pub struct MelDbSums {
+    /// Largest mel power so far (at least amin), over all bands.
+    max_power: f64,
+    /// max_power x 10^(-top_db/10): powers below it are certainly floored.
+    floor_power: f64,
+    floored: [u64; MEL_BANDS],
+    at_amin: [u64; MEL_BANDS],
+    /// Per band, a max-heap of up to CANDIDATES_PER_BAND powers, in `candidates[b * CANDIDATES_PER_BAND..]`.
+    candidates: Vec<f64>,
+    candidate_count: [usize; MEL_BANDS],
+    /// The floor power when the band's candidates were last cleared of certainly floored values.
+    compacted_at: [f64; MEL_BANDS],
+    rest_mantissa: [f64; MEL_BANDS],
+    rest_exponent: [i64; MEL_BANDS],
+    rest_count: [u64; MEL_BANDS],
+    rest_min: [f64; MEL_BANDS],
+}
+
+/// The result of [`MelDbSums::finish`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DbSums {
+    /// Per band, the sum over frames of the floored dB values.
+    Exact([f64; MEL_BANDS]),
+    /// The floor (dB) reached values that were not kept: sum `power_db(x).max(floor)` in a second pass.
+    NeedSecondPass { floor_db: f64 },
+}
+
+impl Default for MelDbSums {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MelDbSums {
+    pub fn new() -> Self {
+        Self {
+            max_power: AMIN,
+            floor_power: AMIN * top_db_ratio(),
+            floored: [0; MEL_BANDS],
+            at_amin: [0; MEL_BANDS],
+            candidates: vec![0.0; MEL_BANDS * CANDIDATES_PER_BAND],
+            candidate_count: [0; MEL_BANDS],
+            compacted_at: [0.0; MEL_BANDS],
+            rest_mantissa: [1.0; MEL_BANDS],
+            rest_exponent: [0; MEL_BANDS],
+            rest_count: [0; MEL_BANDS],
+            rest_min: [f64::INFINITY; MEL_BANDS],
+        }
+    }
+
+    /// Adds one frame's mel powers.
+    #[inline]
+    pub fn push(&mut self, mel: &[f64; MEL_BANDS]) {
+        let frame_max = mel.iter().fold(AMIN, |m, &p| m.max(p));
+        if frame_max > self.max_power {
+            self.max_power = frame_max;
+            self.floor_power = frame_max * top_db_ratio();
+        }
+        for (b, &m) in mel.iter().enumerate() {
+            let p = m.max(AMIN);
+            if p < self.floor_power {
+                self.floored[b] += 1;
+            } else if p == AMIN {
+                self.at_amin[b] += 1;
+            } else {
+                self.push_candidate(b, p);
+            }
+        }
+    }
+
+    #[inline]
+    fn push_candidate(&mut self, band: usize, p: f64) {
+        let start = band * CANDIDATES_PER_BAND;
+        let heap = &mut self.candidates[start..start + CANDIDATES_PER_BAND];
+        let len = self.candidate_count[band];
+        if len == CANDIDATES_PER_BAND && p >= heap[0] {
+            self.push_rest(band, p);
+            return;
+        }
+        if len == CANDIDATES_PER_BAND && self.compacted_at[band] * COMPACTION_STEP < self.floor_power {
+            // Full: first drop the values that have fallen under the floor since the last time.
+            let floor = self.floor_power;
+            let mut kept = 0;
+            for i in 0..len {
+                if heap[i] >= floor {
+                    heap[kept] = heap[i];
+                    kept += 1;
+                }
+            }
+            self.floored[band] += (len - kept) as u64;
+            for i in (0..kept / 2).rev() {
+                sift_down(&mut heap[..kept], i);
+            }
+            self.candidate_count[band] = kept;
+            self.compacted_at[band] = floor;
+        }
+        let len = self.candidate_count[band];
+        if len < CANDIDATES_PER_BAND {
+            heap[len] = p;
+            sift_up(&mut heap[..=len], len);
+            self.candidate_count[band] = len + 1;
+        } else {
+            let evicted = heap[0];
+            heap[0] = p;
+            sift_down(heap, 0);
+            self.push_rest(band, evicted);
+        }
+    }
+
+    #[inline]
+    fn push_rest(&mut self, band: usize, p: f64) {
+        // p >= amin > 0 and below f64's largest square of a float sample: the product of a mantissa in
+        // [1, 2) and p is a normal number.
+        let product = self.rest_mantissa[band] * p;
+        let bits = product.to_bits();
+        self.rest_exponent[band] += ((bits >> 52) & 0x7ff) as i64 - 1023;
+        self.rest_mantissa[band] = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
+        self.rest_count[band] += 1;
+        self.rest_min[band] = self.rest_min[band].min(p);
+    }
+
+    /// The floor, dB: the largest dB value minus top_db.
+    pub fn floor_db(&self) -> f64 {
+        power_db(self.max_power) - TOP_DB
+    }
+
+    /// The per-band sums, or the floor for a second pass when one is needed.
+    pub fn finish(&self) -> DbSums {
+        let floor_db = self.floor_db();
+        if (0..MEL_BANDS).any(|b| self.rest_count[b] > 0 && power_db(self.rest_min[b]) < floor_db) {
+            return DbSums::NeedSecondPass { floor_db };
+        }
+        let mut sums = [0.0; MEL_BANDS];
+        for (b, sum) in sums.iter_mut().enumerate() {
+            let start = b * CANDIDATES_PER_BAND;
+            let candidates: f64 = self.candidates[start..start + self.candidate_count[b]]
+                .iter()
+                .map(|&p| power_db(p).max(floor_db))
+                .sum();
+            let rest = if self.rest_count[b] > 0 {
+                10.0 * (self.rest_mantissa[b].log10() + self.rest_exponent[b] as f64 * std::f64::consts::LOG10_2)
+            } else {
+                0.0
+            };
+            *sum = self.floored[b] as f64 * floor_db
+                + self.at_amin[b] as f64 * power_db(AMIN).max(floor_db)
+                + candidates
+                + rest;
+        }
+        DbSums::Exact(sums)
+    }
+}
+
+/// 10^(-top_db / 10): the floor as a power ratio.
+#[inline]
+fn top_db_ratio() -> f64 {
+    10f64.powf(-TOP_DB / 10.0)
+}
+
+/// Restores the max-heap order below `i`.
+fn sift_down(heap: &mut [f64], mut i: usize) {
+    loop {
+        let (l, r) = (2 * i + 1, 2 * i + 2);
+        let mut largest = i;
+        if l < heap.len() && heap[l] > heap[largest] {
+            largest = l;
+        }
+        if r < heap.len() && heap[r] > heap[largest] {
+            largest = r;
+        }
+        if largest == i {
+            return;
+        }
+        heap.swap(i, largest);
+        i = largest;
+    }
+}
+
+/// Restores the max-heap order above `i`.
+fn sift_up(heap: &mut [f64], mut i: usize) {
+    while i > 0 {
+        let parent = (i - 1) / 2;
+        if heap[parent] >= heap[i] {
+            return;
+        }
+        heap.swap(i, parent);
+        i = parent;
+    }
+}
+
 /// MFCC means from the per-band mean of the (floored) dB mel spectrum.
 pub fn mfcc_from_mean_db(dct: &[[f64; MEL_BANDS]], mean_db: &[f64; MEL_BANDS]) -> [f64; MFCC_COUNT] {
     let mut out = [0.0; MFCC_COUNT];
@@ -135,6 +349,112 @@ mod tests {
         for hz in [0.0, 100.0, 999.0, 1000.0, 4000.0, 22050.0, 96000.0] {
             assert!((mel_to_hz(hz_to_mel(hz)) - hz).abs() < 1e-6 * hz.max(1.0));
         }
+    }
+
+    /// librosa's definition, on the whole spectrogram at once: per band, the sum over frames of
+    /// max(power_db, max over everything - top_db).
+    fn direct_sums(frames: &[[f64; MEL_BANDS]]) -> [f64; MEL_BANDS] {
+        let max_db = frames
+            .iter()
+            .flatten()
+            .map(|&p| power_db(p))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut sums = [0.0; MEL_BANDS];
+        for frame in frames {
+            for (s, &p) in sums.iter_mut().zip(frame) {
+                *s += power_db(p).max(max_db - TOP_DB);
+            }
+        }
+        sums
+    }
+
+    fn streamed(frames: &[[f64; MEL_BANDS]]) -> DbSums {
+        let mut sums = MelDbSums::new();
+        for f in frames {
+            sums.push(f);
+        }
+        sums.finish()
+    }
+
+    /// Frames whose band b holds level_db(frame, b) dB plus a little jitter (PCG-free: an LCG is enough).
+    fn frames(count: usize, level_db: impl Fn(usize, usize) -> f64) -> Vec<[f64; MEL_BANDS]> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        (0..count)
+            .map(|n| {
+                let mut frame = [0.0; MEL_BANDS];
+                for (b, p) in frame.iter_mut().enumerate() {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    let jitter = (state >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0;
+                    let db = level_db(n, b);
+                    *p = if db.is_finite() {
+                        10f64.powf((db + jitter) / 10.0)
+                    } else {
+                        0.0
+                    };
+                }
+                frame
+            })
+            .collect()
+    }
+
+    fn assert_exact(frames: &[[f64; MEL_BANDS]], what: &str) {
+        let DbSums::Exact(sums) = streamed(frames) else {
+            panic!("{what}: needed a second pass");
+        };
+        for (b, (s, d)) in sums.iter().zip(direct_sums(frames)).enumerate() {
+            assert!((s - d).abs() <= 1e-9 * d.abs().max(1.0), "{what}, band {b}: {s} vs {d}");
+        }
+    }
+
+    #[test]
+    fn one_pass_sums_equal_the_whole_spectrogram_definition() {
+        // Steady material well above the floor: everything goes to the running product.
+        assert_exact(&frames(3000, |_, b| -20.0 - 0.3 * b as f64), "steady");
+        // A spectrum spanning more than top_db: the high bands are floored from the start.
+        assert_exact(&frames(2000, |_, b| 10.0 - 1.2 * b as f64), "steep");
+        // Leading digital silence (amin exactly), then music: silence counts as the floor.
+        assert_exact(
+            &frames(3000, |n, b| {
+                if n < 1000 {
+                    f64::NEG_INFINITY
+                } else {
+                    -30.0 - 0.2 * b as f64
+                }
+            }),
+            "leading silence",
+        );
+        // A short crescendo of 140 dB: fewer values rise out of the floor than are kept.
+        assert_exact(&frames(200, |n, _| -140.0 + 0.7 * n as f64), "short crescendo");
+        // A quiet intro (kept, then floored once the loud part starts), the loud part, then a long
+        // moderate part whose values fill the candidates: clearing the floored intro values makes room.
+        let k = CANDIDATES_PER_BAND;
+        assert_exact(
+            &frames(3 * k, |n, b| match n {
+                n if n < k / 2 => -95.0 + 0.1 * b as f64,
+                n if n < k => -5.0 - 0.1 * b as f64,
+                _ => -60.0 - 0.1 * b as f64,
+            }),
+            "quiet intro, loud part, moderate part",
+        );
+    }
+
+    #[test]
+    fn a_long_crescendo_asks_for_the_second_pass() {
+        // From just above amin (-100 dB) to 0 dB: the first sixth of the frames ends under the floor, more
+        // than the kept candidates.
+        let n = 8 * CANDIDATES_PER_BAND;
+        let long = frames(n, |i, _| -96.0 + 96.0 * i as f64 / n as f64);
+        let DbSums::NeedSecondPass { floor_db } = streamed(&long) else {
+            panic!("a 96 dB crescendo over {n} frames cannot be summed in one pass");
+        };
+        let max_db = long
+            .iter()
+            .flatten()
+            .map(|&p| power_db(p))
+            .fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(floor_db, max_db - TOP_DB);
     }
 
     #[test]

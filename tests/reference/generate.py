@@ -125,6 +125,11 @@ SIGNALS = [
     {"name": "crescendo-24k-mono", "sampleRate": 24000, "seconds": 4.0,
      "channels": [[{"type": "rising-sine", "freq": 700.0, "amp": 0.8, "rise_db": 140.0},
                    {"type": "noise", "seed": 9, "amp": 1e-6}]]},
+    # A long crescendo over steady noise: more values end under the final floor than the one-pass
+    # accumulator keeps per band, so the analyser needs its second pass.
+    {"name": "crescendo-long-8k-mono", "sampleRate": 8000, "seconds": 120.0,
+     "channels": [[{"type": "rising-sine", "freq": 440.0, "amp": 0.8, "rise_db": 140.0},
+                   {"type": "noise", "seed": 10, "amp": 1e-4}]]},
     {"name": "quiet-noise-11k025-stereo", "sampleRate": 11025, "seconds": 3.0,
      "channels": [[{"type": "noise", "seed": 8, "amp": 0.001}], [sine(500, 0.002)]]},
 ]

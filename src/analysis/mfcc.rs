@@ -157,7 +157,8 @@ pub struct MelDbSums {
     rest_min: [f64; MEL_BANDS],
 }
 
-/// The result of [`MelDbSums::finish`].
+/// The result of [`MelDbSums::finish`] (made once per file, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DbSums {
     /// Per band, the sum over frames of the floored dB values.

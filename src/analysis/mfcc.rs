@@ -115,14 +115,11 @@ pub fn power_db(power: f64) -> f64 {
     10.0 * power.max(AMIN).log10()
 }
 
-/// Candidate values kept per band by [`MelDbSums`]: the smallest values that the final top_db floor may
-/// still raise. More than this many in one band (a long crescendo) makes a second pass necessary.
-/// 1024 frames are 11 s at 48 kHz: a quiet intro that short, more than top_db below the loudest part, is
-/// still summed in one pass. The candidates take 1 MB.
+/// Candidate values kept per band by [`MelDbSums`]: the small values that the final top_db floor may still
+/// raise. When more than this many in one band end up under the floor (a long crescendo), a second pass is
+/// necessary. 1024 frames are 11 s at 48 kHz: a quiet intro that short, more than top_db below the loudest
+/// part, is still summed in one pass. The candidates take 1 MB.
 pub const CANDIDATES_PER_BAND: usize = 1024;
-/// The candidates of a full band are cleared of floored values only after the floor has risen by this
-/// factor (1 dB) since the last time, which bounds the clearing work over a whole file.
-const COMPACTION_STEP: f64 = 1.258_925_411_794_167_2;
 
 /// Per band, the sum over frames of the dB mel value floored at the whole file's maximum minus top_db,
 /// streamed in one pass whenever that is exact, without a logarithm per value.
@@ -131,14 +128,18 @@ const COMPACTION_STEP: f64 = 1.258_925_411_794_167_2;
 /// value falls in one of four groups as it arrives:
 /// - below the floor so far: certainly floored, only counted;
 /// - exactly amin (silence): counted, each worth max(amin in dB, floor) at the end;
-/// - among the band's [`CANDIDATES_PER_BAND`] smallest other values: kept, so the final floor can be
-///   applied to each;
+/// - below the band's watermark: kept as a candidate, so the final floor can be applied to each;
 /// - the rest: multiplied into a running product (kept as mantissa and binary exponent, so it neither
 ///   overflows nor underflows), whose one logarithm at the end is the sum of their dB values, and whose
 ///   minimum says whether the final floor reached any of them.
 ///
-/// When it did (more than the kept candidates ended up under the floor), [`MelDbSums::finish`] says so and
-/// the caller sums the floored values in a second pass over the file.
+/// The watermark starts infinite. When a band's candidates fill up, those now under the floor so far are
+/// dropped (counted as floored), and if more than half remain, the larger half moves into the product and
+/// the watermark falls to the smallest of them: the candidates stay the smallest values seen, at a
+/// constant cost per value.
+///
+/// When the final floor reached the product after all, [`MelDbSums::finish`] says so and the caller sums
+/// the floored values in a second pass over the file.
 pub struct MelDbSums {
     /// Largest mel power so far (at least amin), over all bands.
     max_power: f64,
@@ -146,11 +147,11 @@ pub struct MelDbSums {
     floor_power: f64,
     floored: [u64; MEL_BANDS],
     at_amin: [u64; MEL_BANDS],
-    /// Per band, a max-heap of up to CANDIDATES_PER_BAND powers, in `candidates[b * CANDIDATES_PER_BAND..]`.
+    /// Per band, up to CANDIDATES_PER_BAND powers (unordered), in `candidates[b * CANDIDATES_PER_BAND..]`.
     candidates: Vec<f64>,
     candidate_count: [usize; MEL_BANDS],
-    /// The floor power when the band's candidates were last cleared of certainly floored values.
-    compacted_at: [f64; MEL_BANDS],
+    /// Powers at or above it go into the product.
+    watermark: [f64; MEL_BANDS],
     rest_mantissa: [f64; MEL_BANDS],
     rest_exponent: [i64; MEL_BANDS],
     rest_count: [u64; MEL_BANDS],
@@ -182,7 +183,7 @@ impl MelDbSums {
             at_amin: [0; MEL_BANDS],
             candidates: vec![0.0; MEL_BANDS * CANDIDATES_PER_BAND],
             candidate_count: [0; MEL_BANDS],
-            compacted_at: [0.0; MEL_BANDS],
+            watermark: [f64::INFINITY; MEL_BANDS],
             rest_mantissa: [1.0; MEL_BANDS],
             rest_exponent: [0; MEL_BANDS],
             rest_count: [0; MEL_BANDS],
@@ -204,49 +205,48 @@ impl MelDbSums {
                 self.floored[b] += 1;
             } else if p == AMIN {
                 self.at_amin[b] += 1;
+            } else if p >= self.watermark[b] {
+                self.push_rest(b, p);
             } else {
                 self.push_candidate(b, p);
             }
         }
     }
 
-    #[inline]
     fn push_candidate(&mut self, band: usize, p: f64) {
+        if self.candidate_count[band] == CANDIDATES_PER_BAND {
+            self.make_room(band);
+        }
+        let len = self.candidate_count[band];
+        self.candidates[band * CANDIDATES_PER_BAND + len] = p;
+        self.candidate_count[band] = len + 1;
+    }
+
+    /// Leaves at most half of a full band's candidates (see the type's documentation).
+    #[cold]
+    fn make_room(&mut self, band: usize) {
         let start = band * CANDIDATES_PER_BAND;
-        let heap = &mut self.candidates[start..start + CANDIDATES_PER_BAND];
-        let len = self.candidate_count[band];
-        if len == CANDIDATES_PER_BAND && p >= heap[0] {
-            self.push_rest(band, p);
-            return;
-        }
-        if len == CANDIDATES_PER_BAND && self.compacted_at[band] * COMPACTION_STEP < self.floor_power {
-            // Full: first drop the values that have fallen under the floor since the last time.
-            let floor = self.floor_power;
-            let mut kept = 0;
-            for i in 0..len {
-                if heap[i] >= floor {
-                    heap[kept] = heap[i];
-                    kept += 1;
-                }
+        let floor = self.floor_power;
+        let full = &mut self.candidates[start..start + CANDIDATES_PER_BAND];
+        let mut kept = 0;
+        for i in 0..full.len() {
+            if full[i] >= floor {
+                full[kept] = full[i];
+                kept += 1;
             }
-            self.floored[band] += (len - kept) as u64;
-            for i in (0..kept / 2).rev() {
-                sift_down(&mut heap[..kept], i);
+        }
+        self.floored[band] += (CANDIDATES_PER_BAND - kept) as u64;
+        let half = CANDIDATES_PER_BAND / 2;
+        if kept > half {
+            let (_, &mut pivot, _) = full[..kept].select_nth_unstable_by(half, f64::total_cmp);
+            self.watermark[band] = pivot;
+            for i in half..kept {
+                let moved = self.candidates[start + i];
+                self.push_rest(band, moved);
             }
-            self.candidate_count[band] = kept;
-            self.compacted_at[band] = floor;
+            kept = half;
         }
-        let len = self.candidate_count[band];
-        if len < CANDIDATES_PER_BAND {
-            heap[len] = p;
-            sift_up(&mut heap[..=len], len);
-            self.candidate_count[band] = len + 1;
-        } else {
-            let evicted = heap[0];
-            heap[0] = p;
-            sift_down(heap, 0);
-            self.push_rest(band, evicted);
-        }
+        self.candidate_count[band] = kept;
     }
 
     #[inline]
@@ -297,37 +297,6 @@ impl MelDbSums {
 #[inline]
 fn top_db_ratio() -> f64 {
     10f64.powf(-TOP_DB / 10.0)
-}
-
-/// Restores the max-heap order below `i`.
-fn sift_down(heap: &mut [f64], mut i: usize) {
-    loop {
-        let (l, r) = (2 * i + 1, 2 * i + 2);
-        let mut largest = i;
-        if l < heap.len() && heap[l] > heap[largest] {
-            largest = l;
-        }
-        if r < heap.len() && heap[r] > heap[largest] {
-            largest = r;
-        }
-        if largest == i {
-            return;
-        }
-        heap.swap(i, largest);
-        i = largest;
-    }
-}
-
-/// Restores the max-heap order above `i`.
-fn sift_up(heap: &mut [f64], mut i: usize) {
-    while i > 0 {
-        let parent = (i - 1) / 2;
-        if heap[parent] >= heap[i] {
-            return;
-        }
-        heap.swap(i, parent);
-        i = parent;
-    }
 }
 
 /// MFCC means from the per-band mean of the (floored) dB mel spectrum.
@@ -429,7 +398,7 @@ mod tests {
         // A short crescendo of 140 dB: fewer values rise out of the floor than are kept.
         assert_exact(&frames(200, |n, _| -140.0 + 0.7 * n as f64), "short crescendo");
         // A quiet intro (kept, then floored once the loud part starts), the loud part, then a long
-        // moderate part whose values fill the candidates: clearing the floored intro values makes room.
+        // moderate part whose values fill the candidates: dropping the floored intro values makes room.
         let k = CANDIDATES_PER_BAND;
         assert_exact(
             &frames(3 * k, |n, b| match n {

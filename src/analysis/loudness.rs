@@ -310,7 +310,7 @@ impl LoudnessMeter {
             let take = ((self.step_end - self.position) as usize).min(frames - done);
             for (samples, detector) in channels.iter().zip(self.true_peaks.iter_mut()) {
                 let segment = &samples[done..done + take];
-                detector.push(segment);
+                detector.accumulate(segment);
                 let mut lanes = [0.0f32; 8];
                 let mut groups = segment.chunks_exact(8);
                 for group in &mut groups {

@@ -67,10 +67,37 @@ pub const PHASE_COEFFICIENTS: [[f64; TAPS_PER_PHASE]; PHASES] = [
     ],
 ];
 
+/// [`PHASE_COEFFICIENTS`] in f32 (each is a multiple of 2^-13 below 1, so exactly representable).
+const PHASE_COEFFICIENTS_F32: [[f32; TAPS_PER_PHASE]; PHASES] = {
+    let mut out = [[0.0f32; TAPS_PER_PHASE]; PHASES];
+    let mut p = 0;
+    while p < PHASES {
+        let mut j = 0;
+        while j < TAPS_PER_PHASE {
+            out[p][j] = PHASE_COEFFICIENTS[p][j] as f32;
+            j += 1;
+        }
+        p += 1;
+    }
+    out
+};
+
 /// Samples processed per inner pass (the working buffer's size, beyond the 11 samples of history).
 const CHUNK: usize = 256;
-/// Lanes of the running maximum (lets the compiler vectorise the max over each pass's outputs).
+/// Outputs computed together (one AVX2 register of f32), and lanes of the running maximum.
 const LANES: usize = 8;
+/// History kept before each chunk.
+const HISTORY: usize = TAPS_PER_PHASE - 1;
+
+/// No oversampled output exceeds this times the largest |input| among the 12 samples it is computed from:
+/// the largest sum of |coefficients| over the phases, with a margin for f32 rounding in the 12-term sums.
+fn output_bound_gain() -> f32 {
+    let largest = PHASE_COEFFICIENTS
+        .iter()
+        .map(|phase| phase.iter().map(|c| c.abs()).sum::<f64>())
+        .fold(0.0, f64::max);
+    (largest * (1.0 + 1e-5)) as f32
+}
 
 /// One channel's true-peak detector: the last 11 input samples and the largest |oversampled| value so far.
 /// Computed in f32 (the inputs are f32; 12-tap sums of exactly representable coefficients stay within about
@@ -78,9 +105,10 @@ const LANES: usize = 8;
 #[derive(Debug, Clone)]
 pub struct TruePeakDetector {
     /// `buf[..11]` is the history (oldest first); new samples are copied in after it.
-    buf: [f32; TAPS_PER_PHASE - 1 + CHUNK],
-    acc: [f32; CHUNK],
+    buf: [f32; HISTORY + CHUNK],
     peak: f32,
+    /// See [`output_bound_gain`].
+    bound_gain: f32,
 }
 
 impl Default for TruePeakDetector {
@@ -92,61 +120,59 @@ impl Default for TruePeakDetector {
 impl TruePeakDetector {
     pub fn new() -> Self {
         Self {
-            buf: [0.0; TAPS_PER_PHASE - 1 + CHUNK],
-            acc: [0.0; CHUNK],
+            buf: [0.0; HISTORY + CHUNK],
             peak: 0.0,
+            bound_gain: output_bound_gain(),
         }
     }
 
-    /// Feeds samples; returns the largest |value| of the oversampled outputs they produce.
+    /// Feeds samples; returns the largest |value| of the oversampled outputs they produce (a meter's
+    /// per-block reading).
     pub fn push(&mut self, samples: &[f32]) -> f64 {
+        self.run(samples, false)
+    }
+
+    /// Feeds samples for the running maximum only ([`TruePeakDetector::peak`]): chunks whose outputs
+    /// provably cannot exceed it (their largest |input| times the filter's gain bound is below it) are
+    /// not filtered. The peak is the same as with [`TruePeakDetector::push`].
+    pub fn accumulate(&mut self, samples: &[f32]) {
+        self.run(samples, true);
+    }
+
+    fn run(&mut self, samples: &[f32], skip_quiet: bool) -> f64 {
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { self.push_avx2(samples) };
+                return unsafe { self.run_avx2(samples, skip_quiet) };
             }
         }
-        self.push_portable(samples)
+        self.run_portable(samples, skip_quiet)
     }
 
     /// The same loops compiled for AVX2 (8 lanes of f32 instead of SSE2's 4); same arithmetic, no FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn push_avx2(&mut self, samples: &[f32]) -> f64 {
-        self.push_portable(samples)
+    unsafe fn run_avx2(&mut self, samples: &[f32], skip_quiet: bool) -> f64 {
+        self.run_portable(samples, skip_quiet)
     }
 
     #[inline(always)]
-    fn push_portable(&mut self, samples: &[f32]) -> f64 {
-        const H: usize = TAPS_PER_PHASE - 1;
+    fn run_portable(&mut self, samples: &[f32], skip_quiet: bool) -> f64 {
         let mut block_peak = [0.0f32; LANES];
         for chunk in samples.chunks(CHUNK) {
             let n = chunk.len();
-            self.buf[H..H + n].copy_from_slice(chunk);
-            for phase in &PHASE_COEFFICIENTS {
-                let acc = &mut self.acc[..n];
-                acc.fill(0.0);
-                // Output i (input H + i) is sum_j c[j] x[H + i - j].
-                for (j, &c) in phase.iter().enumerate() {
-                    let c = c as f32;
-                    for (a, &x) in acc.iter_mut().zip(&self.buf[H - j..H - j + n]) {
-                        *a += c * x;
-                    }
-                }
-                let mut lanes = acc.chunks_exact(LANES);
-                for group in &mut lanes {
-                    for (m, y) in block_peak.iter_mut().zip(group) {
-                        *m = m.max(y.abs());
-                    }
-                }
-                for (m, y) in block_peak.iter_mut().zip(lanes.remainder()) {
-                    *m = m.max(y.abs());
-                }
+            self.buf[HISTORY..HISTORY + n].copy_from_slice(chunk);
+            let quiet = skip_quiet && {
+                let input = &self.buf[..HISTORY + n];
+                largest_abs(input) * self.bound_gain < self.peak.max(block_peak_of(&block_peak))
+            };
+            if !quiet {
+                filter_chunk(&self.buf[..HISTORY + n], &mut block_peak);
             }
-            self.buf.copy_within(n..n + H, 0);
+            self.buf.copy_within(n..n + HISTORY, 0);
         }
-        let block_peak = block_peak.iter().copied().fold(0.0f32, f32::max);
+        let block_peak = block_peak_of(&block_peak);
         self.peak = self.peak.max(block_peak);
         f64::from(block_peak)
     }
@@ -163,6 +189,92 @@ impl TruePeakDetector {
 
     pub fn reset(&mut self) {
         *self = Self::new();
+    }
+}
+
+/// The largest of the lanes.
+#[inline(always)]
+fn block_peak_of(lanes: &[f32; LANES]) -> f32 {
+    lanes.iter().copied().fold(0.0f32, f32::max)
+}
+
+/// The largest |x| (in lanes, so it vectorises).
+#[inline(always)]
+fn largest_abs(xs: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let mut groups = xs.chunks_exact(LANES);
+    for group in &mut groups {
+        for (m, x) in lanes.iter_mut().zip(group) {
+            *m = m.max(x.abs());
+        }
+    }
+    for x in groups.remainder() {
+        lanes[0] = lanes[0].max(x.abs());
+    }
+    block_peak_of(&lanes)
+}
+
+/// Filters `input[HISTORY..]` (with `input[..HISTORY]` as history) through the four phases and raises
+/// `peak` (per lane) to the |outputs|. Each output is the sum of its 12 products in tap order, starting from
+/// 0, whichever path computes it, so all paths give identical results.
+#[inline(always)]
+fn filter_chunk(input: &[f32], peak: &mut [f32; LANES]) {
+    let n = input.len() - HISTORY;
+    #[cfg(target_arch = "x86_64")]
+    let done = if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { filter_avx2(input, peak) }
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for i in done..n {
+        for phase in &PHASE_COEFFICIENTS_F32 {
+            let mut acc = 0.0f32;
+            for (j, &c) in phase.iter().enumerate() {
+                acc += c * input[HISTORY + i - j];
+            }
+            peak[i % LANES] = larger(peak[i % LANES], acc.abs());
+        }
+    }
+}
+
+/// The outputs of [`filter_chunk`] eight at a time in AVX registers (multiply, then add: no FMA, so the
+/// same rounding as the scalar loop). Returns how many outputs it computed (a multiple of 8).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn filter_avx2(input: &[f32], peak: &mut [f32; LANES]) -> usize {
+    use std::arch::x86_64::*;
+    let n = input.len() - HISTORY;
+    let whole = n - n % LANES;
+    let sign = _mm256_set1_ps(-0.0);
+    let mut largest = _mm256_loadu_ps(peak.as_ptr());
+    let mut base = 0;
+    while base < whole {
+        // x[j] holds inputs base + HISTORY - j .. + 8 (in bounds: base + 8 <= n).
+        let x: [__m256; TAPS_PER_PHASE] =
+            std::array::from_fn(|j| _mm256_loadu_ps(input[base + HISTORY - j..base + HISTORY - j + LANES].as_ptr()));
+        for phase in &PHASE_COEFFICIENTS_F32 {
+            let mut acc = _mm256_setzero_ps();
+            for (xj, &c) in x.iter().zip(phase) {
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(c), *xj));
+            }
+            largest = _mm256_max_ps(largest, _mm256_andnot_ps(sign, acc));
+        }
+        base += LANES;
+    }
+    _mm256_storeu_ps(peak.as_mut_ptr(), largest);
+    whole
+}
+
+/// max(a, b) for values that are never NaN here (one instruction, unlike f32::max's NaN rules).
+#[inline(always)]
+fn larger(a: f32, b: f32) -> f32 {
+    if b > a {
+        b
+    } else {
+        a
     }
 }
 
@@ -187,6 +299,23 @@ mod tests {
             assert_eq!(block_peak, expected, "output block {n}");
         }
         assert_eq!(d.peak(), 0.9721679687500);
+    }
+
+    #[test]
+    fn skipping_quiet_chunks_does_not_change_the_peak() {
+        // Loud first (so later chunks are skipped), then quiet, then a louder burst, and a signal whose
+        // inter-sample peak lies between samples (fs/4 sine at 45 degrees).
+        let mut x: Vec<f32> = (0..5000).map(|i| 0.8 * (i as f32 * 0.05).sin()).collect();
+        x.extend((0..20_000).map(|i| 0.01 * (i as f32 * 0.3).sin()));
+        x.extend((0..3000).map(|i| 0.9 * (i as f32 * 1.2).cos()));
+        x.extend((0..4000).map(|i| 0.2 * (std::f32::consts::FRAC_PI_2 * i as f32 + 0.785).sin()));
+        let mut exact = TruePeakDetector::new();
+        let mut skipping = TruePeakDetector::new();
+        for part in x.chunks(1000) {
+            exact.push(part);
+            skipping.accumulate(part);
+            assert_eq!(exact.peak(), skipping.peak());
+        }
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub const ZCR_THRESHOLD: f64 = 1e-10;
 /// Band edges for the energy ratios: low < 250 Hz <= mid < 4 kHz <= high.
 pub const BAND_EDGES_HZ: (f64, f64) = (250.0, 4000.0);
 
+/// Samples held for framing: room for 32 hops beyond a frame before the unfinished frame moves back.
+const SAMPLE_BUFFER: usize = N_FFT + 32 * HOP;
 /// Bins per block when searching for the rolloff bin.
 const ROLLOFF_BLOCK: usize = 32;
 
@@ -56,6 +58,47 @@ fn lane_dot(a: &[f64], b: &[f64]) -> f64 {
     ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7])) + tail
 }
 
+/// The sum of ln(x) over `xs` (each at least FLATNESS_AMIN) from a few logarithms instead of one per
+/// value: eight running products (four values per lane at a time, each in [1e-10, ~1e7] for audio, so a
+/// lane's product stays far inside f64's range), each split into mantissa and binary exponent after every
+/// step. None when a product left the normal range (inputs far beyond full scale).
+#[inline(always)]
+fn log_sum_of_products(xs: &[f64]) -> Option<f64> {
+    const LANES: usize = 8;
+    const STEP: usize = 4 * LANES;
+    let mut mantissa = [1.0f64; LANES];
+    let mut exponent = [0i64; LANES];
+    let mut normal = true;
+    let renormalise = |m: &mut f64, e: &mut i64, normal: &mut bool| {
+        *normal &= m.is_normal();
+        let bits = m.to_bits();
+        *e += ((bits >> 52) & 0x7ff) as i64 - 1023;
+        *m = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
+    };
+    let mut steps = xs.chunks_exact(STEP);
+    for step in &mut steps {
+        for group in step.chunks_exact(LANES) {
+            for (m, x) in mantissa.iter_mut().zip(group) {
+                *m *= x;
+            }
+        }
+        for (m, e) in mantissa.iter_mut().zip(&mut exponent) {
+            renormalise(m, e, &mut normal);
+        }
+    }
+    for (i, x) in steps.remainder().iter().enumerate() {
+        let (m, e) = (&mut mantissa[i % LANES], &mut exponent[i % LANES]);
+        *m *= x;
+        renormalise(m, e, &mut normal);
+    }
+    if !normal {
+        return None;
+    }
+    let exponents: i64 = exponent.iter().sum();
+    let logs: f64 = mantissa.iter().map(|m| m.ln()).sum();
+    Some(logs + exponents as f64 * std::f64::consts::LN_2)
+}
+
 /// Means over frames of the frame features.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameFeatures {
@@ -87,10 +130,14 @@ pub struct FrameAnalyzer {
     sample_rate_hz: f64,
     fft: Arc<dyn RealToComplex<f64>>,
     window: Vec<f64>,
-    /// The frame being filled: `fill` samples, starting with N_FFT/2 zeros of centre padding.
-    frame: Vec<f64>,
-    /// crossing[i] is 1 when frame[i] and frame[i-1] are both real samples on opposite sides of 0.
+    /// Recent samples, starting with N_FFT/2 zeros of centre padding; the frame being filled is
+    /// `samples_buf[start..start + fill]`. Frames advance through the buffer and the unfinished frame is
+    /// moved back to the front only when the buffer ends (not on every hop).
+    samples_buf: Vec<f64>,
+    /// crossing[i] is 1 when samples_buf[i] and samples_buf[i-1] are both real samples on opposite sides
+    /// of 0.
     crossing: Vec<u8>,
+    start: usize,
     fill: usize,
     fft_in: Vec<f64>,
     spectrum: Vec<Complex<f64>>,
@@ -106,8 +153,6 @@ pub struct FrameAnalyzer {
     dct: Vec<[f64; MEL_BANDS]>,
     /// First bin of the mid band and of the high band (bin frequencies k x rate / N_FFT).
     band_ends: [usize; 2],
-    /// Sign of the last real sample (true = negative), None before the first.
-    last_negative: Option<bool>,
     samples: u64,
     frames: u64,
     pass: Pass,
@@ -145,8 +190,9 @@ impl FrameAnalyzer {
             sample_rate_hz,
             fft,
             window,
-            frame: vec![0.0; N_FFT],
-            crossing: vec![0; N_FFT],
+            samples_buf: vec![0.0; SAMPLE_BUFFER],
+            crossing: vec![0; SAMPLE_BUFFER],
+            start: 0,
             fill: 0,
             fft_in: vec![0.0; N_FFT],
             spectrum: vec![Complex::new(0.0, 0.0); BINS],
@@ -159,7 +205,6 @@ impl FrameAnalyzer {
             mel: [0.0; MEL_BANDS],
             dct: mfcc::dct_matrix(),
             band_ends,
-            last_negative: None,
             samples: 0,
             frames: 0,
             pass: Pass::First,
@@ -180,10 +225,10 @@ impl FrameAnalyzer {
 
     /// Back to the start of the signal (centre padding in place), keeping the accumulators.
     fn restart(&mut self) {
-        self.frame.fill(0.0);
+        self.samples_buf.fill(0.0);
         self.crossing.fill(0);
+        self.start = 0;
         self.fill = N_FFT / 2;
-        self.last_negative = None;
         self.samples = 0;
         self.frames = 0;
     }
@@ -193,18 +238,21 @@ impl FrameAnalyzer {
         while !samples.is_empty() {
             let take = (N_FFT - self.fill).min(samples.len());
             let (now, rest) = samples.split_at(take);
-            let mut last = self.last_negative;
-            for ((slot, flag), &x) in self.frame[self.fill..self.fill + take]
+            let at = self.start + self.fill;
+            self.samples_buf[at..at + take].copy_from_slice(now);
+            // Crossings against the previous sample (in the buffer: at >= N_FFT/2 > 0), branch-free so
+            // the loop vectorises; the first sample of the signal has no real predecessor.
+            let negative = |x: f64| x < -ZCR_THRESHOLD;
+            for ((flag, &x), &previous) in self.crossing[at..at + take]
                 .iter_mut()
-                .zip(&mut self.crossing[self.fill..self.fill + take])
-                .zip(now)
+                .zip(&self.samples_buf[at..at + take])
+                .zip(&self.samples_buf[at - 1..at + take - 1])
             {
-                let negative = x < -ZCR_THRESHOLD;
-                *slot = x;
-                *flag = u8::from(last.is_some_and(|l| l != negative));
-                last = Some(negative);
+                *flag = u8::from(negative(x) != negative(previous));
             }
-            self.last_negative = last;
+            if self.samples == 0 {
+                self.crossing[at] = 0;
+            }
             self.samples += take as u64;
             self.fill += take;
             if self.fill == N_FFT {
@@ -216,8 +264,8 @@ impl FrameAnalyzer {
 
     #[inline]
     fn push_value(&mut self, x: f64, crossed: bool) {
-        self.frame[self.fill] = x;
-        self.crossing[self.fill] = u8::from(crossed);
+        self.samples_buf[self.start + self.fill] = x;
+        self.crossing[self.start + self.fill] = u8::from(crossed);
         self.fill += 1;
         if self.fill == N_FFT {
             self.frame_done();
@@ -226,9 +274,14 @@ impl FrameAnalyzer {
 
     fn frame_done(&mut self) {
         self.process_frame();
-        self.frame.copy_within(HOP.., 0);
-        self.crossing.copy_within(HOP.., 0);
+        self.start += HOP;
         self.fill = N_FFT - HOP;
+        if self.start + N_FFT > SAMPLE_BUFFER {
+            let kept = self.start..self.start + self.fill;
+            self.samples_buf.copy_within(kept.clone(), 0);
+            self.crossing.copy_within(kept, 0);
+            self.start = 0;
+        }
     }
 
     /// Pads the end with zeros until librosa's frame count, 1 + samples / hop, is reached.
@@ -259,7 +312,8 @@ impl FrameAnalyzer {
 
     #[inline(always)]
     fn process_frame_portable(&mut self) {
-        for ((o, x), w) in self.fft_in.iter_mut().zip(&self.frame).zip(&self.window) {
+        let frame = &self.samples_buf[self.start..self.start + N_FFT];
+        for ((o, x), w) in self.fft_in.iter_mut().zip(frame).zip(&self.window) {
             *o = x * w;
         }
         self.fft
@@ -333,31 +387,17 @@ impl FrameAnalyzer {
             *f = p.max(FLATNESS_AMIN);
         }
         let lin_sum = lane_sum(&self.floored);
-        // The geometric mean from one logarithm per frame: products of 16 values (each in [1e-10, ~1e7] for
-        // audio, so a product stays far inside f64's range), split into mantissa and binary exponent after
-        // each group so the running product never overflows.
-        let (mut mantissa, mut exponent) = (1.0f64, 0i64);
-        let mut in_range = true;
-        for group in self.floored.chunks(16) {
-            let product = mantissa * group.iter().product::<f64>();
-            if !product.is_normal() {
-                in_range = false;
-                break;
-            }
-            let bits = product.to_bits();
-            exponent += ((bits >> 52) & 0x7ff) as i64 - 1023;
-            mantissa = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
-        }
-        let log_sum = if in_range {
-            mantissa.ln() + exponent as f64 * std::f64::consts::LN_2
-        } else {
+        let log_sum = log_sum_of_products(&self.floored).unwrap_or_else(|| {
             // Inputs far beyond full scale: one log each.
             self.floored.iter().map(|p| p.ln()).sum()
-        };
+        });
         let n = BINS as f64;
         self.flatness_sum += (log_sum / n).exp() / (lin_sum / n);
         // Crossings between pairs inside the frame (the first sample's pair reaches outside it).
-        let crossings: u32 = self.crossing[1..].iter().map(|&c| u32::from(c)).sum();
+        let crossings: u32 = self.crossing[self.start + 1..self.start + N_FFT]
+            .iter()
+            .map(|&c| u32::from(c))
+            .sum();
         self.zcr_sum += f64::from(crossings) / N_FFT as f64;
     }
 

@@ -96,16 +96,22 @@ pub fn dct_matrix() -> Vec<[f64; MEL_BANDS]> {
         .collect()
 }
 
-/// Mel power of one frame into `out` (one value per band).
+/// Mel power of one frame into `out` (one value per band). Each band's sum runs in four interleaved partial
+/// sums, so the bands' long dot products are not one chain of dependent additions.
 #[inline(always)]
 pub fn mel_power(bands: &[MelBand], power: &[f64], out: &mut [f64; MEL_BANDS]) {
     for (o, band) in out.iter_mut().zip(bands) {
-        *o = band
-            .weights
-            .iter()
-            .zip(&power[band.first..band.first + band.weights.len()])
-            .map(|(w, p)| w * p)
-            .sum();
+        let bins = &power[band.first..band.first + band.weights.len()];
+        let mut lanes = [0.0; 4];
+        let mut w4 = band.weights.chunks_exact(4);
+        let mut p4 = bins.chunks_exact(4);
+        for (w, p) in (&mut w4).zip(&mut p4) {
+            for ((l, w), p) in lanes.iter_mut().zip(w).zip(p) {
+                *l += w * p;
+            }
+        }
+        let tail: f64 = w4.remainder().iter().zip(p4.remainder()).map(|(w, p)| w * p).sum();
+        *o = ((lanes[0] + lanes[2]) + (lanes[1] + lanes[3])) + tail;
     }
 }
 

@@ -65,10 +65,13 @@ impl Biquad {
         }
     }
 
+    /// One sample. The sums are grouped as scipy's `lfilter` groups them (`b1 x + z2`, then `- a1 y`), which
+    /// also keeps the feed-forward part off the recursion: the loop-carried chain is one multiply and two
+    /// additions.
     #[inline]
     pub fn process(&mut self, x: f64) -> f64 {
         let y = self.b[0] * x + self.z1;
-        self.z1 = self.b[1] * x - self.a[0] * y + self.z2;
+        self.z1 = (self.b[1] * x + self.z2) - self.a[0] * y;
         self.z2 = self.b[2] * x - self.a[1] * y;
         y
     }
@@ -77,6 +80,35 @@ impl Biquad {
         self.z1 = 0.0;
         self.z2 = 0.0;
     }
+}
+
+/// Stereo K-weighting: both channels' filters (the same coefficients) as two lanes of one loop, in the
+/// same arithmetic as [`Biquad::process`], so the compiler can run the channels side by side in one
+/// vector register. Returns each channel's sum of squares.
+#[inline]
+fn k_weight_stereo(left: &mut [Biquad; 2], right: &mut [Biquad; 2], l: &[f32], r: &[f32]) -> [f64; 2] {
+    let [shelf, high_pass] = [left[0], left[1]];
+    let (mut s1, mut s2) = ([left[0].z1, right[0].z1], [left[0].z2, right[0].z2]);
+    let (mut h1, mut h2) = ([left[1].z1, right[1].z1], [left[1].z2, right[1].z2]);
+    let mut sums = [0.0; 2];
+    for (&a, &b) in l.iter().zip(r) {
+        let x = [f64::from(a), f64::from(b)];
+        let mut y = [0.0; 2];
+        for c in 0..2 {
+            let u = shelf.b[0] * x[c] + s1[c];
+            s1[c] = (shelf.b[1] * x[c] + s2[c]) - shelf.a[0] * u;
+            s2[c] = shelf.b[2] * x[c] - shelf.a[1] * u;
+            y[c] = high_pass.b[0] * u + h1[c];
+            h1[c] = (high_pass.b[1] * u + h2[c]) - high_pass.a[0] * y[c];
+            h2[c] = high_pass.b[2] * u - high_pass.a[1] * y[c];
+            sums[c] += y[c] * y[c];
+        }
+    }
+    for (c, filters) in [left, right].into_iter().enumerate() {
+        (filters[0].z1, filters[0].z2) = (s1[c], s2[c]);
+        (filters[1].z1, filters[1].z2) = (h1[c], h2[c]);
+    }
+    sums
 }
 
 /// The two K-weighting stages (pre-filter high shelf, then RLB high pass) designed for `sample_rate_hz`.
@@ -325,15 +357,7 @@ impl LoudnessMeter {
                 self.sample_peak = self.sample_peak.max(f64::from(peak));
             }
             if let ([l, r], [fl, fr]) = (channels, self.filters.as_mut_slice()) {
-                // Stereo: both channels' filter chains in one loop, so their dependency chains overlap.
-                let ([shelf_l, high_pass_l], [shelf_r, high_pass_r]) = (fl, fr);
-                let (mut sum_l, mut sum_r) = (0.0, 0.0);
-                for (&a, &b) in l[done..done + take].iter().zip(&r[done..done + take]) {
-                    let ya = high_pass_l.process(shelf_l.process(f64::from(a)));
-                    let yb = high_pass_r.process(shelf_r.process(f64::from(b)));
-                    sum_l += ya * ya;
-                    sum_r += yb * yb;
-                }
+                let [sum_l, sum_r] = k_weight_stereo(fl, fr, &l[done..done + take], &r[done..done + take]);
                 self.step_sum += CHANNEL_WEIGHTS[0] * sum_l + CHANNEL_WEIGHTS[1] * sum_r;
             } else {
                 for (c, samples) in channels.iter().enumerate() {

@@ -13,6 +13,9 @@ cargo fmt --check
 step "cargo clippy --all-targets -- -D warnings (benches compile here too)"
 cargo clippy --all-targets -- -D warnings
 
+step "cargo doc (broken intra-doc links fail)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib --quiet
+
 step "wasm32 build of the DSP core"
 cargo build --lib --target wasm32-unknown-unknown --no-default-features --release
 

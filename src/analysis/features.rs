@@ -115,17 +115,18 @@ pub struct FrameFeatures {
     pub band_energy: [f64; 3],
 }
 
-/// Which pass the analyser is in (see [`mfcc`]; the second is needed only when the file's maximum rose
-/// after frames that end up below its floor, e.g. a crescendo).
+/// Which pass the analyser is in (see [`MelDbSums`]; the second is needed only when more values than it
+/// keeps end up under the final top_db floor, e.g. a long crescendo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
-    /// Every feature, and the mel dB sums without the top_db floor.
+    /// Every feature, and the mel dB sums as far as one pass can tell them.
     First,
     /// Only the mel dB sums, floored at the first pass's maximum minus top_db.
     Second,
 }
 
-/// Streaming frame analyser. Push mono samples; call [`FrameAnalyzer::finish`] at the end.
+/// Streaming frame analyser. Push mono samples; call [`FrameAnalyzer::end_first_pass`] at the end, then
+/// [`FrameAnalyzer::features`].
 pub struct FrameAnalyzer {
     sample_rate_hz: f64,
     fft: Arc<dyn RealToComplex<f64>>,
@@ -401,8 +402,8 @@ impl FrameAnalyzer {
         self.zcr_sum += f64::from(crossings) / N_FFT as f64;
     }
 
-    /// Ends the first pass. Returns true when the top_db floor (the whole file's maximum minus 80 dB) may
-    /// have changed frames that the first pass could not yet know to floor, so the mel dB sums must be
+    /// Ends the first pass. Returns true when the top_db floor (the whole file's maximum minus 80 dB)
+    /// reached values that the first pass did not keep (see [`MelDbSums`]), so the mel dB sums must be
     /// recomputed: then feed the same samples again with [`FrameAnalyzer::push`] and call
     /// [`FrameAnalyzer::end_second_pass`]. Exact either way.
     pub fn end_first_pass(&mut self) -> bool {

@@ -49,7 +49,7 @@ fn lufs_to_energy(lufs: f64) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Biquad {
     pub b: [f64; 3],
-    /// a0 normalised to 1: a[0] is a1, a[1] is a2.
+    /// a0 normalised to 1: `a[0]` is a1, `a[1]` is a2.
     pub a: [f64; 2],
     z1: f64,
     z2: f64,

@@ -3,9 +3,9 @@
 //! an orthonormal DCT-II, the first 13 coefficients, averaged over frames.
 //!
 //! The DCT is linear, so the mean of the MFCCs is the DCT of the mean dB mel spectrum: the analyser only sums
-//! each band's dB over frames. The top_db floor depends on the maximum of the whole file, so frames are
-//! summed in one pass when it can be decided there (a value below the floor of the maximum so far is below
-//! the final floor too), and otherwise again in a second pass with the final floor applied.
+//! each band's dB over frames. The top_db floor depends on the maximum of the whole file: [`MelDbSums`] sums
+//! in one pass whenever that is exact (almost always), and otherwise the analyser sums again in a second
+//! pass with the final floor applied.
 
 /// Mel bands (librosa default).
 pub const MEL_BANDS: usize = 128;

@@ -7,10 +7,12 @@
 //! - [`tempo`]: onset-strength autocorrelation.
 //! - [`peaks`]: waveform min/max at several zoom levels.
 //!
-//! [`Analyzer`] streams a file through all of them in blocks, in at most two passes (the second only when
-//! the MFCCs' top_db floor needs the whole file's maximum); its memory depends on its frames, not on the
-//! length of the input. [`analyze`] runs it over samples in memory. Natively it uses two threads for large
-//! blocks (see [`Analyzer::push`]); the results do not depend on it.
+//! [`Analyzer`] streams a file through all of them in blocks, in one pass, or two when more values than it
+//! keeps end up under the MFCCs' top_db floor (the whole file's maximum minus 80 dB, known only at the end:
+//! a long crescendo; see [`mfcc::MelDbSums`]); its memory depends on its frames, not on the length of the
+//! input. [`analyze`] runs it over samples in memory. Natively it uses two threads for large blocks (see
+//! [`Analyzer::push`]) and [`analyze_source`] reads the next block while the second thread finishes; the
+//! results do not depend on either.
 
 pub mod features;
 pub mod loudness;
@@ -187,6 +189,13 @@ impl Analyzer {
     /// alone make the second pass, when there is one); smaller pieces, and
     /// everything in WebAssembly, run on the calling thread, without allocating.
     pub fn push(&mut self, channels: &[&[f32]]) {
+        self.push_then(channels, || {});
+    }
+
+    /// [`Analyzer::push`], then `meanwhile` on the calling thread while the second thread (when one runs)
+    /// finishes its part of the last piece: [`analyze_source`] reads the next block there.
+    pub fn push_then(&mut self, channels: &[&[f32]], meanwhile: impl FnOnce()) {
+        let mut meanwhile = Some(meanwhile);
         assert_eq!(channels.len(), self.channels, "one slice per channel");
         let frames = channels[0].len();
         self.samples += frames as u64;
@@ -210,16 +219,21 @@ impl Analyzer {
                 }
                 tempo.push(mono);
             };
+            let last = start == frames;
             if PARALLEL && n >= PARALLEL_MIN_FRAMES {
                 std::thread::scope(|scope| {
                     scope.spawn(side);
                     frame_analyzer.push(mono);
+                    if last {
+                        meanwhile.take().map(|f| f());
+                    }
                 });
             } else {
                 side();
                 frame_analyzer.push(mono);
             }
         }
+        meanwhile.take().map(|f| f());
     }
 
     /// Ends the first pass; true when a second pass over the same samples is needed.
@@ -296,17 +310,25 @@ pub fn analyze_source<S: AudioSource>(
     };
     let total = source.frames().max(1) as f64;
     let (mut left, mut right) = (vec![0.0f32; READ_BLOCK], vec![0.0f32; READ_BLOCK]);
+    // Two blocks: the next is read while the analyser's second thread finishes the current one.
+    let (mut next_left, mut next_right) = (vec![0.0f32; READ_BLOCK], vec![0.0f32; READ_BLOCK]);
     let mut done = 0u64;
     source.rewind()?;
-    loop {
-        let n = source.read(&mut left, &mut right)?;
-        if n == 0 {
-            break;
-        }
+    let mut n = source.read(&mut left, &mut right)?;
+    while n > 0 {
         let block: [&[f32]; 2] = [&left[..n], &right[..n]];
-        analyzer.push(&block[..channels]);
+        let mut next = None;
+        analyzer.push_then(&block[..channels], || {
+            next = Some(source.read(&mut next_left, &mut next_right))
+        });
         done += n as u64;
         progress(0.8 * done as f64 / total);
+        n = match next {
+            Some(read) => read?,
+            None => 0,
+        };
+        std::mem::swap(&mut left, &mut next_left);
+        std::mem::swap(&mut right, &mut next_right);
     }
     if analyzer.end_first_pass() {
         source.rewind()?;

@@ -1,8 +1,8 @@
 //! Waveshaping curves with their antiderivatives, first-order ADAA, the Web Audio custom-curve mapping and
 //! the DC blocker of the nonlinear effects.
 //!
-//! First-order antiderivative anti-aliasing (Parker, Zavalishin and Le Bivic, DAFx 2016): instead of f(u[n]),
-//! output (F(u[n]) - F(u[n-1])) / (u[n] - u[n-1]), F the antiderivative of f. That is f averaged over the
+//! First-order antiderivative anti-aliasing (Parker, Zavalishin and Le Bivic, DAFx 2016): instead of `f(u[n])`,
+//! output `(F(u[n]) - F(u[n-1])) / (u[n] - u[n-1])`, F the antiderivative of f. That is f averaged over the
 //! straight line between the two inputs, which attenuates the high harmonics that would alias. When the two
 //! inputs are closer than `ADAA_EPSILON` the quotient is ill-conditioned (cancellation of two nearly equal F
 //! values) and f at the midpoint is used instead; it differs from the exact average by f'' d^2 / 24.
@@ -170,8 +170,8 @@ impl Adaa {
 }
 
 /// A custom curve mapped exactly as the Web Audio WaveShaperNode maps its `curve` (Web Audio API, "The
-/// WaveShaperNode Interface"): v = (N - 1)/2 (x + 1), k = floor(v), f = v - k; x <= -1 gives curve[0],
-/// x >= 1 gives curve[N - 1], otherwise (1 - f) curve[k] + f curve[k + 1]. Storage for 4096 values is
+/// WaveShaperNode Interface"): v = (N - 1)/2 (x + 1), k = floor(v), f = v - k; x <= -1 gives `curve[0]`,
+/// x >= 1 gives `curve[N - 1]`, otherwise `(1 - f) curve[k] + f curve[k + 1]`. Storage for 4096 values is
 /// allocated once; loading a curve copies into it.
 #[derive(Debug, Clone)]
 pub struct CustomCurve {

@@ -4,7 +4,7 @@
 //! With lookahead L = round(lookaheadMs * fs / 1000) samples (also the reported latency), per sample n:
 //! 1. the input times `inputGainDb` is written to a delay line (the gained f32 value is what is both detected
 //!    and delayed);
-//! 2. required gain `g[n] = min(1, c * S / p[n])`, p[n] the louder channel's |x|, c the ceiling in effect
+//! 2. required gain `g[n] = min(1, c * S / p[n])`, `p[n]` the louder channel's |x|, c the ceiling in effect
 //!    (linear) and `S = 1 - 1e-6` a safety factor that leaves room for every later rounding;
 //! 3. `h[n]` = the minimum of g over the last L + 1 samples (sliding minimum, [`SlidingExtremum`]);
 //! 4. release: `h'[n] = min(h[n], 1 - aR * (1 - h'[n-1]))`, a one-pole recovery toward 1 with `releaseMs`;

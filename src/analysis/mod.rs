@@ -225,7 +225,9 @@ impl Analyzer {
                     scope.spawn(side);
                     frame_analyzer.push(mono);
                     if last {
-                        meanwhile.take().map(|f| f());
+                        if let Some(f) = meanwhile.take() {
+                            f();
+                        }
                     }
                 });
             } else {
@@ -233,7 +235,9 @@ impl Analyzer {
                 frame_analyzer.push(mono);
             }
         }
-        meanwhile.take().map(|f| f());
+        if let Some(f) = meanwhile.take() {
+            f();
+        }
     }
 
     /// Ends the first pass; true when a second pass over the same samples is needed.

@@ -1,6 +1,8 @@
-//! What the four delays share: the feedback-filter and tempo-sync parameters and the time a setting asks for.
+//! What the four delays share: the feedback-filter and tempo-sync parameters, the time a setting asks for,
+//! and [`SyncedTime`], the delay time that follows them and the tempo.
 
-use crate::dsp::fractional_delay::{note_seconds, NOTE_LABELS};
+use super::DEFAULT_BPM;
+use crate::dsp::fractional_delay::{note_seconds, DelayTime, MAX_DELAY_SECONDS, NOTE_LABELS};
 use crate::params::ParamSpec;
 
 /// `lowCutHz` [20, 2000] (20: off).
@@ -28,5 +30,98 @@ pub fn time_samples(ms: f64, synced: bool, note_value: f64, bpm: f64, max_second
         whole
     } else {
         samples
+    }
+}
+
+/// A delay time that follows its parameters (ms, or a note value at the tempo when synced) and the tempo.
+/// Before audio has run (after creation or reset) a new time applies at once, as when the tempo is set
+/// before playback: there is nothing to glide from. Once [`SyncedTime::start`] has been called, changes glide
+/// (see [`DelayTime`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SyncedTime {
+    glide: DelayTime,
+    sample_rate: f64,
+    /// The longest time the delay line allows, seconds.
+    max_seconds: f64,
+    ms: f64,
+    synced: bool,
+    note_value: f64,
+    bpm: f64,
+    started: bool,
+}
+
+impl SyncedTime {
+    /// A time of 0 at the default tempo, with [`DelayTime::new`]'s glide.
+    pub fn new(sample_rate: f64) -> Self {
+        Self::with_glide(DelayTime::new(0.0, sample_rate), sample_rate)
+    }
+
+    /// A time of 0 at the default tempo, gliding as `glide` does.
+    pub fn with_glide(glide: DelayTime, sample_rate: f64) -> Self {
+        SyncedTime {
+            glide,
+            sample_rate,
+            max_seconds: MAX_DELAY_SECONDS,
+            ms: 0.0,
+            synced: false,
+            note_value: 0.0,
+            bpm: DEFAULT_BPM,
+            started: false,
+        }
+    }
+
+    /// New parameter values; the time is capped at `max_seconds`.
+    pub fn set(&mut self, ms: f64, synced: bool, note_value: f64, max_seconds: f64) {
+        (self.ms, self.synced, self.note_value, self.max_seconds) = (ms, synced, note_value, max_seconds);
+        self.retarget();
+    }
+
+    pub fn set_tempo(&mut self, bpm: f64) {
+        self.bpm = bpm;
+        self.retarget();
+    }
+
+    fn retarget(&mut self) {
+        let samples = time_samples(
+            self.ms,
+            self.synced,
+            self.note_value,
+            self.bpm,
+            self.max_seconds,
+            self.sample_rate,
+        );
+        self.glide.set_target(samples);
+        if !self.started {
+            self.glide.settle();
+        }
+    }
+
+    /// Audio is running: from now on, changes glide. Kernels call it at the top of `render`.
+    #[inline]
+    pub fn start(&mut self) {
+        self.started = true;
+    }
+
+    /// Advances one sample and returns the delay for it, in samples.
+    #[inline]
+    pub fn tick(&mut self) -> f64 {
+        self.glide.tick()
+    }
+
+    /// Back to "not started", at the target time.
+    pub fn reset(&mut self) {
+        self.started = false;
+        self.glide.settle();
+    }
+
+    /// The glide's state (not the parameters) of another instance: the processor's crossfade kernels.
+    pub fn copy_state_from(&mut self, other: &SyncedTime) {
+        self.started = other.started;
+        self.glide.copy_state_from(&other.glide);
+    }
+
+    /// The longer of the current and the target time, samples (for tail lengths).
+    pub fn longest(&self) -> f64 {
+        self.glide.current().max(self.glide.target())
     }
 }

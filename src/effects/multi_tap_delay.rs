@@ -7,8 +7,8 @@
 //! other delays' times. When synced, the spacing is the note value, shortened so that the last tap stays
 //! within 5 s.
 
-use super::delay_params::{time_samples, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
-use super::{Kernel, DEFAULT_BPM};
+use super::delay_params::{SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
+use super::Kernel;
 use crate::dsp::fractional_delay::{
     echoes_to_silence, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS, MAX_RATE,
 };
@@ -67,28 +67,11 @@ pub struct MultiTapDelay {
     sample_rate: f64,
     line: DelayLine,
     filters: FeedbackFilters,
-    spacing: DelayTime,
+    spacing: SyncedTime,
     taps: usize,
     feedback: f32,
     /// Per tap: level x pan gain, left and right.
     gains: [(f32, f32); MAX_TAPS],
-    bpm: f64,
-    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
-    /// from), as when the tempo is set before playback.
-    started: bool,
-    time_params: (f64, bool, f64),
-}
-
-impl MultiTapDelay {
-    fn retarget(&mut self) {
-        let (ms, synced, note) = self.time_params;
-        let longest = MAX_DELAY_SECONDS / self.taps as f64;
-        let samples = time_samples(ms, synced, note, self.bpm, longest, self.sample_rate);
-        self.spacing.set_target(samples);
-        if !self.started {
-            self.spacing.settle();
-        }
-    }
 }
 
 impl Kernel for MultiTapDelay {
@@ -99,23 +82,24 @@ impl Kernel for MultiTapDelay {
             sample_rate,
             line: DelayLine::new(sample_rate),
             filters: FeedbackFilters::default(),
-            spacing: DelayTime::with_max_rate(0.0, sample_rate, MAX_RATE / MAX_TAPS as f64),
+            spacing: SyncedTime::with_glide(
+                DelayTime::with_max_rate(0.0, sample_rate, MAX_RATE / MAX_TAPS as f64),
+                sample_rate,
+            ),
             taps: 1,
             feedback: 0.0,
             gains: [(0.0, 0.0); MAX_TAPS],
-            bpm: DEFAULT_BPM,
-            started: false,
-            time_params: (0.0, false, 0.0),
         };
         k.set_params(params);
-        k.spacing.settle();
         k
     }
 
     fn set_params(&mut self, p: &[f64]) {
         self.taps = (p[TAPS] as usize).clamp(1, MAX_TAPS);
-        self.time_params = (p[SPACING_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE]);
-        self.retarget();
+        // The last tap reads taps x spacing back: the spacing is capped so that it fits the line.
+        let longest = MAX_DELAY_SECONDS / self.taps as f64;
+        self.spacing
+            .set(p[SPACING_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE], longest);
         self.feedback = p[FEEDBACK] as f32;
         for (k, g) in self.gains.iter_mut().enumerate() {
             // Tap k + 1: odd taps (index 0, 2, ...) left, even taps right.
@@ -128,12 +112,11 @@ impl Kernel for MultiTapDelay {
     }
 
     fn set_tempo(&mut self, bpm: f64) {
-        self.bpm = bpm;
-        self.retarget();
+        self.spacing.set_tempo(bpm);
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.started = true;
+        self.spacing.start();
         let taps = self.taps;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let spacing = self.spacing.tick();
@@ -153,14 +136,12 @@ impl Kernel for MultiTapDelay {
     }
 
     fn reset(&mut self) {
-        self.started = false;
         self.line.reset();
         self.filters.reset();
-        self.spacing.settle();
+        self.spacing.reset();
     }
 
     fn copy_state_from(&mut self, other: &Self) {
-        self.started = other.started;
         self.line.copy_from(&other.line);
         self.filters.copy_state_from(&other.filters);
         self.spacing.copy_state_from(&other.spacing);
@@ -168,7 +149,7 @@ impl Kernel for MultiTapDelay {
 
     /// The loop runs through the last tap: its period is taps x spacing.
     fn tail_samples(&self) -> Option<u64> {
-        let spacing = self.spacing.current().max(self.spacing.target());
+        let spacing = self.spacing.longest();
         let period = (self.taps as f64 * spacing).max(1.0).ceil() as u64;
         let echoes = echoes_to_silence(self.feedback as f64);
         Some(echoes * (period + self.filters.tail_samples()) + 1)

@@ -6,9 +6,9 @@
 //! pans each line toward the centre with equal power: its own side gets cos(pi/4 (1 - width)), the other side
 //! sin(pi/4 (1 - width)) (width 0: both sides at -3 dB, mono).
 
-use super::delay_params::{time_samples, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
-use super::{Kernel, DEFAULT_BPM};
-use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS};
+use super::delay_params::{SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
+use super::Kernel;
+use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, FeedbackFilters, MAX_DELAY_SECONDS};
 use crate::params::{Category, EffectSpec, ParamSpec};
 use std::f64::consts::FRAC_PI_4;
 
@@ -45,27 +45,11 @@ pub struct PingPongDelay {
     sample_rate: f64,
     lines: [DelayLine; 2],
     filters: [FeedbackFilters; 2],
-    time: DelayTime,
+    time: SyncedTime,
     feedback: f32,
     /// Gain of a line on its own side and on the other side.
     own: f32,
     other: f32,
-    bpm: f64,
-    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
-    /// from), as when the tempo is set before playback.
-    started: bool,
-    time_params: (f64, bool, f64),
-}
-
-impl PingPongDelay {
-    fn retarget(&mut self) {
-        let (ms, synced, note) = self.time_params;
-        let samples = time_samples(ms, synced, note, self.bpm, MAX_DELAY_SECONDS, self.sample_rate);
-        self.time.set_target(samples);
-        if !self.started {
-            self.time.settle();
-        }
-    }
 }
 
 impl Kernel for PingPongDelay {
@@ -76,22 +60,18 @@ impl Kernel for PingPongDelay {
             sample_rate,
             lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
             filters: [FeedbackFilters::default(); 2],
-            time: DelayTime::new(0.0, sample_rate),
+            time: SyncedTime::new(sample_rate),
             feedback: 0.0,
             own: 1.0,
             other: 0.0,
-            bpm: DEFAULT_BPM,
-            started: false,
-            time_params: (0.0, false, 0.0),
         };
         k.set_params(params);
-        k.time.settle();
         k
     }
 
     fn set_params(&mut self, p: &[f64]) {
-        self.time_params = (p[TIME_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE]);
-        self.retarget();
+        self.time
+            .set(p[TIME_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE], MAX_DELAY_SECONDS);
         self.feedback = p[FEEDBACK] as f32;
         let angle = FRAC_PI_4 * (1.0 - p[WIDTH]);
         self.own = angle.cos() as f32;
@@ -102,12 +82,11 @@ impl Kernel for PingPongDelay {
     }
 
     fn set_tempo(&mut self, bpm: f64) {
-        self.bpm = bpm;
-        self.retarget();
+        self.time.set_tempo(bpm);
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.started = true;
+        self.time.start();
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let d = self.time.tick();
             let mono = 0.5 * (*l + *r);
@@ -123,18 +102,16 @@ impl Kernel for PingPongDelay {
     }
 
     fn reset(&mut self) {
-        self.started = false;
         for l in &mut self.lines {
             l.reset();
         }
         for f in &mut self.filters {
             f.reset();
         }
-        self.time.settle();
+        self.time.reset();
     }
 
     fn copy_state_from(&mut self, other: &Self) {
-        self.started = other.started;
         for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
             a.copy_from(b);
         }
@@ -145,7 +122,7 @@ impl Kernel for PingPongDelay {
     }
 
     fn tail_samples(&self) -> Option<u64> {
-        let period = self.time.current().max(self.time.target()).max(1.0).ceil() as u64;
+        let period = self.time.longest().max(1.0).ceil() as u64;
         let echoes = echoes_to_silence(self.feedback as f64);
         Some(echoes * (period + self.filters[0].tail_samples()) + 1)
     }

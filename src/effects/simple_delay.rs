@@ -4,9 +4,9 @@
 //! echoes at n x time with amplitude feedback^(n-1) (x `mix`, applied by the processor) while the filters are
 //! off. `timeMs` 0 reads one sample back, so the feedback path always has a sample of delay.
 
-use super::delay_params::{time_samples, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
-use super::{Kernel, DEFAULT_BPM};
-use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS};
+use super::delay_params::{SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
+use super::Kernel;
+use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, FeedbackFilters, MAX_DELAY_SECONDS};
 use crate::params::{Category, EffectSpec, ParamSpec};
 
 const TIME_MS: usize = 0;
@@ -36,25 +36,8 @@ pub struct SimpleDelay {
     sample_rate: f64,
     lines: [DelayLine; 2],
     filters: [FeedbackFilters; 2],
-    time: DelayTime,
+    time: SyncedTime,
     feedback: f32,
-    bpm: f64,
-    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
-    /// from), as when the tempo is set before playback.
-    started: bool,
-    /// timeMs, syncToTempo, noteValue as last set (the tempo can change the time without them).
-    time_params: (f64, bool, f64),
-}
-
-impl SimpleDelay {
-    fn retarget(&mut self) {
-        let (ms, synced, note) = self.time_params;
-        let samples = time_samples(ms, synced, note, self.bpm, MAX_DELAY_SECONDS, self.sample_rate);
-        self.time.set_target(samples);
-        if !self.started {
-            self.time.settle();
-        }
-    }
 }
 
 impl Kernel for SimpleDelay {
@@ -65,20 +48,16 @@ impl Kernel for SimpleDelay {
             sample_rate,
             lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
             filters: [FeedbackFilters::default(); 2],
-            time: DelayTime::new(0.0, sample_rate),
+            time: SyncedTime::new(sample_rate),
             feedback: 0.0,
-            bpm: DEFAULT_BPM,
-            started: false,
-            time_params: (0.0, false, 0.0),
         };
         k.set_params(params);
-        k.time.settle();
         k
     }
 
     fn set_params(&mut self, p: &[f64]) {
-        self.time_params = (p[TIME_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE]);
-        self.retarget();
+        self.time
+            .set(p[TIME_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE], MAX_DELAY_SECONDS);
         self.feedback = p[FEEDBACK] as f32;
         for f in &mut self.filters {
             f.set(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
@@ -86,12 +65,11 @@ impl Kernel for SimpleDelay {
     }
 
     fn set_tempo(&mut self, bpm: f64) {
-        self.bpm = bpm;
-        self.retarget();
+        self.time.set_tempo(bpm);
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.started = true;
+        self.time.start();
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let d = self.time.tick();
             for (ch, x) in [l, r].into_iter().enumerate() {
@@ -104,18 +82,16 @@ impl Kernel for SimpleDelay {
     }
 
     fn reset(&mut self) {
-        self.started = false;
         for l in &mut self.lines {
             l.reset();
         }
         for f in &mut self.filters {
             f.reset();
         }
-        self.time.settle();
+        self.time.reset();
     }
 
     fn copy_state_from(&mut self, other: &Self) {
-        self.started = other.started;
         for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
             a.copy_from(b);
         }
@@ -128,7 +104,7 @@ impl Kernel for SimpleDelay {
     /// Echo n sounds at n x time at feedback^(n-1): enough echoes to fall 100 dB, each lengthened by the
     /// filters' ringing.
     fn tail_samples(&self) -> Option<u64> {
-        let period = self.time.current().max(self.time.target()).max(1.0).ceil() as u64;
+        let period = self.time.longest().max(1.0).ceil() as u64;
         let echoes = echoes_to_silence(self.feedback as f64);
         Some(echoes * (period + self.filters[0].tail_samples()) + 1)
     }

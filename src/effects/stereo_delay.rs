@@ -5,9 +5,9 @@
 //! fb + cross; when that exceeds 0.95 both are scaled by 0.95 / (fb + cross) (effects.md), so the loop never
 //! gains. When synced, `noteValue` sets the left time and `noteValueRight` the right.
 
-use super::delay_params::{time_samples, HIGH_CUT, LOW_CUT, NOTE_VALUE, NOTE_VALUE_RIGHT, SYNC};
-use super::{Kernel, DEFAULT_BPM};
-use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS};
+use super::delay_params::{SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, NOTE_VALUE_RIGHT, SYNC};
+use super::Kernel;
+use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, FeedbackFilters, MAX_DELAY_SECONDS};
 use crate::params::{Category, EffectSpec, ParamSpec};
 
 const TIME_LEFT_MS: usize = 0;
@@ -57,28 +57,9 @@ pub struct StereoDelay {
     sample_rate: f64,
     lines: [DelayLine; 2],
     filters: [FeedbackFilters; 2],
-    times: [DelayTime; 2],
+    times: [SyncedTime; 2],
     feedback: f32,
     cross: f32,
-    bpm: f64,
-    /// Whether audio has run since creation or reset: before it, a new time applies at once (nothing to glide
-    /// from), as when the tempo is set before playback.
-    started: bool,
-    /// (ms, note value) per side, and whether synced.
-    time_params: [(f64, f64); 2],
-    synced: bool,
-}
-
-impl StereoDelay {
-    fn retarget(&mut self) {
-        for (t, (ms, note)) in self.times.iter_mut().zip(self.time_params) {
-            let samples = time_samples(ms, self.synced, note, self.bpm, MAX_DELAY_SECONDS, self.sample_rate);
-            t.set_target(samples);
-            if !self.started {
-                t.settle();
-            }
-        }
-    }
 }
 
 impl Kernel for StereoDelay {
@@ -89,25 +70,18 @@ impl Kernel for StereoDelay {
             sample_rate,
             lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
             filters: [FeedbackFilters::default(); 2],
-            times: [DelayTime::new(0.0, sample_rate); 2],
+            times: [SyncedTime::new(sample_rate); 2],
             feedback: 0.0,
             cross: 0.0,
-            bpm: DEFAULT_BPM,
-            started: false,
-            time_params: [(0.0, 0.0); 2],
-            synced: false,
         };
         k.set_params(params);
-        for t in &mut k.times {
-            t.settle();
-        }
         k
     }
 
     fn set_params(&mut self, p: &[f64]) {
-        self.time_params = [(p[TIME_LEFT_MS], p[NOTE]), (p[TIME_RIGHT_MS], p[NOTE_RIGHT])];
-        self.synced = p[SYNC_TO_TEMPO] >= 0.5;
-        self.retarget();
+        let synced = p[SYNC_TO_TEMPO] >= 0.5;
+        self.times[0].set(p[TIME_LEFT_MS], synced, p[NOTE], MAX_DELAY_SECONDS);
+        self.times[1].set(p[TIME_RIGHT_MS], synced, p[NOTE_RIGHT], MAX_DELAY_SECONDS);
         let (feedback, cross) = capped_gains(p[FEEDBACK], p[CROSS_FEEDBACK]);
         self.feedback = feedback as f32;
         self.cross = cross as f32;
@@ -117,12 +91,15 @@ impl Kernel for StereoDelay {
     }
 
     fn set_tempo(&mut self, bpm: f64) {
-        self.bpm = bpm;
-        self.retarget();
+        for t in &mut self.times {
+            t.set_tempo(bpm);
+        }
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.started = true;
+        for t in &mut self.times {
+            t.start();
+        }
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let yl = self.lines[0].read(self.times[0].tick());
             let yr = self.lines[1].read(self.times[1].tick());
@@ -136,7 +113,6 @@ impl Kernel for StereoDelay {
     }
 
     fn reset(&mut self) {
-        self.started = false;
         for l in &mut self.lines {
             l.reset();
         }
@@ -144,12 +120,11 @@ impl Kernel for StereoDelay {
             f.reset();
         }
         for t in &mut self.times {
-            t.settle();
+            t.reset();
         }
     }
 
     fn copy_state_from(&mut self, other: &Self) {
-        self.started = other.started;
         for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
             a.copy_from(b);
         }
@@ -163,12 +138,7 @@ impl Kernel for StereoDelay {
 
     /// Every hop through either line multiplies the signal's norm by at most feedback + crossFeedback.
     fn tail_samples(&self) -> Option<u64> {
-        let period = self
-            .times
-            .iter()
-            .map(|t| t.current().max(t.target()))
-            .fold(1.0, f64::max)
-            .ceil() as u64;
+        let period = self.times.iter().map(SyncedTime::longest).fold(1.0, f64::max).ceil() as u64;
         let echoes = echoes_to_silence((self.feedback + self.cross) as f64);
         Some(echoes * (period + self.filters[0].tail_samples()) + 1)
     }

@@ -1,8 +1,11 @@
 //! What the four delays share: the feedback-filter and tempo-sync parameters, the time a setting asks for,
-//! and [`SyncedTime`], the delay time that follows them and the tempo.
+//! [`SyncedTime`] (the delay time that follows them and the tempo) and [`LinePair`] (two lines with their
+//! feedback filters).
 
 use super::DEFAULT_BPM;
-use crate::dsp::fractional_delay::{note_seconds, DelayTime, MAX_DELAY_SECONDS, NOTE_LABELS};
+use crate::dsp::fractional_delay::{
+    note_seconds, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS, NOTE_LABELS,
+};
 use crate::params::ParamSpec;
 
 /// `lowCutHz` [20, 2000] (20: off).
@@ -123,5 +126,50 @@ impl SyncedTime {
     /// The longer of the current and the target time, samples (for tail lengths).
     pub fn longest(&self) -> f64 {
         self.glide.current().max(self.glide.target())
+    }
+}
+
+/// Two delay lines, each with its feedback path's cut filters: the loop of the simple, ping-pong and stereo
+/// delays (each wires it its own way in `render`).
+pub struct LinePair {
+    pub lines: [DelayLine; 2],
+    pub filters: [FeedbackFilters; 2],
+}
+
+impl LinePair {
+    /// Lines as long as [`MAX_DELAY_SECONDS`] at `sample_rate`, filters off.
+    pub fn new(sample_rate: f64) -> Self {
+        LinePair {
+            lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
+            filters: [FeedbackFilters::default(); 2],
+        }
+    }
+
+    /// Both lines' `lowCutHz` and `highCutHz`.
+    pub fn set_filters(&mut self, low_cut_hz: f64, high_cut_hz: f64, sample_rate: f64) {
+        for f in &mut self.filters {
+            f.set(low_cut_hz, high_cut_hz, sample_rate);
+        }
+    }
+
+    /// Silence in the lines and the filters.
+    pub fn reset(&mut self) {
+        self.lines.iter_mut().for_each(DelayLine::reset);
+        self.filters.iter_mut().for_each(FeedbackFilters::reset);
+    }
+
+    /// The audio state (lines and filter memories) of another pair.
+    pub fn copy_state_from(&mut self, other: &LinePair) {
+        for (a, b) in self.lines.iter_mut().zip(&other.lines) {
+            a.copy_from(b);
+        }
+        for (a, b) in self.filters.iter_mut().zip(&other.filters) {
+            a.copy_state_from(b);
+        }
+    }
+
+    /// How long the filters ring, samples (both are set alike): added to every echo period of a tail.
+    pub fn filter_tail_samples(&self) -> u64 {
+        self.filters[0].tail_samples()
     }
 }

@@ -6,9 +6,9 @@
 //! pans each line toward the centre with equal power: its own side gets cos(pi/4 (1 - width)), the other side
 //! sin(pi/4 (1 - width)) (width 0: both sides at -3 dB, mono).
 
-use super::delay_params::{SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
+use super::delay_params::{LinePair, SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
 use super::Kernel;
-use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, FeedbackFilters, MAX_DELAY_SECONDS};
+use crate::dsp::fractional_delay::{echoes_to_silence, MAX_DELAY_SECONDS};
 use crate::params::{Category, EffectSpec, ParamSpec};
 use std::f64::consts::FRAC_PI_4;
 
@@ -43,8 +43,7 @@ const LEFT: usize = 1;
 
 pub struct PingPongDelay {
     sample_rate: f64,
-    lines: [DelayLine; 2],
-    filters: [FeedbackFilters; 2],
+    pair: LinePair,
     time: SyncedTime,
     feedback: f32,
     /// Gain of a line on its own side and on the other side.
@@ -58,8 +57,7 @@ impl Kernel for PingPongDelay {
     fn new(sample_rate: f64, params: &[f64]) -> Self {
         let mut k = PingPongDelay {
             sample_rate,
-            lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
-            filters: [FeedbackFilters::default(); 2],
+            pair: LinePair::new(sample_rate),
             time: SyncedTime::new(sample_rate),
             feedback: 0.0,
             own: 1.0,
@@ -76,9 +74,7 @@ impl Kernel for PingPongDelay {
         let angle = FRAC_PI_4 * (1.0 - p[WIDTH]);
         self.own = angle.cos() as f32;
         self.other = angle.sin() as f32;
-        for f in &mut self.filters {
-            f.set(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
-        }
+        self.pair.set_filters(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
     }
 
     fn set_tempo(&mut self, bpm: f64) {
@@ -86,44 +82,35 @@ impl Kernel for PingPongDelay {
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        let LinePair { lines, filters } = &mut self.pair;
         self.time.start();
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let d = self.time.tick();
             let mono = 0.5 * (*l + *r);
-            let to_right = self.lines[RIGHT].read(d);
-            let to_left = self.lines[LEFT].read(d);
-            let back_right = self.filters[RIGHT].process(to_right);
-            let back_left = self.filters[LEFT].process(to_left);
-            self.lines[RIGHT].write(mono + self.feedback * back_left);
-            self.lines[LEFT].write(self.feedback * back_right);
+            let to_right = lines[RIGHT].read(d);
+            let to_left = lines[LEFT].read(d);
+            let back_right = filters[RIGHT].process(to_right);
+            let back_left = filters[LEFT].process(to_left);
+            lines[RIGHT].write(mono + self.feedback * back_left);
+            lines[LEFT].write(self.feedback * back_right);
             *l = self.own * to_left + self.other * to_right;
             *r = self.own * to_right + self.other * to_left;
         }
     }
 
     fn reset(&mut self) {
-        for l in &mut self.lines {
-            l.reset();
-        }
-        for f in &mut self.filters {
-            f.reset();
-        }
+        self.pair.reset();
         self.time.reset();
     }
 
     fn copy_state_from(&mut self, other: &Self) {
-        for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
-            a.copy_from(b);
-        }
-        for (a, b) in self.filters.iter_mut().zip(other.filters.iter()) {
-            a.copy_state_from(b);
-        }
+        self.pair.copy_state_from(&other.pair);
         self.time.copy_state_from(&other.time);
     }
 
     fn tail_samples(&self) -> Option<u64> {
         let period = self.time.longest().max(1.0).ceil() as u64;
         let echoes = echoes_to_silence(self.feedback as f64);
-        Some(echoes * (period + self.filters[0].tail_samples()) + 1)
+        Some(echoes * (period + self.pair.filter_tail_samples()) + 1)
     }
 }

@@ -4,9 +4,9 @@
 //! echoes at n x time with amplitude feedback^(n-1) (x `mix`, applied by the processor) while the filters are
 //! off. `timeMs` 0 reads one sample back, so the feedback path always has a sample of delay.
 
-use super::delay_params::{SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
+use super::delay_params::{LinePair, SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, SYNC};
 use super::Kernel;
-use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, FeedbackFilters, MAX_DELAY_SECONDS};
+use crate::dsp::fractional_delay::{echoes_to_silence, MAX_DELAY_SECONDS};
 use crate::params::{Category, EffectSpec, ParamSpec};
 
 const TIME_MS: usize = 0;
@@ -34,8 +34,7 @@ pub static SPEC: EffectSpec = EffectSpec {
 
 pub struct SimpleDelay {
     sample_rate: f64,
-    lines: [DelayLine; 2],
-    filters: [FeedbackFilters; 2],
+    pair: LinePair,
     time: SyncedTime,
     feedback: f32,
 }
@@ -46,8 +45,7 @@ impl Kernel for SimpleDelay {
     fn new(sample_rate: f64, params: &[f64]) -> Self {
         let mut k = SimpleDelay {
             sample_rate,
-            lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
-            filters: [FeedbackFilters::default(); 2],
+            pair: LinePair::new(sample_rate),
             time: SyncedTime::new(sample_rate),
             feedback: 0.0,
         };
@@ -59,9 +57,7 @@ impl Kernel for SimpleDelay {
         self.time
             .set(p[TIME_MS], p[SYNC_TO_TEMPO] >= 0.5, p[NOTE], MAX_DELAY_SECONDS);
         self.feedback = p[FEEDBACK] as f32;
-        for f in &mut self.filters {
-            f.set(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
-        }
+        self.pair.set_filters(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
     }
 
     fn set_tempo(&mut self, bpm: f64) {
@@ -69,35 +65,26 @@ impl Kernel for SimpleDelay {
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        let LinePair { lines, filters } = &mut self.pair;
         self.time.start();
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let d = self.time.tick();
             for (ch, x) in [l, r].into_iter().enumerate() {
-                let y = self.lines[ch].read(d);
-                let back = self.filters[ch].process(y);
-                self.lines[ch].write(*x + self.feedback * back);
+                let y = lines[ch].read(d);
+                let back = filters[ch].process(y);
+                lines[ch].write(*x + self.feedback * back);
                 *x = y;
             }
         }
     }
 
     fn reset(&mut self) {
-        for l in &mut self.lines {
-            l.reset();
-        }
-        for f in &mut self.filters {
-            f.reset();
-        }
+        self.pair.reset();
         self.time.reset();
     }
 
     fn copy_state_from(&mut self, other: &Self) {
-        for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
-            a.copy_from(b);
-        }
-        for (a, b) in self.filters.iter_mut().zip(other.filters.iter()) {
-            a.copy_state_from(b);
-        }
+        self.pair.copy_state_from(&other.pair);
         self.time.copy_state_from(&other.time);
     }
 
@@ -106,6 +93,6 @@ impl Kernel for SimpleDelay {
     fn tail_samples(&self) -> Option<u64> {
         let period = self.time.longest().max(1.0).ceil() as u64;
         let echoes = echoes_to_silence(self.feedback as f64);
-        Some(echoes * (period + self.filters[0].tail_samples()) + 1)
+        Some(echoes * (period + self.pair.filter_tail_samples()) + 1)
     }
 }

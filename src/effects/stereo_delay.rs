@@ -5,9 +5,9 @@
 //! fb + cross; when that exceeds 0.95 both are scaled by 0.95 / (fb + cross) (effects.md), so the loop never
 //! gains. When synced, `noteValue` sets the left time and `noteValueRight` the right.
 
-use super::delay_params::{SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, NOTE_VALUE_RIGHT, SYNC};
+use super::delay_params::{LinePair, SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, NOTE_VALUE_RIGHT, SYNC};
 use super::Kernel;
-use crate::dsp::fractional_delay::{echoes_to_silence, DelayLine, FeedbackFilters, MAX_DELAY_SECONDS};
+use crate::dsp::fractional_delay::{echoes_to_silence, MAX_DELAY_SECONDS};
 use crate::params::{Category, EffectSpec, ParamSpec};
 
 const TIME_LEFT_MS: usize = 0;
@@ -55,8 +55,7 @@ pub fn capped_gains(feedback: f64, cross: f64) -> (f64, f64) {
 
 pub struct StereoDelay {
     sample_rate: f64,
-    lines: [DelayLine; 2],
-    filters: [FeedbackFilters; 2],
+    pair: LinePair,
     times: [SyncedTime; 2],
     feedback: f32,
     cross: f32,
@@ -68,8 +67,7 @@ impl Kernel for StereoDelay {
     fn new(sample_rate: f64, params: &[f64]) -> Self {
         let mut k = StereoDelay {
             sample_rate,
-            lines: [DelayLine::new(sample_rate), DelayLine::new(sample_rate)],
-            filters: [FeedbackFilters::default(); 2],
+            pair: LinePair::new(sample_rate),
             times: [SyncedTime::new(sample_rate); 2],
             feedback: 0.0,
             cross: 0.0,
@@ -85,9 +83,7 @@ impl Kernel for StereoDelay {
         let (feedback, cross) = capped_gains(p[FEEDBACK], p[CROSS_FEEDBACK]);
         self.feedback = feedback as f32;
         self.cross = cross as f32;
-        for f in &mut self.filters {
-            f.set(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
-        }
+        self.pair.set_filters(p[LOW_CUT_HZ], p[HIGH_CUT_HZ], self.sample_rate);
     }
 
     fn set_tempo(&mut self, bpm: f64) {
@@ -97,40 +93,31 @@ impl Kernel for StereoDelay {
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        let LinePair { lines, filters } = &mut self.pair;
         for t in &mut self.times {
             t.start();
         }
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let yl = self.lines[0].read(self.times[0].tick());
-            let yr = self.lines[1].read(self.times[1].tick());
-            let back_l = self.filters[0].process(self.feedback * yl + self.cross * yr);
-            let back_r = self.filters[1].process(self.feedback * yr + self.cross * yl);
-            self.lines[0].write(*l + back_l);
-            self.lines[1].write(*r + back_r);
+            let yl = lines[0].read(self.times[0].tick());
+            let yr = lines[1].read(self.times[1].tick());
+            let back_l = filters[0].process(self.feedback * yl + self.cross * yr);
+            let back_r = filters[1].process(self.feedback * yr + self.cross * yl);
+            lines[0].write(*l + back_l);
+            lines[1].write(*r + back_r);
             *l = yl;
             *r = yr;
         }
     }
 
     fn reset(&mut self) {
-        for l in &mut self.lines {
-            l.reset();
-        }
-        for f in &mut self.filters {
-            f.reset();
-        }
+        self.pair.reset();
         for t in &mut self.times {
             t.reset();
         }
     }
 
     fn copy_state_from(&mut self, other: &Self) {
-        for (a, b) in self.lines.iter_mut().zip(other.lines.iter()) {
-            a.copy_from(b);
-        }
-        for (a, b) in self.filters.iter_mut().zip(other.filters.iter()) {
-            a.copy_state_from(b);
-        }
+        self.pair.copy_state_from(&other.pair);
         for (a, b) in self.times.iter_mut().zip(other.times.iter()) {
             a.copy_state_from(b);
         }
@@ -140,6 +127,6 @@ impl Kernel for StereoDelay {
     fn tail_samples(&self) -> Option<u64> {
         let period = self.times.iter().map(SyncedTime::longest).fold(1.0, f64::max).ceil() as u64;
         let echoes = echoes_to_silence((self.feedback + self.cross) as f64);
-        Some(echoes * (period + self.filters[0].tail_samples()) + 1)
+        Some(echoes * (period + self.pair.filter_tail_samples()) + 1)
     }
 }

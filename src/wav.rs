@@ -84,6 +84,10 @@ impl Encoding {
     }
 
     /// Decodes one sample from exactly `bytes()` little-endian bytes; integers divide by 2^(bits-1).
+    fn is_float(self) -> bool {
+        matches!(self, Encoding::Float32 | Encoding::Float64)
+    }
+
     fn decode(self, b: &[u8]) -> f32 {
         match self {
             Encoding::Unsigned8 => (f64::from(b[0]) - 128.0) as f32 / 128.0,
@@ -229,6 +233,28 @@ fn parse_format(fmt: &[u8]) -> Result<Format, String> {
     })
 }
 
+/// A float WAV must hold finite samples (a float64 beyond f32's range decodes to infinity): the first that
+/// is not, named by frame (counted from `first_frame`) and channel.
+fn check_finite(left: &[f32], right: &[f32], channels: u16, first_frame: u64) -> Result<(), String> {
+    // A sum is non-finite when any term is (inf - inf is NaN): one vectorised pass in the common case.
+    let all_finite = |xs: &[f32]| xs.iter().map(|&x| x * 0.0).sum::<f32>() == 0.0;
+    let sides: &[&[f32]] = if channels == 2 { &[left, right] } else { &[left] };
+    for (c, samples) in sides.iter().enumerate() {
+        if all_finite(samples) {
+            continue;
+        }
+        if let Some(i) = samples.iter().position(|x| !x.is_finite()) {
+            return Err(format!(
+                "frame {}, channel {}: {} (float samples must be finite numbers)",
+                first_frame + i as u64,
+                c + 1,
+                samples[i]
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn decode_data(data: &[u8], format: Format) -> Result<StereoAudio, String> {
     let frame_bytes = usize::from(format.block_align);
     if data.len() % frame_bytes != 0 {
@@ -250,6 +276,9 @@ fn decode_data(data: &[u8], format: Format) -> Result<StereoAudio, String> {
         };
         left.push(l);
         right.push(r);
+    }
+    if format.encoding.is_float() {
+        check_finite(&left, &right, format.channels, 0)?;
     }
     Ok(StereoAudio {
         sample_rate_hz: format.sample_rate_hz,
@@ -388,6 +417,10 @@ impl WavStream {
                     }
                 }
             }
+        }
+        if self.format.encoding.is_float() {
+            check_finite(&left[..n], &right[..n], self.format.channels, self.position)
+                .map_err(|m| WavError::BadInput(format!("{}: {m}", name(&self.path))))?;
         }
         self.position += n as u64;
         Ok(n)

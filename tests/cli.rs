@@ -603,6 +603,9 @@ fn every_kind_of_bad_input_exits_2_with_one_line_and_leaves_the_output_alone() {
     };
     let adpcm = file("adpcm.wav", &wav_bytes(&adpcm_layout, &[0u8; 8]));
     let slow = file("slow.wav", &wav_bytes(&float_layout(2, 4_000), &[0u8; 8]));
+    let mut nan_frames = [0.25f32; 8].iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    nan_frames[12..16].copy_from_slice(&f32::NAN.to_le_bytes());
+    let nan = file("nan.wav", &wav_bytes(&float_layout(2, 48_000), &nan_frames));
     let malformed_chain = file("bad.json", b"[{\"effect\": \"low-shelf\",\n ]");
     let unknown_key_chain = file("key.json", br#"[{"effect": "low-shelf", "gain": 3}]"#);
     let range_chain = file(
@@ -633,6 +636,11 @@ fn every_kind_of_bad_input_exits_2_with_one_line_and_leaves_the_output_alone() {
             "six channels",
             vec!["process", &six, "OUT", eq[0], eq[1]],
             "6 channels; only mono and stereo",
+        ),
+        (
+            "a NaN sample",
+            vec!["process", &nan, "OUT", eq[0], eq[1]],
+            "nan.wav: frame 1, channel 2: NaN (float samples must be finite numbers)",
         ),
         (
             "adpcm",
@@ -908,7 +916,29 @@ fn analyze_and_peaks_reject_bad_input_with_exit_2_and_one_line() {
     let truncated_path = d.join("truncated.wav");
     fs::write(&truncated_path, truncated).unwrap();
     let missing = d.join("missing.wav");
+    // Non-finite float samples, deep into a long file (past the first block read).
+    let mut left = vec![0.1f32; 200_000];
+    let right = vec![-0.1f32; 200_000];
+    left[150_000] = f32::NAN;
+    let nan_path = d.join("nan.wav");
+    stereo_float_file(&nan_path, 48_000, &left, &right);
+    let mut right_inf = right.clone();
+    right_inf[7] = f32::INFINITY;
+    let inf_path = d.join("inf.wav");
+    stereo_float_file(&inf_path, 48_000, &right, &right_inf);
     let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["analyze", path_str(&nan_path)],
+            "nan.wav: frame 150000, channel 1: NaN",
+        ),
+        (
+            vec!["analyze", path_str(&inf_path), "--json"],
+            "inf.wav: frame 7, channel 2: inf",
+        ),
+        (
+            vec!["peaks", path_str(&nan_path), "--buckets", "4"],
+            "frame 150000, channel 1: NaN",
+        ),
         (vec!["analyze", path_str(&not_wav)], "not a WAV file"),
         (vec!["analyze", path_str(&truncated_path), "--json"], "truncated"),
         (vec!["analyze", path_str(&missing)], "no such file"),

@@ -352,7 +352,9 @@ pub fn analyze_source<S: AudioSource>(
     Ok(Ok(analyzer.finish()))
 }
 
-/// Analyses samples in memory: one slice per channel (1 or 2), equal lengths.
+/// Analyses samples in memory: one slice per channel (1 or 2), equal lengths. The samples must be finite
+/// (a NaN makes the levels it reaches undefined: reported as -inf or null, never a panic); [`crate::wav`]
+/// rejects float files that hold any other.
 pub fn analyze(sample_rate_hz: f64, channels: &[&[f32]]) -> Result<Analysis, SetupError> {
     if !(1..=2).contains(&channels.len()) {
         return Err(SetupError::Channels(channels.len()));

@@ -83,11 +83,11 @@ impl Encoding {
         }
     }
 
-    /// Decodes one sample from exactly `bytes()` little-endian bytes; integers divide by 2^(bits-1).
     fn is_float(self) -> bool {
         matches!(self, Encoding::Float32 | Encoding::Float64)
     }
 
+    /// Decodes one sample from exactly `bytes()` little-endian bytes; integers divide by 2^(bits-1).
     fn decode(self, b: &[u8]) -> f32 {
         match self {
             Encoding::Unsigned8 => (f64::from(b[0]) - 128.0) as f32 / 128.0,
@@ -418,11 +418,12 @@ impl WavStream {
                 }
             }
         }
+        let first = self.position;
+        self.position += n as u64;
         if self.format.encoding.is_float() {
-            check_finite(&left[..n], &right[..n], self.format.channels, self.position)
+            check_finite(&left[..n], &right[..n], self.format.channels, first)
                 .map_err(|m| WavError::BadInput(format!("{}: {m}", name(&self.path))))?;
         }
-        self.position += n as u64;
         Ok(n)
     }
 

@@ -92,24 +92,42 @@ fn push(hist: &mut [f64], pos: &mut usize, x: f64) {
     hist[*pos + len] = x;
 }
 
-/// A dot product in four interleaved partial sums, so that it is not one chain of dependent additions and
-/// vectorises; the same sums in the same order on every path (SSE2, AVX2, wasm), so the same result.
+/// The dot product of a symmetric `h` (`h[k] = h[n-1-k]`: every filter here is linear phase) and `x`, from
+/// h's first half: each tap multiplies the sum of the two samples it weighs, so half the multiplies. Four
+/// interleaved partial sums, so that it is not one chain of dependent additions and vectorises; the same sums
+/// in the same order on every path (SSE2, AVX2, wasm), so the same result.
 #[inline(always)]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+fn dot_symmetric(h: &[f64], x: &[f64]) -> f64 {
+    let n = x.len();
+    let half = n / 2;
     let mut lanes = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for ((l, x), y) in lanes.iter_mut().zip(x).zip(y) {
-            *l += x * y;
+    let front = x[..half].chunks_exact(4);
+    let back = x[n - half..].rchunks_exact(4);
+    let taps = h[..half].chunks_exact(4);
+    let done = half - half % 4;
+    for ((a, b), c) in front.zip(back).zip(taps) {
+        for l in 0..4 {
+            lanes[l] += c[l] * (a[l] + b[3 - l]);
         }
+    }
+    let mut tail = 0.0;
+    for k in done..half {
+        tail += h[k] * (x[k] + x[n - 1 - k]);
+    }
+    if n % 2 == 1 {
+        tail += h[half] * x[half];
     }
     ((lanes[0] + lanes[2]) + (lanes[1] + lanes[3])) + tail
 }
 
 impl Stage {
     fn new(taps: usize, cutoff: f64) -> Self {
-        let h = kaiser_lowpass(taps, cutoff, KAISER_BETA);
+        let mut h = kaiser_lowpass(taps, cutoff, KAISER_BETA);
+        // Symmetric to the last bit (dot_symmetric relies on it), whatever the sine's rounding.
+        for k in 0..taps / 2 {
+            let v = 0.5 * (h[k] + h[taps - 1 - k]);
+            (h[k], h[taps - 1 - k]) = (v, v);
+        }
         let up_even: Vec<f64> = h.iter().step_by(2).map(|x| 2.0 * x).collect();
         let up_odd: Vec<f64> = h.iter().skip(1).step_by(2).map(|x| 2.0 * x).collect();
         let up_len = up_even.len();
@@ -130,7 +148,7 @@ impl Stage {
         push(&mut self.up_hist, &mut self.up_pos, x);
         let n = self.up_even.len();
         let hist = &self.up_hist[self.up_pos..self.up_pos + n];
-        (dot(&self.up_even, hist), dot(&self.up_odd, hist))
+        (dot_symmetric(&self.up_even, hist), dot_symmetric(&self.up_odd, &hist[..self.up_odd.len()]))
     }
 
     /// Two input samples at the higher rate -> one output sample at the lower rate (the first one is kept).
@@ -138,7 +156,7 @@ impl Stage {
     fn down(&mut self, a: f64, b: f64) -> f64 {
         push(&mut self.down_hist, &mut self.down_pos, a);
         let n = self.taps.len();
-        let y = dot(&self.taps, &self.down_hist[self.down_pos..self.down_pos + n]);
+        let y = dot_symmetric(&self.taps, &self.down_hist[self.down_pos..self.down_pos + n]);
         push(&mut self.down_hist, &mut self.down_pos, b);
         y
     }

@@ -333,13 +333,15 @@ fn process(args: &ProcessArgs) -> Result<(), Failure> {
         entries: chain_entries(args)?,
         tempo_bpm: args.bpm,
     };
-    let input = wav::read_wav(&args.input)?;
-    let sample_rate_hz = input.sample_rate_hz;
+    // Streamed: memory is a block, whatever the input's length.
+    let mut input = wav::WavStream::open(&args.input)?;
+    let sample_rate_hz = input.sample_rate_hz();
+    let mono = input.channels() == 1;
     let mut effects = chain::build_chain(&job.entries, f64::from(sample_rate_hz), job.tempo_bpm)
         .map_err(|e| Failure::Input(e.to_string()))?;
     let tail_frames = (args.tail * f64::from(sample_rate_hz)).round() as u64;
     // Saturating: an absurd --tail must end in the size check below, not in an overflow.
-    let total_frames = (input.frames() as u64).saturating_add(tail_frames);
+    let total_frames = input.frames().saturating_add(tail_frames);
     if args.bit_depth.file_bytes(total_frames) > MAX_WAV_BYTES {
         return Err(Failure::Input(format!(
             "the output ({total_frames} frames) would exceed the 4 GiB a WAV file can hold; shorten --tail"
@@ -351,7 +353,14 @@ fn process(args: &ProcessArgs) -> Result<(), Failure> {
     let mut frame = 0u64;
     while frame < total_frames {
         let len = (total_frames - frame).min(BLOCK_FRAMES as u64) as usize;
-        fill_block(&input, frame as usize, &mut left[..len], &mut right[..len]);
+        // The input's frames, then silence (the tail).
+        let read = input.read(&mut left[..len], &mut right[..len])?;
+        if mono {
+            let (l, r) = (&left[..read], &mut right[..read]);
+            r.copy_from_slice(l);
+        }
+        left[read..len].fill(0.0);
+        right[read..len].fill(0.0);
         chain::process_in_series(&mut effects, &mut left[..len], &mut right[..len]);
         output.write_block(&left[..len], &right[..len])?;
         frame += len as u64;
@@ -364,17 +373,6 @@ fn process(args: &ProcessArgs) -> Result<(), Failure> {
     }
     output.finish()?;
     Ok(())
-}
-
-/// Copies input frames from `start` into the block; past the input's end, silence (the tail).
-fn fill_block(input: &wav::StereoAudio, start: usize, left: &mut [f32], right: &mut [f32]) {
-    left.fill(0.0);
-    right.fill(0.0);
-    if start < input.frames() {
-        let end = (start + left.len()).min(input.frames());
-        left[..end - start].copy_from_slice(&input.left[start..end]);
-        right[..end - start].copy_from_slice(&input.right[start..end]);
-    }
 }
 
 // ---- analyze ----

@@ -148,7 +148,10 @@ impl Stage {
         push(&mut self.up_hist, &mut self.up_pos, x);
         let n = self.up_even.len();
         let hist = &self.up_hist[self.up_pos..self.up_pos + n];
-        (dot_symmetric(&self.up_even, hist), dot_symmetric(&self.up_odd, &hist[..self.up_odd.len()]))
+        (
+            dot_symmetric(&self.up_even, hist),
+            dot_symmetric(&self.up_odd, &hist[..self.up_odd.len()]),
+        )
     }
 
     /// Two input samples at the higher rate -> one output sample at the lower rate (the first one is kept).

@@ -5,8 +5,8 @@
 //! integer, 32/64-bit float; plain format tags 1 and 3 and WAVE_FORMAT_EXTENSIBLE; mono or stereo; 8 to
 //! 192 kHz). hound is not used for reading: it cannot read 64-bit float and stops silently at truncated data,
 //! so the header and the data length must be parsed here anyway, and one decoder for all formats keeps the
-//! checks in one place. `process` reads the whole file into memory ([`read_wav`]); `analyze` and `peaks`
-//! stream it in blocks with [`WavStream`] (same checks, same messages). Writing streams block by block
+//! checks in one place. `process`, `analyze` and `peaks` stream the file in blocks with [`WavStream`];
+//! [`read_wav`] reads a whole file into memory (same checks, same messages). Writing streams block by block
 //! through hound.
 
 use crate::dither::{IntBits, Quantizer};

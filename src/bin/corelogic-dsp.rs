@@ -351,10 +351,22 @@ fn process(args: &ProcessArgs) -> Result<(), Failure> {
     let progress = progress_bar(total_frames, f64::from(sample_rate_hz));
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     let mut frame = 0u64;
+    // A failure mid-way clears the bar before its message is printed (and drops the unfinished output).
+    let clear = |bar: Option<indicatif::ProgressBar>| {
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+    };
     while frame < total_frames {
         let len = (total_frames - frame).min(BLOCK_FRAMES as u64) as usize;
         // The input's frames, then silence (the tail).
-        let read = input.read(&mut left[..len], &mut right[..len])?;
+        let read = match input.read(&mut left[..len], &mut right[..len]) {
+            Ok(read) => read,
+            Err(e) => {
+                clear(progress);
+                return Err(e.into());
+            }
+        };
         if mono {
             let (l, r) = (&left[..read], &mut right[..read]);
             r.copy_from_slice(l);
@@ -362,15 +374,16 @@ fn process(args: &ProcessArgs) -> Result<(), Failure> {
         left[read..len].fill(0.0);
         right[read..len].fill(0.0);
         chain::process_in_series(&mut effects, &mut left[..len], &mut right[..len]);
-        output.write_block(&left[..len], &right[..len])?;
+        if let Err(e) = output.write_block(&left[..len], &right[..len]) {
+            clear(progress);
+            return Err(e.into());
+        }
         frame += len as u64;
         if let Some(bar) = &progress {
             bar.set_position(frame);
         }
     }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    clear(progress);
     output.finish()?;
     Ok(())
 }

@@ -5,27 +5,17 @@
 //! min/max; edge cases; streaming and allocation properties.
 
 mod common;
+mod signals;
 use common::allocations;
 use corelogic_dsp::analysis::{self, Analysis, Analyzer, LoudnessMeter, PeaksBuilder};
 use serde_json::Value;
+use signals::noise_f64;
 use std::f64::consts::PI;
 
 // ---- signals, by the formulas of tests/reference/generate.py ----
 
-fn xorshift_noise(seed: u64, n: usize) -> Vec<f64> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        })
-        .collect()
-}
-
 fn drums(sr: f64, n: usize, bpm: f64, amp: f64, seed: u64) -> Vec<f64> {
-    let noise = xorshift_noise(seed, n);
+    let noise = noise_f64(seed, n);
     let mut y = vec![0.0; n];
     let beat = 60.0 / bpm;
     let mut k = 0usize;
@@ -67,7 +57,7 @@ fn component(c: &Value, sr: f64, n: usize) -> Vec<f64> {
                 .map(|i| f("amp") * (2.0 * PI * f0 / k * ((k * t(i)).exp() - 1.0)).sin())
                 .collect()
         }
-        "noise" => xorshift_noise(c["seed"].as_u64().unwrap(), n)
+        "noise" => noise_f64(c["seed"].as_u64().unwrap(), n)
             .iter()
             .map(|v| f("amp") * v)
             .collect(),
@@ -358,7 +348,7 @@ fn reference_true_peak(x: &[f32]) -> f64 {
 #[test]
 fn true_peak_matches_a_direct_annex_2_reference_within_0_01_db() {
     let sr = 48_000.0;
-    let noise: Vec<f32> = xorshift_noise(11, 20_000).iter().map(|&v| (0.8 * v) as f32).collect();
+    let noise: Vec<f32> = noise_f64(11, 20_000).iter().map(|&v| (0.8 * v) as f32).collect();
     let signals: Vec<(&str, Vec<f32>, Vec<f32>)> = vec![
         ("noise", noise.clone(), noise.iter().rev().copied().collect()),
         (
@@ -472,7 +462,7 @@ fn steady_tones_silence_and_short_inputs_have_no_tempo() {
     let sr = 44_100.0;
     assert_eq!(run(sr, &[vec![0.0; 441_000]]).tempo_bpm, None);
     assert_eq!(run(sr, &[sine(sr, 10.0, 440.0, 0.5, 0.0)]).tempo_bpm, None);
-    let noise: Vec<f32> = xorshift_noise(3, 441_000).iter().map(|&v| (0.3 * v) as f32).collect();
+    let noise: Vec<f32> = noise_f64(3, 441_000).iter().map(|&v| (0.3 * v) as f32).collect();
     assert_eq!(run(sr, &[noise]).tempo_bpm, None);
     assert_eq!(run(sr, &[click_track(sr, 120.0, 0.5)]).tempo_bpm, None);
 }
@@ -487,8 +477,8 @@ fn peaks_equal_a_direct_min_max_at_every_level() {
         (5, 3, 3, 3),
         (1, 4, 2, 4),
     ] {
-        let l: Vec<f32> = xorshift_noise(seed, frames).iter().map(|&v| v as f32).collect();
-        let r: Vec<f32> = xorshift_noise(seed + 100, frames).iter().map(|&v| v as f32).collect();
+        let l: Vec<f32> = noise_f64(seed, frames).iter().map(|&v| v as f32).collect();
+        let r: Vec<f32> = noise_f64(seed + 100, frames).iter().map(|&v| v as f32).collect();
         let mut builder = PeaksBuilder::new(frames as u64, 2, buckets, levels);
         // Odd block sizes, so buckets straddle blocks.
         let mut start = 0;
@@ -644,7 +634,7 @@ fn block_size_does_not_change_the_analysis() {
 #[test]
 fn analyser_and_meter_do_not_allocate_while_streaming() {
     let sr = 48_000.0;
-    let l: Vec<f32> = xorshift_noise(5, 100_000).iter().map(|&v| (0.3 * v) as f32).collect();
+    let l: Vec<f32> = noise_f64(5, 100_000).iter().map(|&v| (0.3 * v) as f32).collect();
     let mut analyzer = Analyzer::new(sr, 2).unwrap();
     let mut meter = LoudnessMeter::new(sr, 2).unwrap();
     analyzer.push(&[&l[..4096], &l[..4096]]);

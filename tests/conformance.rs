@@ -5,23 +5,13 @@
 //! Registering an effect is enough to be tested here.
 
 mod common;
+mod signals;
 use common::allocations;
 use corelogic_dsp::effects::MAX_TAIL_SECONDS;
 use corelogic_dsp::effects::{registry, EffectEntry};
 use corelogic_dsp::params::{ParamKind, ParamSpec};
 use corelogic_dsp::{Action, Effect, Event, Source, Tail};
-
-/// A deterministic test signal generator (xorshift), independent of the crate.
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-    }
-}
+use signals::Noise;
 
 /// Noise plus a sweep of sines, at about -12 dBFS: exercises filters and dynamics alike.
 fn test_signal(frames: usize, sample_rate: f64, seed: u64) -> (Vec<f32>, Vec<f32>) {

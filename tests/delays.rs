@@ -2,8 +2,11 @@
 //! echo positions and amplitudes, ping-pong alternation and width law, multi-tap positions/levels/pans,
 //! stereo cross-feed and its cap, tempo sync, boundedness at maximum feedback, and click-free time changes.
 
+mod signals;
+
 use corelogic_dsp::effects::find;
 use corelogic_dsp::{create, Effect, Event, Source};
+use signals::Noise;
 use std::f64::consts::PI;
 
 const FS: f64 = 48_000.0;
@@ -267,16 +270,6 @@ fn tempo_synced_times_follow_the_tempo_set_before_and_during_playback() {
     );
     assert_eq!(first_echo(&l, 120_001), 120_000 + 19_200, "1/4 at 150 BPM");
     println!("tempo sync: every synced echo at round(note length x fs), via set_tempo_immediately and Event::tempo");
-}
-
-struct Noise(u64);
-impl Noise {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-    }
 }
 
 fn rms(x: &[f32]) -> f64 {

@@ -2,8 +2,11 @@
 //! by sample against an independent Freeverb; the RT60 of hall, plate and room measured as effects.md defines
 //! it; late-tail stereo decorrelation; the normalised echo density (Abel & Huang 2006) over time.
 
+mod signals;
+
 use corelogic_dsp::effects::find;
 use corelogic_dsp::Effect;
+use signals::noise_f32;
 
 fn run(effect: &mut dyn Effect, left: &[f32], right: &[f32], block: usize) -> (Vec<f32>, Vec<f32>) {
     let (mut l, mut r) = (left.to_vec(), right.to_vec());
@@ -14,18 +17,6 @@ fn run(effect: &mut dyn Effect, left: &[f32], right: &[f32], block: usize) -> (V
         start = end;
     }
     (l, r)
-}
-
-/// xorshift noise in [-1, 1), independent of the crate.
-fn noise(n: usize, mut seed: u64) -> Vec<f32> {
-    (0..n)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            ((seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -141,8 +132,8 @@ fn freeverb_matches_an_independent_implementation_at_44k1_48k_and_96k() {
     for fs in [44_100.0, 48_000.0, 96_000.0] {
         for (room, damping, wet, dry, width) in settings {
             let frames = (0.6 * fs) as usize;
-            let mut l = noise(frames, 3);
-            let mut r = noise(frames, 4);
+            let mut l = noise_f32(3, frames);
+            let mut r = noise_f32(4, frames);
             // A burst, then silence: the tail must match too.
             l[frames / 4..].fill(0.0);
             r[frames / 4..].fill(0.0);
@@ -176,8 +167,8 @@ fn freeverb_freeze_holds_the_tail_and_mutes_the_input() {
     let fs = 44_100.0;
     let burst = 4410;
     let frames = 3 * 44_100;
-    let mut l = noise(frames, 9);
-    let mut r = noise(frames, 10);
+    let mut l = noise_f32(9, frames);
+    let mut r = noise_f32(10, frames);
     let mut effect = freeverb(fs, &[]);
     // Burst unfrozen; from frame `burst` on, freeze (crossfaded by the processor over 20 ms) with loud input.
     let (out_pre_l, _) = run(effect.as_mut(), &l[..burst], &r[..burst], 128);
@@ -210,8 +201,8 @@ fn freeverb_freeze_holds_the_tail_and_mutes_the_input() {
 
 #[test]
 fn freeverb_with_wet_0_and_dry_half_passes_the_input() {
-    let l = noise(20_000, 1);
-    let r = noise(20_000, 2);
+    let l = noise_f32(1, 20_000);
+    let r = noise_f32(2, 20_000);
     let mut effect = freeverb(48_000.0, &[("wet", 0.0), ("dry", 0.5)]);
     let (out_l, out_r) = run(effect.as_mut(), &l, &r, 100);
     assert_eq!(out_l, l);

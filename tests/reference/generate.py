@@ -25,7 +25,7 @@ MASK = (1 << 64) - 1
 
 
 def xorshift_noise(seed, n):
-    """Uniform noise in [-1, 1): xorshift64 (13, 7, 17), top 53 bits. Same as tests/analysis.rs."""
+    """Uniform noise in [-1, 1): xorshift64 (13, 7, 17), top 53 bits. Same as tests/signals/mod.rs."""
     state = seed & MASK
     out = np.empty(n)
     for i in range(n):

@@ -71,9 +71,9 @@ fn log_sum_of_products(xs: &[f64]) -> Option<f64> {
     let mut normal = true;
     let renormalise = |m: &mut f64, e: &mut i64, normal: &mut bool| {
         *normal &= m.is_normal();
-        let bits = m.to_bits();
-        *e += ((bits >> 52) & 0x7ff) as i64 - 1023;
-        *m = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
+        let (mantissa, exponent) = super::split_binary(*m);
+        *m = mantissa;
+        *e += exponent;
     };
     let mut steps = xs.chunks_exact(STEP);
     for step in &mut steps {

@@ -259,10 +259,9 @@ impl MelDbSums {
     fn push_rest(&mut self, band: usize, p: f64) {
         // p >= amin > 0 and below f64's largest square of a float sample: the product of a mantissa in
         // [1, 2) and p is a normal number.
-        let product = self.rest_mantissa[band] * p;
-        let bits = product.to_bits();
-        self.rest_exponent[band] += ((bits >> 52) & 0x7ff) as i64 - 1023;
-        self.rest_mantissa[band] = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
+        let (mantissa, exponent) = super::split_binary(self.rest_mantissa[band] * p);
+        self.rest_mantissa[band] = mantissa;
+        self.rest_exponent[band] += exponent;
         self.rest_count[band] += 1;
         self.rest_min[band] = self.rest_min[band].min(p);
     }

@@ -29,6 +29,15 @@ use loudness::amplitude_db;
 use mfcc::MFCC_COUNT;
 use tempo::TempoEstimator;
 
+/// A normal number as mantissa in [1, 2) and binary exponent: `x = mantissa x 2^exponent`. Running products
+/// of many values (the flatness's geometric mean, the MFCC dB sums) stay in range by splitting after each step.
+#[inline(always)]
+pub(crate) fn split_binary(x: f64) -> (f64, i64) {
+    let bits = x.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    (f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52)), exponent)
+}
+
 /// Frames the analyser converts to the mono mixdown at a time.
 const MIX_BLOCK: usize = 65_536;
 /// Whether [`Analyzer::push`] may use a second thread (not in WebAssembly, which has none here).

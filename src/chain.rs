@@ -227,8 +227,8 @@ impl ChainEntry {
         if let Some(curve) = &self.curve {
             // Validated while parsing; the effect checks again and copies into its preallocated storage.
             effect
-                .set_curve(curve)
-                .map_err(|e| ChainError::at(format!("{}.curve", self.path), e))?;
+                .set_curve_immediately(curve)
+                .map_err(|e| ChainError::at(format!("{}.curve", self.path), e.to_string()))?;
         }
         effect.set_enabled_immediately(self.enabled);
         effect.set_tempo_immediately(tempo_bpm);

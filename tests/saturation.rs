@@ -2,6 +2,7 @@
 //! alias reduction by oversampling (effects.md's definition), the wave-shaper's custom curve against the Web
 //! Audio WaveShaperNode mapping, small-signal flatness, DC removal, hard-clip continuity and no hidden gain.
 
+use corelogic_dsp::effects::CurveError;
 use corelogic_dsp::{create, Effect};
 use realfft::RealFftPlanner;
 use std::f64::consts::PI;
@@ -35,7 +36,7 @@ fn largest_alias_db(id: &str, params: &[(&str, f64)]) -> f64 {
 fn largest_alias_db_with_curve(id: &str, params: &[(&str, f64)], curve: Option<&[f32]>) -> f64 {
     let mut effect = create(id, FS, params.iter().copied()).unwrap();
     if let Some(curve) = curve {
-        effect.set_curve(curve).unwrap();
+        effect.set_curve_immediately(curve).unwrap();
     }
     let settle = 48_000;
     let f = SINE_BIN as f64 / FFT_LEN as f64;
@@ -131,7 +132,7 @@ fn custom_curve_maps_exactly_like_the_wave_shaper_node() {
         let input: Vec<f32> = (0..20_000).map(|_| (1.3 * rand()) as f32).collect();
         let params = [("curve", 4.0), ("oversample", 1.0), ("drive", 1.0), ("mix", 1.0)];
         let mut effect = create("wave-shaper", FS, params).unwrap();
-        effect.set_curve(&curve).unwrap();
+        effect.set_curve_immediately(&curve).unwrap();
         let out = run(effect.as_mut(), &input);
         let worst = out
             .iter()
@@ -142,13 +143,17 @@ fn custom_curve_maps_exactly_like_the_wave_shaper_node() {
         assert!(worst <= 1e-6, "{len} values: {worst}");
     }
     let mut effect = create("wave-shaper", FS, []).unwrap();
-    assert!(effect.set_curve(&[0.5]).is_err());
-    assert!(effect.set_curve(&vec![0.0; 4097]).is_err());
-    assert!(effect.set_curve(&[0.0, f32::INFINITY]).is_err());
+    assert!(effect.set_curve_immediately(&[0.5]).is_err());
+    assert!(effect.set_curve_immediately(&vec![0.0; 4097]).is_err());
+    assert!(effect.set_curve_immediately(&[0.0, f32::INFINITY]).is_err());
     let mut other = create("saturation", FS, []).unwrap();
+    // The error is a plain value now (the audio side never formats); its message names the one effect that
+    // takes a curve.
+    let refused = other.set_curve_immediately(&[0.0, 1.0]).unwrap_err();
+    assert_eq!(refused, CurveError::NotAccepted);
     assert_eq!(
-        other.set_curve(&[0.0, 1.0]).unwrap_err(),
-        "effect 'saturation' takes no curve"
+        refused.to_string(),
+        "this effect takes no curve (only 'wave-shaper' does)"
     );
 }
 

@@ -5,7 +5,7 @@ use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 use corelogic_dsp::analysis;
 use corelogic_dsp::chain::{self, ChainEntry};
-use corelogic_dsp::effects::{find, registry, EffectEntry, MAX_BLOCK};
+use corelogic_dsp::effects::{find, registry, EffectEntry};
 use corelogic_dsp::wav::{self, OutputFormat, WavError, WavOutput, MAX_WAV_BYTES};
 use corelogic_dsp::{Effect, EffectSpec, ParamSpec};
 use serde_json::{json, Value};
@@ -13,8 +13,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Frames processed per block (the engine's largest block).
-const BLOCK_FRAMES: usize = MAX_BLOCK;
+/// Frames read, processed and written per block (effects split it into their own pieces).
+const BLOCK_FRAMES: usize = 4096;
 
 /// Inputs longer than this show a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_SECONDS: f64 = 10.0;

@@ -2,18 +2,18 @@
 
 /// A stereo ring buffer holding up to `capacity` past frames; allocated once.
 #[derive(Debug, Clone)]
-pub struct StereoDelay {
+pub struct StereoLine {
     left: Vec<f32>,
     right: Vec<f32>,
     mask: usize,
     pos: usize,
 }
 
-impl StereoDelay {
+impl StereoLine {
     /// A line that can delay by up to `max_delay` frames.
     pub fn new(max_delay: usize) -> Self {
         let size = (max_delay + 1).next_power_of_two();
-        StereoDelay {
+        StereoLine {
             left: vec![0.0; size],
             right: vec![0.0; size],
             mask: size - 1,
@@ -81,7 +81,7 @@ impl StereoDelay {
     }
 
     /// Copies contents and position from a line of the same capacity.
-    pub fn copy_from(&mut self, other: &StereoDelay) {
+    pub fn copy_from(&mut self, other: &StereoLine) {
         self.left.copy_from_slice(&other.left);
         self.right.copy_from_slice(&other.right);
         self.pos = other.pos;
@@ -94,11 +94,11 @@ mod tests {
 
     #[test]
     fn delays_by_the_requested_frames() {
-        let mut d = StereoDelay::new(5);
+        let mut d = StereoLine::new(5);
         let out: Vec<f32> = (1..=8).map(|i| d.tick(i as f32, -(i as f32), 3).0).collect();
         assert_eq!(out, vec![0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
         assert_eq!(d.read(0), (8.0, -8.0));
-        let mut z = StereoDelay::new(0);
+        let mut z = StereoLine::new(0);
         assert_eq!(z.tick(0.5, 0.25, 0), (0.5, 0.25));
     }
 
@@ -107,7 +107,7 @@ mod tests {
         let input: Vec<f32> = (0..300).map(|i| i as f32 * 0.5 - 7.0).collect();
         for delay in [0, 1, 5, 17, 31] {
             for block in [1, 3, 16, 40, 100] {
-                let (mut a, mut b) = (StereoDelay::new(31), StereoDelay::new(31));
+                let (mut a, mut b) = (StereoLine::new(31), StereoLine::new(31));
                 let (mut out_l, mut out_r) = (vec![0.0; 300], vec![0.0; 300]);
                 for start in (0..300).step_by(block) {
                     let end = (start + block).min(300);

@@ -13,6 +13,11 @@ pub mod shaper;
 pub mod sliding;
 pub mod smoother;
 
+/// The frames an effect processes at a time: `process` splits any block into pieces on a grid of absolute
+/// frames (`frame % PIECE_FRAMES == 0` starts a piece), and scratch buffers are this long. One Web Audio
+/// render quantum.
+pub const PIECE_FRAMES: usize = 128;
+
 /// Decibels to linear amplitude.
 #[inline]
 pub fn db_to_gain(db: f64) -> f64 {

@@ -18,7 +18,7 @@
 //! Filtering is polyphase (only the non-zero samples of the zero-stuffed signal are multiplied; the decimator
 //! computes only the samples it keeps), in f64. All buffers are allocated once for 4096-frame blocks x 8.
 
-use crate::effects::MAX_BLOCK;
+use crate::dsp::PIECE_FRAMES as MAX_BLOCK;
 use std::f64::consts::PI;
 
 /// The highest oversampling factor.

@@ -169,6 +169,46 @@ impl Adaa {
     }
 }
 
+/// Why a custom curve was refused. A plain value, so that the audio side never formats: its message is made by
+/// `Display`, on the control side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CurveError {
+    /// The curve's length is outside 2 to [`MAX_CURVE_LEN`].
+    Length(usize),
+    /// The value at this index is NaN or infinite.
+    NotFinite { index: usize, value: f32 },
+    /// The effect takes no curve.
+    NotAccepted,
+}
+
+impl std::fmt::Display for CurveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CurveError::Length(n) => write!(f, "a curve has 2 to {MAX_CURVE_LEN} values, this one has {n}"),
+            CurveError::NotFinite { index, value } => {
+                write!(f, "curve value {index} is not a finite number ({value})")
+            }
+            CurveError::NotAccepted => write!(f, "this effect takes no curve (only 'wave-shaper' does)"),
+        }
+    }
+}
+
+impl std::error::Error for CurveError {}
+
+/// Checks a curve: 2 to [`MAX_CURVE_LEN`] finite values.
+pub fn validate_curve(curve: &[f32]) -> Result<(), CurveError> {
+    if !(2..=MAX_CURVE_LEN).contains(&curve.len()) {
+        return Err(CurveError::Length(curve.len()));
+    }
+    match curve.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(CurveError::NotFinite {
+            index,
+            value: curve[index],
+        }),
+        None => Ok(()),
+    }
+}
+
 /// A custom curve mapped exactly as the Web Audio WaveShaperNode maps its `curve` (Web Audio API, "The
 /// WaveShaperNode Interface"): v = (N - 1)/2 (x + 1), k = floor(v), f = v - k; x <= -1 gives `curve[0]`,
 /// x >= 1 gives `curve[N - 1]`, otherwise `(1 - f) curve[k] + f curve[k + 1]`. Storage for 4096 values is
@@ -200,23 +240,10 @@ impl CustomCurve {
         curve
     }
 
-    /// Checks a curve: 2 to 4096 finite values.
-    pub fn validate(curve: &[f32]) -> Result<(), String> {
-        if !(2..=MAX_CURVE_LEN).contains(&curve.len()) {
-            return Err(format!(
-                "a curve has 2 to {MAX_CURVE_LEN} values, this one has {}",
-                curve.len()
-            ));
-        }
-        if let Some(i) = curve.iter().position(|v| !v.is_finite()) {
-            return Err(format!("curve value {i} is not a finite number ({})", curve[i]));
-        }
-        Ok(())
-    }
-
-    /// Loads a validated curve (no allocation).
-    pub fn load(&mut self, curve: &[f32]) -> Result<(), String> {
-        Self::validate(curve)?;
+    /// Loads a curve (no allocation); an invalid one (see [`validate_curve`]) is refused and the curve in
+    /// force stays.
+    pub fn load(&mut self, curve: &[f32]) -> Result<(), CurveError> {
+        validate_curve(curve)?;
         self.values[..curve.len()].copy_from_slice(curve);
         self.len = curve.len();
         // Trapezoids: the curve is linear between breakpoints, so this is its exact integral.

@@ -101,6 +101,11 @@ impl SyncedTime {
 
     /// Audio is running: from now on, changes glide. Kernels call it at the top of `render`.
     #[inline]
+    /// Whether audio has run since creation or the last reset.
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
     pub fn start(&mut self) {
         self.started = true;
     }

@@ -35,7 +35,7 @@
 
 use super::Kernel;
 use crate::dsp::db_to_gain;
-use crate::dsp::delay_line::StereoDelay;
+use crate::dsp::delay_line::StereoLine;
 use crate::dsp::denormal::flush;
 use crate::dsp::detector::one_pole_coefficient;
 use crate::dsp::sliding::{Extremum, SlidingExtremum};
@@ -77,7 +77,7 @@ pub struct Limiter {
     sample_rate: f64,
     /// L in samples: the delay of the audio and the sliding windows' length minus 1.
     lookahead: usize,
-    delay: StereoDelay,
+    delay: StereoLine,
     /// Required gains g, the last `mask + 1` samples (at least 2 * max L + 2, for rebuilding after a change).
     required: Vec<f64>,
     /// h' in fixed point (`UNIT`), same positions as `required`.
@@ -148,7 +148,7 @@ impl Kernel for Limiter {
         let mut k = Limiter {
             sample_rate,
             lookahead,
-            delay: StereoDelay::new(max_lookahead),
+            delay: StereoLine::new(max_lookahead),
             required: vec![1.0; size],
             held: vec![UNIT as u64; size],
             mask: size - 1,

@@ -12,6 +12,7 @@ use super::Kernel;
 use crate::dsp::fractional_delay::{
     echoes_to_silence, DelayLine, DelayTime, FeedbackFilters, MAX_DELAY_SECONDS, MAX_RATE,
 };
+use crate::dsp::smoother::smoothing_frames;
 use crate::params::{Category, EffectSpec, ParamSpec};
 use std::f64::consts::FRAC_PI_2;
 
@@ -72,6 +73,18 @@ pub struct MultiTapDelay {
     feedback: f32,
     /// Per tap: level x pan gain, left and right.
     gains: [(f32, f32); MAX_TAPS],
+    /// A change of `taps` while audio runs: the old tap set, faded out against the new one.
+    taps_fade: Option<TapsFade>,
+    fade_frames: u64,
+}
+
+/// The outgoing tap set of a `taps` change. Both sets read the same line, so the crossfade needs no second
+/// line: only the old count and gains, and how far the fade has gone.
+#[derive(Debug, Clone, Copy)]
+struct TapsFade {
+    taps: usize,
+    gains: [(f32, f32); MAX_TAPS],
+    done: u64,
 }
 
 impl Kernel for MultiTapDelay {
@@ -89,13 +102,27 @@ impl Kernel for MultiTapDelay {
             taps: 1,
             feedback: 0.0,
             gains: [(0.0, 0.0); MAX_TAPS],
+            taps_fade: None,
+            fade_frames: smoothing_frames(sample_rate),
         };
         k.set_params(params);
         k
     }
 
+    /// `taps`, `syncToTempo` and `noteValue` change without a second kernel: the time glides, and a new tap
+    /// count crossfades against the old one on the same line.
+    const OWN_TRANSITIONS: bool = true;
+
     fn set_params(&mut self, p: &[f64]) {
-        self.taps = (p[TAPS] as usize).clamp(1, MAX_TAPS);
+        let taps = (p[TAPS] as usize).clamp(1, MAX_TAPS);
+        if taps != self.taps && self.spacing.is_started() {
+            self.taps_fade = Some(TapsFade {
+                taps: self.taps,
+                gains: self.gains,
+                done: 0,
+            });
+        }
+        self.taps = taps;
         // The last tap reads taps x spacing back: the spacing is capped so that it fits the line.
         let longest = MAX_DELAY_SECONDS / self.taps as f64;
         self.spacing
@@ -117,6 +144,9 @@ impl Kernel for MultiTapDelay {
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
         self.spacing.start();
+        if self.taps_fade.is_some() {
+            return self.render_taps_fade(left, right);
+        }
         let taps = self.taps;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let spacing = self.spacing.tick();
@@ -139,12 +169,14 @@ impl Kernel for MultiTapDelay {
         self.line.reset();
         self.filters.reset();
         self.spacing.reset();
+        self.taps_fade = None;
     }
 
     fn copy_state_from(&mut self, other: &Self) {
         self.line.copy_from(&other.line);
         self.filters.copy_state_from(&other.filters);
         self.spacing.copy_state_from(&other.spacing);
+        self.taps_fade = other.taps_fade;
     }
 
     /// The loop runs through the last tap: its period is taps x spacing.
@@ -153,5 +185,39 @@ impl Kernel for MultiTapDelay {
         let period = (self.taps as f64 * spacing).max(1.0).ceil() as u64;
         let echoes = echoes_to_silence(self.feedback as f64);
         Some(echoes * (period + self.filters.tail_samples()) + 1)
+    }
+}
+
+impl MultiTapDelay {
+    /// Renders while a `taps` change fades: the outputs and the feedback source (each set's last tap) of the
+    /// old and new tap sets, weighted linearly over the fade.
+    fn render_taps_fade(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let Some(mut fade) = self.taps_fade else { return };
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            fade.done += 1;
+            let w = (fade.done as f64 / self.fade_frames as f64).min(1.0) as f32;
+            let spacing = self.spacing.tick();
+            let mono = 0.5 * (*l + *r);
+            let (mut out_l, mut out_r) = (0.0, 0.0);
+            let (mut last_new, mut last_old) = (0.0, 0.0);
+            for k in 0..self.taps.max(fade.taps) {
+                let tap = self.line.read((k + 1) as f64 * spacing);
+                let (new_l, new_r) = if k < self.taps { self.gains[k] } else { (0.0, 0.0) };
+                let (old_l, old_r) = if k < fade.taps { fade.gains[k] } else { (0.0, 0.0) };
+                out_l += (old_l + (new_l - old_l) * w) * tap;
+                out_r += (old_r + (new_r - old_r) * w) * tap;
+                if k + 1 == self.taps {
+                    last_new = tap;
+                }
+                if k + 1 == fade.taps {
+                    last_old = tap;
+                }
+            }
+            let back = self.filters.process(last_old + (last_new - last_old) * w);
+            self.line.write(mono + self.feedback * back);
+            *l = out_l;
+            *r = out_r;
+        }
+        self.taps_fade = (fade.done < self.fade_frames).then_some(fade);
     }
 }

@@ -54,6 +54,9 @@ pub struct PingPongDelay {
 impl Kernel for PingPongDelay {
     const SPEC: &'static EffectSpec = &SPEC;
 
+    /// `syncToTempo` and `noteValue` change the time, which glides as a `timeMs` change does: no second line.
+    const OWN_TRANSITIONS: bool = true;
+
     fn new(sample_rate: f64, params: &[f64]) -> Self {
         let mut k = PingPongDelay {
             sample_rate,

@@ -42,6 +42,9 @@ pub struct SimpleDelay {
 impl Kernel for SimpleDelay {
     const SPEC: &'static EffectSpec = &SPEC;
 
+    /// `syncToTempo` and `noteValue` change the time, which glides as a `timeMs` change does: no second line.
+    const OWN_TRANSITIONS: bool = true;
+
     fn new(sample_rate: f64, params: &[f64]) -> Self {
         let mut k = SimpleDelay {
             sample_rate,

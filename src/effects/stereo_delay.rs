@@ -64,6 +64,9 @@ pub struct StereoDelay {
 impl Kernel for StereoDelay {
     const SPEC: &'static EffectSpec = &SPEC;
 
+    /// `syncToTempo` and `noteValue` change the time, which glides as a `timeMs` change does: no second line.
+    const OWN_TRANSITIONS: bool = true;
+
     fn new(sample_rate: f64, params: &[f64]) -> Self {
         let mut k = StereoDelay {
             sample_rate,

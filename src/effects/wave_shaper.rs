@@ -4,7 +4,7 @@
 //! The analytic curves use first-order ADAA. The custom curve uses it only when oversampling (its antiderivative
 //! is exact: the curve is piecewise linear); at `oversample = 1` the output must equal the WaveShaperNode's with
 //! oversample "none" (effects.md), so there it is exactly that node's mapping.
-//! A custom curve arrives through [`Kernel::set_curve`] (control side) and is copied into storage for 4096
+//! A custom curve arrives through [`Effect::set_curve`](super::Effect::set_curve) (at a frame, crossfaded) and is copied into storage for 4096
 //! values allocated when the kernel is created; until one arrives the custom curve is the identity [-1, 1].
 
 use super::shaping::{Shape, ShapingCore, OVERSAMPLE};
@@ -72,8 +72,11 @@ impl Kernel for WaveShaper {
         self.core.set_factor(p[OVERSAMPLE_INDEX]);
     }
 
-    fn set_curve(&mut self, curve: &[f32]) -> Result<(), String> {
-        self.custom.load(curve)
+    const TAKES_CURVE: bool = true;
+
+    fn load_curve(&mut self, curve: &[f32]) {
+        // The processor validated it; a refused curve would leave the one in force.
+        let _ = self.custom.load(curve);
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
@@ -91,6 +94,7 @@ impl Kernel for WaveShaper {
 
     fn copy_state_from(&mut self, other: &Self) {
         self.core.copy_state_from(&other.core);
+        self.custom.copy_from(&other.custom);
     }
 
     fn latency(&self) -> usize {

@@ -1,0 +1,75 @@
+//! What an effect's DSP implements: the [`Kernel`] trait, rendered by a [`super::Processor`].
+
+use crate::params::EffectSpec;
+
+/// The DSP of one effect, rendered by a [`Processor`](super::Processor).
+pub trait Kernel: Send + Sized + 'static {
+    const SPEC: &'static EffectSpec;
+
+    /// Creates the kernel and allocates everything it will ever need. Allocation sizes may depend on the
+    /// sample rate only (never on parameters), so that two kernels can always copy each other's state.
+    fn new(sample_rate: f64, params: &[f64]) -> Self;
+
+    /// Applies parameter values (already smoothed). Called between samples at control points.
+    fn set_params(&mut self, params: &[f64]);
+
+    /// Receives the values last set for every parameter (where glides are heading), right before each
+    /// `set_params`. Most kernels ignore it; the limiter applies a lowered ceiling at once rather than at the end
+    /// of its glide, so that its output stays at or below the lower of the old and new ceiling.
+    fn set_targets(&mut self, _targets: &[f64]) {}
+
+    /// The transport tempo changed (beats per minute, finite and > 0). Called at the event's frame; kernels with
+    /// tempo-synced times recompute them here (gliding as their own times do). The default ignores it.
+    fn set_tempo(&mut self, _bpm: f64) {}
+
+    /// Renders a block in place with the current parameters. `frame` is the absolute frame of the first sample,
+    /// for any modulation that must not depend on block boundaries. For effects with a `mix` parameter this
+    /// renders the wet signal alone; the processor blends it.
+    fn render(&mut self, frame: u64, left: &mut [f32], right: &mut [f32]);
+
+    fn reset(&mut self);
+
+    /// Copies the audio state (and a loaded custom curve) of another kernel of the same sample rate (no
+    /// allocation).
+    fn copy_state_from(&mut self, other: &Self);
+
+    /// Latency in whole samples at the current parameters.
+    fn latency(&self) -> usize {
+        0
+    }
+
+    /// The largest latency any parameter values can give at this sample rate.
+    fn max_latency(_sample_rate: f64) -> usize {
+        0
+    }
+
+    /// Tail after the latency, in samples; `None` for infinite.
+    fn tail_samples(&self) -> Option<u64>;
+
+    fn gain_reduction_db(&self) -> f32 {
+        0.0
+    }
+
+    /// Whether the kernel's audio and control state has settled at or below `floor`: every delay line, filter
+    /// memory and detector within `floor` of rest, no glide or internal fade under way. Fed silence from then
+    /// on, its output would stay within about `floor` of zero, so the processor may stop running it and output
+    /// exact zeros (see the [`Processor`](super::Processor) documentation). Judged on the state itself, never on
+    /// the reported tail. Called at most once per piece while the input is silent. The default, false, keeps
+    /// the kernel running (kernels with long delay lines do not judge their state yet); a frozen reverb must
+    /// never answer true.
+    fn settled(&self, _floor: f32) -> bool {
+        false
+    }
+
+    /// True when the kernel makes every change of its non-gliding parameters click-free by itself (the delays
+    /// glide their time when `syncToTempo`, `noteValue` or `taps` change): the processor then applies such
+    /// changes directly and keeps no second kernel for crossfades.
+    const OWN_TRANSITIONS: bool = false;
+
+    /// True for kernels that take a custom curve ([`Kernel::load_curve`]).
+    const TAKES_CURVE: bool = false;
+
+    /// Loads a validated custom curve into preallocated storage (see [`Effect::set_curve`](super::Effect::set_curve)). Kernels that take
+    /// a curve copy it in [`Kernel::copy_state_from`] too, so that a crossfade's two states agree.
+    fn load_curve(&mut self, _curve: &[f32]) {}
+}

@@ -1,0 +1,723 @@
+//! The generic half of every effect: events, glides, crossfades, mix, bypass, latency changes and sleeping.
+//!
+//! # Pieces
+//! `process` accepts blocks of any length and works through them in pieces that lie on a grid of absolute
+//! frames: a piece ends where `frame % PIECE_FRAMES == 0`, wherever the caller's blocks start. Scratch buffers
+//! are one piece long, and every decision that is not frame-exact (sleeping, latency switches) happens at a
+//! piece boundary, so output does not depend on how callers cut their blocks.
+//!
+//! # Per-piece cost
+//! The input is sanitised in one pass that also measures its peak (non-finite samples become 0, effects.md's
+//! rule); the output guard is one pass that measures the output peak and only rewrites samples when a
+//! non-finite value is found (a kernel bug). The dry path is copied only when something reads it (a `mix`
+//! below 1, a bypass fade, a bypassed insert), and the `mix` pass runs only while `mix` is not exactly 1.
+//!
+//! # Bypass
+//! Bypass crossfades wet and dry over 20 ms, the dry path delayed by the latency. Once the fade has ended the
+//! kernel stops: a bypassed insert costs the dry path alone. Re-enabling resets the kernel (so no stale tail
+//! plays) and, for an effect with latency, primes it from the dry path's history: it renders the last
+//! `2 x latency` input frames (at most what the dry ring holds) with the output discarded, so its lookahead or
+//! oversampling filters hold the recent input and its output lines up with the dry path as the fade-in begins.
+//!
+//! # Latency changes
+//! A change of a parameter that changes latency (`lookaheadMs`, `oversample`, `truePeak`) never sums two
+//! differently-delayed signals: the whole output (wet and dry) fades out over at least 20 ms, ending on a piece
+//! boundary; there the new values apply and the kernel is primed from the dry ring as above; then the output
+//! fades in over 20 ms. So the step between two output samples during a switch is at most the signal's own
+//! step plus `peak / fade_frames`.
+//!
+//! # Crossfades
+//! Other parameters that cannot glide (enumerations, counts, structural sizes, a custom curve) crossfade from a
+//! second kernel that keeps the outgoing state. That second kernel exists only for effects that have such a
+//! parameter and do not make the change click-free themselves ([`Kernel::OWN_TRANSITIONS`]: the delays glide
+//! their time when `syncToTempo`, `noteValue` or `taps` change, so they keep no second line pair).
+//!
+//! # Sleeping
+//! An insert sleeps when, at a piece boundary, its input has been silent (every sample below
+//! [`SILENCE_THRESHOLD`] in magnitude) for at least its latency, no glide, crossfade, fade or latency switch is
+//! under way, and its kernel reports its state settled ([`Kernel::settled`]) below a floor of
+//! [`SETTLE_FLOOR_RATIO`] times the output peak since it last woke (at least the denormal threshold). Asleep it
+//! outputs exact zeros without running its kernel; the first piece with a non-silent sample or an event wakes it
+//! and renders from that piece's first frame. The kernel's state is kept while asleep, so after waking the
+//! output differs from an instance that never slept by what that settled state would still have produced:
+//! about the floor, 120 dB below the output peak.
+
+use super::{Action, CurveError, Effect, Event, Kernel, Source, Tail, CONTROL_INTERVAL, MAX_TAIL_SECONDS};
+use crate::dsp::delay_line::StereoLine;
+use crate::dsp::denormal;
+use crate::dsp::shaper::{validate_curve, MAX_CURVE_LEN};
+use crate::dsp::smoother::{smoothing_frames, Glide, Ramp};
+use crate::dsp::PIECE_FRAMES;
+use crate::params::{EffectSpec, ParamKind, ParamSpec};
+
+/// Input samples below this magnitude count as silence for sleeping (the denormal flush threshold).
+pub const SILENCE_THRESHOLD: f32 = denormal::THRESHOLD as f32;
+
+/// A kernel may sleep once its state is settled below this fraction of the output peak since it last woke
+/// (-120 dB).
+pub const SETTLE_FLOOR_RATIO: f32 = 1e-6;
+
+const PIECE: u64 = PIECE_FRAMES as u64;
+
+/// Whether a change of this parameter changes the effect's latency.
+fn changes_latency(spec: &ParamSpec) -> bool {
+    matches!(spec.name, "lookaheadMs" | "oversample" | "truePeak")
+}
+
+/// One piece of scratch: the dry path and the outgoing kernel's output during a crossfade.
+struct Scratch {
+    dry_left: [f32; PIECE_FRAMES],
+    dry_right: [f32; PIECE_FRAMES],
+    alt_left: [f32; PIECE_FRAMES],
+    alt_right: [f32; PIECE_FRAMES],
+}
+
+/// A latency change in progress: the output fades out until `switch_at` (a piece boundary), where the new
+/// values apply, and fades back in after it.
+#[derive(Debug, Clone, Copy)]
+struct LatencySwitch {
+    fade_out_start: u64,
+    switch_at: u64,
+    switched: bool,
+}
+
+/// The second kernel for crossfades, with the parameters it runs with.
+struct Spare<K> {
+    kernel: K,
+    params: Vec<f64>,
+}
+
+/// The generic half of every effect: events, glides, crossfades, mix, bypass, latency alignment, sleeping.
+pub struct Processor<K: Kernel> {
+    sample_rate: f64,
+    frame: u64,
+    /// The value last set for each parameter (what a glide heads to, what a crossfade switches to).
+    targets: Vec<f64>,
+    glides: Vec<Glide>,
+    /// The values the kernel currently runs with.
+    current: Vec<f64>,
+    gliding: bool,
+    /// A parameter that cannot glide was set and may differ from what the kernel runs with.
+    pending: bool,
+    kernel: K,
+    /// The outgoing state during a crossfade; `None` for effects that never crossfade.
+    spare: Option<Box<Spare<K>>>,
+    crossfade: Option<Ramp>,
+    enabled: bool,
+    bypass_fade: Option<Ramp>,
+    /// Bypassed with the fade over: the kernel does not run.
+    kernel_idle: bool,
+    switch: Option<LatencySwitch>,
+    mix_index: Option<usize>,
+    /// The dry path's history, for effects that can have latency (others copy their input).
+    dry: Option<StereoLine>,
+    scratch: Box<Scratch>,
+    fade_frames: u64,
+    /// A custom curve waiting for its frame, and the curve in force (kernels that take curves only).
+    curve_pending: Vec<f32>,
+    curve_at: Option<u64>,
+    asleep: bool,
+    /// Consecutive silent input frames.
+    silent_frames: u64,
+    peak_since_wake: f32,
+    deepest_reduction_db: f32,
+}
+
+impl<K: Kernel> Processor<K> {
+    /// Creates the effect at a sample rate with a complete, validated parameter vector.
+    pub fn new(sample_rate: f64, params: &[f64]) -> Self {
+        let spec = K::SPEC;
+        let params: Vec<f64> = spec
+            .params
+            .iter()
+            .zip(params.iter().chain(std::iter::repeat(&f64::NAN)))
+            .map(|(p, v)| if v.is_finite() { *v } else { p.default })
+            .collect();
+        let crossfades =
+            !K::OWN_TRANSITIONS && (K::TAKES_CURVE || spec.params.iter().any(|p| !p.glides() && !changes_latency(p)));
+        let max_latency = K::max_latency(sample_rate);
+        Processor {
+            sample_rate,
+            frame: 0,
+            glides: params.iter().map(|v| Glide::constant(*v)).collect(),
+            current: params.clone(),
+            gliding: false,
+            pending: false,
+            kernel: K::new(sample_rate, &params),
+            spare: crossfades.then(|| {
+                Box::new(Spare {
+                    kernel: K::new(sample_rate, &params),
+                    params: params.clone(),
+                })
+            }),
+            crossfade: None,
+            enabled: true,
+            bypass_fade: None,
+            kernel_idle: false,
+            switch: None,
+            mix_index: spec.index_of("mix"),
+            // Room for a whole piece beyond the latency, so the dry path is copied in a few slices.
+            dry: (max_latency > 0).then(|| StereoLine::new(max_latency + PIECE_FRAMES)),
+            scratch: Box::new(Scratch {
+                dry_left: [0.0; PIECE_FRAMES],
+                dry_right: [0.0; PIECE_FRAMES],
+                alt_left: [0.0; PIECE_FRAMES],
+                alt_right: [0.0; PIECE_FRAMES],
+            }),
+            fade_frames: smoothing_frames(sample_rate),
+            curve_pending: Vec::with_capacity(if K::TAKES_CURVE { MAX_CURVE_LEN } else { 0 }),
+            curve_at: None,
+            asleep: false,
+            silent_frames: 0,
+            peak_since_wake: 0.0,
+            deepest_reduction_db: 0.0,
+            targets: params,
+        }
+    }
+
+    /// The kernel, for tests and meters.
+    pub fn kernel(&self) -> &K {
+        &self.kernel
+    }
+
+    fn apply(&mut self, event: &Event, at: u64) {
+        match event.action {
+            Action::Tempo(bpm) => {
+                if bpm.is_finite() && bpm > 0.0 {
+                    self.kernel.set_tempo(bpm);
+                    if let Some(spare) = &mut self.spare {
+                        spare.kernel.set_tempo(bpm);
+                    }
+                }
+            }
+            Action::Enable(on) => {
+                if on != self.enabled {
+                    self.enabled = on;
+                    if on && self.kernel_idle {
+                        self.kernel_idle = false;
+                        self.restart_kernel(at);
+                    }
+                    // Reverse a fade in progress from where it stands, so the weight never jumps.
+                    let done = self.bypass_fade.map_or(1.0, |r| r.weight(at)) as f64;
+                    let undone = ((1.0 - done) * self.fade_frames as f64).round() as u64;
+                    let start = at.saturating_sub(undone);
+                    self.bypass_fade = Some(Ramp {
+                        start,
+                        frames: self.fade_frames,
+                    });
+                }
+            }
+            Action::Set { index, value, source } => {
+                let Some(spec) = K::SPEC.params.get(index) else {
+                    return;
+                };
+                let value = if value.is_finite() { value } else { spec.default };
+                let value = value.clamp(spec.min, spec.max);
+                let value = if spec.is_integer() { value.round() } else { value };
+                self.targets[index] = value;
+                if spec.glides() {
+                    self.glides[index] = match source {
+                        Source::Automation => Glide::constant(value),
+                        Source::User => Glide::new(
+                            self.glides[index].value_at(at),
+                            value,
+                            at,
+                            self.fade_frames,
+                            spec.kind == ParamKind::Log,
+                        ),
+                    };
+                    self.gliding = true;
+                } else {
+                    self.pending = true;
+                }
+            }
+        }
+    }
+
+    /// Resets the kernel and, for an effect with latency, primes it with the dry ring's most recent input
+    /// (rendered and discarded) so that its output at `at` lines up with the dry path.
+    fn restart_kernel(&mut self, at: u64) {
+        self.kernel.reset();
+        self.crossfade = None;
+        self.prime(at);
+    }
+
+    /// Renders the last `2 x latency` input frames before `at` (at most what the dry ring holds) through the
+    /// kernel, discarding the output.
+    fn prime(&mut self, at: u64) {
+        let latency = self.kernel.latency();
+        let Some(dry) = &self.dry else { return };
+        if latency == 0 {
+            return;
+        }
+        let frames = (2 * latency).min(dry.max_delay()).min(at as usize);
+        let s = &mut *self.scratch;
+        let mut done = 0;
+        while done < frames {
+            let len = (frames - done).min(PIECE_FRAMES);
+            for k in 0..len {
+                // `read(d)` is the frame written `d` before the most recent one.
+                let (l, r) = dry.read(frames - 1 - (done + k));
+                s.alt_left[k] = l;
+                s.alt_right[k] = r;
+            }
+            let start = at - (frames - done) as u64;
+            self.kernel
+                .render(start, &mut s.alt_left[..len], &mut s.alt_right[..len]);
+            done += len;
+        }
+    }
+
+    /// Starts a crossfade at `at` from the kernel's current state to a copy of it that takes the target values
+    /// (and the pending curve, when `new_curve` is set).
+    fn start_crossfade(&mut self, at: u64, new_curve: bool) {
+        let Some(spare) = &mut self.spare else { return };
+        // The outgoing state keeps its parameters; the incoming one starts from a copy of that state.
+        spare.params.copy_from_slice(&self.current);
+        std::mem::swap(&mut self.kernel, &mut spare.kernel);
+        self.kernel.copy_state_from(&spare.kernel);
+        if new_curve {
+            self.kernel.load_curve(&self.curve_pending);
+        }
+        self.crossfade = Some(Ramp {
+            start: at,
+            frames: self.fade_frames,
+        });
+    }
+
+    /// Brings the kernel's parameters to their values at frame `at`; starts a crossfade or a latency switch
+    /// when a parameter that cannot glide differs from what the kernel runs with (one at a time: a change that
+    /// arrives during one starts when it ends).
+    fn update_controls(&mut self, at: u64) {
+        let params = K::SPEC.params;
+        if self.pending && self.crossfade.is_none() && self.switch.is_none() {
+            self.pending = false;
+            let differs = |i: usize| !params[i].glides() && self.current[i] != self.targets[i];
+            if (0..params.len()).any(|i| differs(i) && changes_latency(&params[i])) {
+                let earliest = at + self.fade_frames;
+                self.switch = Some(LatencySwitch {
+                    fade_out_start: at,
+                    switch_at: earliest.div_ceil(PIECE) * PIECE,
+                    switched: false,
+                });
+            } else if (0..params.len()).any(differs) {
+                if self.spare.is_some() && !self.kernel_idle {
+                    self.start_crossfade(at, false);
+                }
+                for (i, spec) in params.iter().enumerate() {
+                    if !spec.glides() {
+                        self.current[i] = self.targets[i];
+                    }
+                }
+            }
+        }
+        if let Some(sw) = &mut self.switch {
+            if !sw.switched && at >= sw.switch_at {
+                sw.switched = true;
+                for (i, spec) in params.iter().enumerate() {
+                    if !spec.glides() {
+                        self.current[i] = self.targets[i];
+                    }
+                }
+            }
+        }
+        let mut still_gliding = false;
+        for (i, spec) in params.iter().enumerate() {
+            if spec.glides() {
+                let g = &self.glides[i];
+                self.current[i] = g.value_at(at);
+                if let Some(spare) = &mut self.spare {
+                    spare.params[i] = self.current[i];
+                }
+                still_gliding |= !g.settled_at(at);
+            }
+        }
+        self.gliding = still_gliding;
+        self.kernel.set_targets(&self.targets);
+        self.kernel.set_params(&self.current);
+        if let (Some(spare), Some(_)) = (&mut self.spare, self.crossfade) {
+            spare.kernel.set_targets(&self.targets);
+            spare.kernel.set_params(&spare.params);
+        }
+    }
+
+    /// Whether anything (an event, a pending curve) falls inside the piece `[at, at + len)`.
+    fn piece_has_events(&self, events: &[Event], next: usize, at: u64, len: usize) -> bool {
+        let end = at + len as u64;
+        events.get(next).is_some_and(|e| e.frame < end) || self.curve_at.is_some_and(|f| f < end)
+    }
+
+    /// Whether the control state is at rest: nothing that changes the output over time is under way.
+    fn controls_at_rest(&self) -> bool {
+        !self.gliding
+            && !self.pending
+            && self.crossfade.is_none()
+            && self.bypass_fade.is_none()
+            && self.switch.is_none()
+            && self.curve_at.is_none()
+    }
+
+    fn process_piece(&mut self, left: &mut [f32], right: &mut [f32], events: &[Event], next: &mut usize) {
+        let n = left.len();
+        let start = self.frame;
+        let input_silent = sanitize_and_peak(left, right) < SILENCE_THRESHOLD;
+        if self.asleep {
+            if input_silent && !self.piece_has_events(events, *next, start, n) {
+                left.fill(0.0);
+                right.fill(0.0);
+                self.frame += n as u64;
+                return;
+            }
+            self.asleep = false;
+            self.peak_since_wake = 0.0;
+        }
+        let mut i = 0;
+        while i < n {
+            let at = start + i as u64;
+            let mut changed = false;
+            while let Some(e) = events.get(*next).filter(|e| e.frame <= at) {
+                self.apply(e, at);
+                *next += 1;
+                changed = true;
+            }
+            let curve_now = self.curve_at.is_some_and(|f| f <= at) && self.crossfade.is_none();
+            if curve_now {
+                self.curve_at = None;
+                if self.kernel_idle {
+                    self.kernel.load_curve(&self.curve_pending);
+                } else {
+                    self.start_crossfade(at, true);
+                }
+            }
+            let on_grid = at % CONTROL_INTERVAL == 0;
+            let switch_due = self.switch.is_some_and(|s| !s.switched && at >= s.switch_at);
+            if changed
+                || curve_now
+                || switch_due
+                || (self.gliding && on_grid)
+                || (self.pending && self.crossfade.is_none() && self.switch.is_none())
+            {
+                self.update_controls(at);
+                if switch_due && !self.kernel_idle {
+                    self.prime(at);
+                }
+            }
+            // The segment ends at the next event, the next control point while gliding, the end of a
+            // crossfade, a pending curve's frame, or the piece's end.
+            let mut end = n;
+            if let Some(e) = events.get(*next) {
+                end = end.min((e.frame.saturating_sub(start)) as usize).max(i + 1);
+            }
+            if let Some(f) = self.curve_at {
+                end = end.min((f.saturating_sub(start)) as usize).max(i + 1);
+            }
+            if self.gliding {
+                let to_grid = CONTROL_INTERVAL - at % CONTROL_INTERVAL;
+                end = end.min(i + to_grid as usize);
+            }
+            if let Some(x) = self.crossfade {
+                end = end.min((x.end() + 1 - start) as usize).max(i + 1);
+            }
+            self.render_segment(at, &mut left[i..end], &mut right[i..end]);
+            i = end;
+        }
+        let output_peak = guard_and_peak(left, right);
+        self.peak_since_wake = self.peak_since_wake.max(output_peak);
+        self.frame += n as u64;
+        self.silent_frames = if input_silent { self.silent_frames + n as u64 } else { 0 };
+        let reduction = if self.enabled || self.bypass_fade.is_some() {
+            self.kernel.gain_reduction_db()
+        } else {
+            0.0
+        };
+        self.deepest_reduction_db = self.deepest_reduction_db.min(reduction);
+        if self.frame % PIECE == 0 {
+            self.consider_sleep();
+        }
+    }
+
+    /// Falls asleep at a piece boundary when the input has been silent for at least the latency, the controls
+    /// are at rest and the kernel (if it runs) has settled.
+    fn consider_sleep(&mut self) {
+        let latency = self.kernel.latency() as u64;
+        if self.silent_frames == 0 || self.silent_frames < latency.max(1) || !self.controls_at_rest() {
+            return;
+        }
+        let floor = (self.peak_since_wake * SETTLE_FLOOR_RATIO).max(SILENCE_THRESHOLD);
+        if self.kernel_idle || self.kernel.settled(floor) {
+            self.asleep = true;
+        }
+    }
+
+    fn render_segment(&mut self, at: u64, left: &mut [f32], right: &mut [f32]) {
+        let len = left.len();
+        let latency = self.kernel.latency();
+        let mix = self.mix_index.map_or(1.0, |m| self.current[m] as f32);
+        let s = &mut *self.scratch;
+        let (dry_l, dry_r) = (&mut s.dry_left[..len], &mut s.dry_right[..len]);
+        let dry_needed = mix != 1.0 || self.bypass_fade.is_some() || !self.enabled;
+        match &mut self.dry {
+            // The ring is written every segment: priming and latency switches read its history.
+            Some(ring) => ring.process_block(left, right, dry_l, dry_r, latency),
+            None if dry_needed => {
+                dry_l.copy_from_slice(left);
+                dry_r.copy_from_slice(right);
+            }
+            None => {}
+        }
+        if self.kernel_idle {
+            left.copy_from_slice(dry_l);
+            right.copy_from_slice(dry_r);
+        } else {
+            match (self.crossfade, &mut self.spare) {
+                (Some(x), Some(spare)) => {
+                    let (alt_l, alt_r) = (&mut s.alt_left[..len], &mut s.alt_right[..len]);
+                    alt_l.copy_from_slice(left);
+                    alt_r.copy_from_slice(right);
+                    spare.kernel.render(at, alt_l, alt_r);
+                    self.kernel.render(at, left, right);
+                    for k in 0..len {
+                        let w = x.weight(at + k as u64);
+                        left[k] = alt_l[k] + (left[k] - alt_l[k]) * w;
+                        right[k] = alt_r[k] + (right[k] - alt_r[k]) * w;
+                    }
+                    if at + len as u64 > x.end() {
+                        self.crossfade = None;
+                        self.pending = true;
+                    }
+                }
+                _ => self.kernel.render(at, left, right),
+            }
+            if mix != 1.0 {
+                for k in 0..len {
+                    left[k] = dry_l[k] * (1.0 - mix) + left[k] * mix;
+                    right[k] = dry_r[k] * (1.0 - mix) + right[k] * mix;
+                }
+            }
+            if let Some(fade) = self.bypass_fade {
+                for k in 0..len {
+                    let w = fade.weight(at + k as u64);
+                    let wet = if self.enabled { w } else { 1.0 - w };
+                    left[k] = dry_l[k] + (left[k] - dry_l[k]) * wet;
+                    right[k] = dry_r[k] + (right[k] - dry_r[k]) * wet;
+                }
+                if at + len as u64 > fade.end() {
+                    self.bypass_fade = None;
+                    self.kernel_idle = !self.enabled;
+                }
+            } else if !self.enabled {
+                left.copy_from_slice(dry_l);
+                right.copy_from_slice(dry_r);
+                self.kernel_idle = true;
+            }
+        }
+        if let Some(sw) = self.switch {
+            self.apply_switch_fade(sw, at, left, right);
+        }
+    }
+
+    /// Scales a segment by the latency switch's fade: down to 0 at the switch, back up over `fade_frames`.
+    fn apply_switch_fade(&mut self, sw: LatencySwitch, at: u64, left: &mut [f32], right: &mut [f32]) {
+        let out_frames = sw.switch_at - sw.fade_out_start;
+        let fade_in = Ramp {
+            start: sw.switch_at,
+            frames: self.fade_frames,
+        };
+        for k in 0..left.len() {
+            let f = at + k as u64;
+            let g = if f < sw.switch_at {
+                (sw.switch_at - f - 1) as f32 / out_frames as f32
+            } else {
+                fade_in.weight(f)
+            };
+            left[k] *= g;
+            right[k] *= g;
+        }
+        let last = at + left.len() as u64;
+        if sw.switched && last > fade_in.end() {
+            self.switch = None;
+            self.pending = true;
+        }
+    }
+}
+
+/// Replaces non-finite samples by 0 (effects.md's rule) and returns the largest magnitude, in one pass.
+#[inline]
+fn sanitize_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
+    let mut peak = 0.0f32;
+    for channel in [left, right] {
+        for x in channel.iter_mut() {
+            let v = if x.is_finite() { *x } else { 0.0 };
+            *x = v;
+            peak = peak.max(v.abs());
+        }
+    }
+    peak
+}
+
+/// Returns the largest output magnitude; a non-finite sample (only a kernel bug makes one) is replaced by 0.
+#[inline]
+fn guard_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
+    let mut peak = 0.0f32;
+    // `x - x` is 0 for finite x and NaN otherwise; the sum stays 0 unless something is not finite.
+    let mut poison = 0.0f32;
+    for x in left.iter().chain(right.iter()) {
+        peak = peak.max(x.abs());
+        poison += *x - *x;
+    }
+    if poison != 0.0 {
+        denormal::sanitize(left);
+        denormal::sanitize(right);
+        peak = 0.0;
+        for x in left.iter().chain(right.iter()) {
+            peak = peak.max(x.abs());
+        }
+    }
+    peak
+}
+
+impl<K: Kernel> Effect for Processor<K> {
+    fn spec(&self) -> &'static EffectSpec {
+        K::SPEC
+    }
+
+    fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    fn process(&mut self, left: &mut [f32], right: &mut [f32], events: &[Event]) {
+        let n = left.len().min(right.len());
+        let mut next = 0;
+        let mut start = 0;
+        while start < n {
+            let to_grid = (PIECE - self.frame % PIECE) as usize;
+            let end = (start + to_grid).min(n);
+            let (l, r) = (&mut left[start..end], &mut right[start..end]);
+            self.process_piece(l, r, events, &mut next);
+            start = end;
+        }
+    }
+
+    fn latency(&self) -> usize {
+        self.kernel.latency()
+    }
+
+    fn max_latency(&self) -> usize {
+        K::max_latency(self.sample_rate)
+    }
+
+    fn tail(&self) -> Tail {
+        let cap = (MAX_TAIL_SECONDS * self.sample_rate) as u64;
+        let mut tail = self.kernel.tail_samples();
+        if let (Some(spare), Some(_)) = (&self.spare, self.crossfade) {
+            tail = tail.zip(spare.kernel.tail_samples()).map(|(a, b)| a.max(b));
+        }
+        match tail {
+            Some(t) => Tail::Samples(t.min(cap)),
+            None => Tail::Infinite,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.kernel.reset();
+        if let Some(dry) = &mut self.dry {
+            dry.reset();
+        }
+        self.crossfade = None;
+        self.bypass_fade = None;
+        self.switch = None;
+        self.kernel_idle = !self.enabled;
+        if self.curve_at.take().is_some() {
+            self.kernel.load_curve(&self.curve_pending);
+        }
+        for (i, g) in self.glides.iter_mut().enumerate() {
+            *g = Glide::constant(self.targets[i]);
+        }
+        self.gliding = false;
+        self.pending = false;
+        self.current.copy_from_slice(&self.targets);
+        self.kernel.set_targets(&self.targets);
+        self.kernel.set_params(&self.current);
+        if let Some(spare) = &mut self.spare {
+            spare.kernel.reset();
+            spare.params.copy_from_slice(&self.targets);
+            spare.kernel.copy_state_from(&self.kernel);
+            spare.kernel.set_targets(&self.targets);
+            spare.kernel.set_params(&self.current);
+        }
+        self.asleep = false;
+        self.silent_frames = 0;
+        self.peak_since_wake = 0.0;
+        self.deepest_reduction_db = 0.0;
+    }
+
+    fn param(&self, index: usize) -> f64 {
+        self.targets.get(index).copied().unwrap_or(f64::NAN)
+    }
+
+    fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn set_enabled_immediately(&mut self, enabled: bool) {
+        if enabled && self.kernel_idle {
+            self.restart_kernel(self.frame);
+        }
+        self.enabled = enabled;
+        self.bypass_fade = None;
+        self.kernel_idle = !enabled;
+    }
+
+    fn set_tempo_immediately(&mut self, bpm: f64) {
+        let at = self.frame;
+        self.apply(&Event::tempo(bpm, at), at);
+    }
+
+    fn gain_reduction_db(&self) -> f32 {
+        if self.enabled || self.bypass_fade.is_some() {
+            self.kernel.gain_reduction_db()
+        } else {
+            0.0
+        }
+    }
+
+    fn take_peak_gain_reduction_db(&mut self) -> f32 {
+        std::mem::take(&mut self.deepest_reduction_db)
+    }
+
+    fn set_curve(&mut self, curve: &[f32], frame: u64) -> Result<(), CurveError> {
+        if !K::TAKES_CURVE {
+            return Err(CurveError::NotAccepted);
+        }
+        validate_curve(curve)?;
+        self.curve_pending.clear();
+        self.curve_pending.extend_from_slice(curve);
+        self.curve_at = Some(frame);
+        Ok(())
+    }
+
+    fn set_curve_immediately(&mut self, curve: &[f32]) -> Result<(), CurveError> {
+        if !K::TAKES_CURVE {
+            return Err(CurveError::NotAccepted);
+        }
+        validate_curve(curve)?;
+        self.curve_at = None;
+        self.kernel.load_curve(curve);
+        if let Some(spare) = &mut self.spare {
+            spare.kernel.load_curve(curve);
+        }
+        Ok(())
+    }
+
+    fn is_asleep(&self) -> bool {
+        self.asleep
+    }
+
+    fn is_kernel_running(&self) -> bool {
+        !self.asleep && !self.kernel_idle
+    }
+}

@@ -559,11 +559,11 @@ fn sanitize_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
 #[inline]
 fn guard_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
     let mut peak = 0.0f32;
-    // `x - x` is 0 for finite x and NaN otherwise; the sum stays 0 unless something is not finite.
+    // `0 x x` is 0 for finite x and NaN otherwise; the sum stays 0 unless something is not finite.
     let mut poison = 0.0f32;
     for x in left.iter().chain(right.iter()) {
         peak = peak.max(x.abs());
-        poison += *x - *x;
+        poison += *x * 0.0;
     }
     if poison != 0.0 {
         denormal::sanitize(left);

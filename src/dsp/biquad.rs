@@ -277,6 +277,16 @@ impl Cascade {
         }
     }
 
+    /// Whether every section's state (running or not) is within `floor` x 1e-3 / gain of zero. With zero input
+    /// the output then stays far below `floor`: the 60 dB margin covers the transient growth of a resonant
+    /// section (poles near the unit circle at low frequency) and the boost of the sections after it.
+    pub fn settled(&self, floor: f32) -> bool {
+        let limit = floor as f64 * 1e-3 / self.gain.abs().max(1.0);
+        self.sections
+            .iter()
+            .all(|s| s.l1.abs() <= limit && s.l2.abs() <= limit && s.r1.abs() <= limit && s.r2.abs() <= limit)
+    }
+
     /// The conservative number of samples until the impulse response stays below -100 dB, or 0 with no
     /// sections. Each section contributes the time its slowest pole takes to decay by 100 dB, doubled to
     /// cover the polynomial growth of repeated poles in series.

@@ -120,6 +120,9 @@ pub trait Effect: Send {
     /// without running its kernel (see the module documentation). Wakes by itself on the first non-silent
     /// sample or event.
     fn is_asleep(&self) -> bool;
+    /// Allows (the default) or forbids sleeping; forbidding wakes the effect at once. For tests that compare
+    /// against an instance that never sleeps, and for hosts that want constant cost.
+    fn set_sleep_allowed(&mut self, allowed: bool);
     /// Whether the kernel is running at all: false while asleep, and while bypassed once the bypass fade has
     /// ended (the dry path alone runs then). For CPU meters.
     fn is_kernel_running(&self) -> bool;

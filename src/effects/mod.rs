@@ -11,7 +11,7 @@
 //! ([`Processor`]) and `registry.rs` (ids to constructors).
 
 /// The `Kernel` methods of an effect that is a biquad cascade in a field named `cascade`: render, reset, state
-/// copy and tail all delegate to it.
+/// copy, tail and settling all delegate to it.
 macro_rules! cascade_kernel {
     () => {
         fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
@@ -28,6 +28,10 @@ macro_rules! cascade_kernel {
 
         fn tail_samples(&self) -> Option<u64> {
             Some(self.cascade.tail_samples())
+        }
+
+        fn settled(&self, floor: f32) -> bool {
+            self.cascade.settled(floor)
         }
     };
 }

@@ -117,6 +117,7 @@ pub struct Processor<K: Kernel> {
     curve_pending: Vec<f32>,
     curve_at: Option<u64>,
     asleep: bool,
+    sleep_allowed: bool,
     /// Consecutive silent input frames.
     silent_frames: u64,
     peak_since_wake: f32,
@@ -168,6 +169,7 @@ impl<K: Kernel> Processor<K> {
             curve_pending: Vec::with_capacity(if K::TAKES_CURVE { MAX_CURVE_LEN } else { 0 }),
             curve_at: None,
             asleep: false,
+            sleep_allowed: true,
             silent_frames: 0,
             peak_since_wake: 0.0,
             deepest_reduction_db: 0.0,
@@ -440,7 +442,11 @@ impl<K: Kernel> Processor<K> {
     /// are at rest and the kernel (if it runs) has settled.
     fn consider_sleep(&mut self) {
         let latency = self.kernel.latency() as u64;
-        if self.silent_frames == 0 || self.silent_frames < latency.max(1) || !self.controls_at_rest() {
+        if !self.sleep_allowed
+            || self.silent_frames == 0
+            || self.silent_frames < latency.max(1)
+            || !self.controls_at_rest()
+        {
             return;
         }
         let floor = (self.peak_since_wake * SETTLE_FLOOR_RATIO).max(SILENCE_THRESHOLD);
@@ -715,6 +721,11 @@ impl<K: Kernel> Effect for Processor<K> {
 
     fn is_asleep(&self) -> bool {
         self.asleep
+    }
+
+    fn set_sleep_allowed(&mut self, allowed: bool) {
+        self.sleep_allowed = allowed;
+        self.asleep &= allowed;
     }
 
     fn is_kernel_running(&self) -> bool {

@@ -180,10 +180,13 @@ fn largest_step(l: &[f32], r: &[f32], range: std::ops::Range<usize>) -> f32 {
     worst
 }
 
+/// An effect id, its settings, the parameter changed and its new value.
+type Case = (&'static str, &'static [(&'static str, f64)], &'static str, f64);
+
 #[test]
 fn latency_changes_step_no_more_than_the_signal_plus_its_peak_over_the_fade() {
     // (effect, settings, parameter, from, to): the limiter's lookahead and a shaper's oversampling.
-    let cases: [(&str, &[(&str, f64)], &str, f64); 4] = [
+    let cases: [Case; 4] = [
         (
             "limiter",
             &[("ceilingDb", 0.0), ("lookaheadMs", 5.0)],

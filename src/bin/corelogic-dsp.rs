@@ -3,7 +3,7 @@
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
-use corelogic_dsp::analysis;
+use corelogic_dsp::analysis::{self, MAX_PEAK_BUCKETS, MAX_PEAK_LEVELS};
 use corelogic_dsp::chain::{self, ChainEntry};
 use corelogic_dsp::effects::{find, MAX_BLOCK};
 use corelogic_dsp::listing::{self, EffectListing};
@@ -68,9 +68,6 @@ struct PeaksArgs {
     json: bool,
 }
 
-/// Largest --buckets (x 2^(levels-1)): keeps the output a display's worth, not a copy of the file.
-const MAX_PEAK_BUCKETS: usize = 1 << 24;
-
 fn parse_buckets(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_PEAK_BUCKETS).contains(&n) => Ok(n),
@@ -82,8 +79,8 @@ fn parse_buckets(text: &str) -> Result<usize, String> {
 
 fn parse_levels(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
-        Ok(n) if (1..=16).contains(&n) => Ok(n),
-        _ => Err("expected a whole number of levels from 1 to 16".to_string()),
+        Ok(n) if (1..=MAX_PEAK_LEVELS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number of levels from 1 to {MAX_PEAK_LEVELS}")),
     }
 }
 
@@ -426,7 +423,8 @@ fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
     let mut stream = wav::WavStream::open(&args.input)?;
     let channels = usize::from(stream.channels());
     let frames = stream.frames();
-    let mut builder = analysis::PeaksBuilder::new(frames, channels, args.buckets, args.levels);
+    let mut builder = analysis::PeaksBuilder::new(frames, channels, args.buckets, args.levels)
+        .map_err(|e| Failure::Input(format!("{}: {e}", args.input.display())))?;
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     loop {
         let n = stream.read(&mut left, &mut right)?;
@@ -434,7 +432,9 @@ fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
             break;
         }
         let block: [&[f32]; 2] = [&left[..n], &right[..n]];
-        builder.push(&block[..channels]);
+        builder
+            .push(&block[..channels])
+            .map_err(|e| Failure::System(format!("internal error: {e}")))?;
     }
     let levels = builder.finish();
     if args.json {

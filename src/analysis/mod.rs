@@ -24,10 +24,10 @@ pub mod true_peak;
 
 pub use error::{AnalysisError, SAMPLE_RATE_RANGE_HZ};
 pub use loudness::LoudnessMeter;
+pub use peaks::{PeakLevel, PeaksBuilder, MAX_PEAK_BUCKETS, MAX_PEAK_CHANNELS, MAX_PEAK_LEVELS};
 
 /// The former name of [`AnalysisError`], kept so that code written against it still builds.
 pub type SetupError = AnalysisError;
-pub use peaks::{PeakLevel, PeaksBuilder, MAX_PEAK_BUCKETS, MAX_PEAK_CHANNELS, MAX_PEAK_LEVELS};
 
 use error::check_block;
 use features::FrameAnalyzer;

@@ -4,6 +4,7 @@
 //! - [`params`]: parameter tables and validation, the single source for every listing and UI.
 //! - [`dsp`]: building blocks (biquads, glides, delay lines, denormal guards).
 //! - [`effects`]: the effect framework, the effects and their registry.
+//! - [`listing`]: the effect listing (parameters, tapers, latency) as typed data and JSON.
 //! - [`chain`]: effect chains from JSON, validated with errors that name the JSON path.
 //! - [`dither`]: quantisation to 16/24-bit integers with TPDF dither from a seeded PCG32.
 //! - [`analysis`]: loudness, true peak, spectral features, MFCCs, tempo and waveform peaks.
@@ -14,9 +15,10 @@ pub mod chain;
 pub mod dither;
 pub mod dsp;
 pub mod effects;
+pub mod listing;
 pub mod params;
 #[cfg(feature = "cli")]
 pub mod wav;
 
 pub use effects::{create, registry, Action, Effect, Event, Source, Tail};
-pub use params::{EffectSpec, ParamError, ParamSpec};
+pub use params::{EffectSpec, ParamError, ParamSpec, Taper};

@@ -4,7 +4,18 @@
 //! integer, whether it may be automated, enumeration labels and how a change is smoothed. Validation, the
 //! CLI's `effects --json`, and later the TypeScript types and the demo's controls are all derived from it.
 
+use serde::Serialize;
 use std::fmt;
+
+/// How a UI control maps its travel to a parameter's value (the listing's `taper`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Taper {
+    /// Equal travel, equal change of value.
+    Linear,
+    /// Equal travel, equal ratio of values (needs min > 0): frequencies, times and ratios that span decades.
+    Log,
+}
 
 /// How a parameter's value is interpreted and how a change reaches the audio.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,6 +46,12 @@ pub struct ParamSpec {
     pub default: f64,
     pub kind: ParamKind,
     pub automatable: bool,
+    /// What a UI knob should use. Log for every [`ParamKind::Log`] parameter, and for a few others whose range
+    /// spans a large ratio but which glide linearly or crossfade (set with [`ParamSpec::log_taper`]).
+    pub taper: Taper,
+    /// Whether a change of this parameter changes the effect's latency (the host must re-align; set with
+    /// [`ParamSpec::changing_latency`]).
+    pub changes_latency: bool,
 }
 
 impl ParamSpec {
@@ -48,6 +65,8 @@ impl ParamSpec {
             default,
             kind: ParamKind::Linear,
             automatable: true,
+            taper: Taper::Linear,
+            changes_latency: false,
         }
     }
 
@@ -55,6 +74,7 @@ impl ParamSpec {
     pub const fn log(name: &'static str, unit: &'static str, min: f64, max: f64, default: f64) -> Self {
         ParamSpec {
             kind: ParamKind::Log,
+            taper: Taper::Log,
             ..Self::linear(name, unit, min, max, default)
         }
     }
@@ -69,6 +89,8 @@ impl ParamSpec {
             default,
             kind: ParamKind::Enum(labels),
             automatable: false,
+            taper: Taper::Linear,
+            changes_latency: false,
         }
     }
 
@@ -87,6 +109,8 @@ impl ParamSpec {
             default,
             kind: ParamKind::Integer,
             automatable: false,
+            taper: Taper::Linear,
+            changes_latency: false,
         }
     }
 
@@ -96,6 +120,24 @@ impl ParamSpec {
             kind: ParamKind::Structural,
             automatable: false,
             ..Self::linear(name, unit, min, max, default)
+        }
+    }
+
+    /// The same parameter, marked as changing the effect's latency when it changes (`lookaheadMs`,
+    /// `oversample`): listed as `changesLatency`, so a host knows to re-align after a change.
+    pub const fn changing_latency(self) -> Self {
+        ParamSpec {
+            changes_latency: true,
+            ..self
+        }
+    }
+
+    /// The same parameter with a logarithmic UI taper (min must be > 0), for a range spanning a large ratio
+    /// whose kind is not [`ParamKind::Log`] (a structural time, a linearly gliding spacing).
+    pub const fn log_taper(self) -> Self {
+        ParamSpec {
+            taper: Taper::Log,
+            ..self
         }
     }
 

@@ -145,9 +145,13 @@ fn frame_features_and_loudness_agree_with_librosa_and_pyloudnorm() {
             // A short crescendo fits the values kept for the final floor; the long one needs the second
             // pass over the file: make sure each takes its path.
             let mut analyzer = Analyzer::new(sr, 1).unwrap();
-            analyzer.push(&[&channels[0]]);
+            analyzer.push(&[&channels[0]]).unwrap();
             let long = name.starts_with("crescendo-long");
-            assert_eq!(analyzer.end_first_pass(), long, "{name}: second pass needed = {long}");
+            assert_eq!(
+                analyzer.end_first_pass().unwrap(),
+                long,
+                "{name}: second pass needed = {long}"
+            );
         }
         let rf = |k: &str| r[k].as_f64().unwrap();
         let mfcc_err = (0..13)
@@ -212,7 +216,7 @@ fn segments(sr: f64, parts: &[(f64, f64)]) -> Vec<f32> {
 fn meter_over(sr: f64, signal: &[f32]) -> LoudnessMeter {
     let mut meter = LoudnessMeter::new(sr, 2).unwrap();
     for block in signal.chunks(1000) {
-        meter.push(&[block, block]);
+        meter.push(&[block, block]).unwrap();
     }
     meter
 }
@@ -270,7 +274,7 @@ fn ebu_tech_3341_case_9_short_term_is_constant_after_3_s() {
     let step = 4800;
     let mut worst: f64 = 0.0;
     for (k, block) in signal.chunks(step).enumerate() {
-        meter.push(&[block, block]);
+        meter.push(&[block, block]).unwrap();
         if (k + 1) * step >= 3 * 48_000 {
             worst = worst.max((meter.short_term_lufs() + 23.0).abs());
         }
@@ -479,13 +483,13 @@ fn peaks_equal_a_direct_min_max_at_every_level() {
     ] {
         let l: Vec<f32> = noise_f64(seed, frames).iter().map(|&v| v as f32).collect();
         let r: Vec<f32> = noise_f64(seed + 100, frames).iter().map(|&v| v as f32).collect();
-        let mut builder = PeaksBuilder::new(frames as u64, 2, buckets, levels);
+        let mut builder = PeaksBuilder::new(frames as u64, 2, buckets, levels).unwrap();
         // Odd block sizes, so buckets straddle blocks.
         let mut start = 0;
         let mut size = 1;
         while start < frames {
             let end = (start + size).min(frames);
-            builder.push(&[&l[start..end], &r[start..end]]);
+            builder.push(&[&l[start..end], &r[start..end]]).unwrap();
             start = end;
             size = size * 3 % 997 + 1;
         }
@@ -595,19 +599,19 @@ fn block_size_does_not_change_the_analysis() {
         while start < l.len() {
             let end = (start + size).min(l.len());
             if second {
-                a.push_second_pass(&[&l[start..end], &r[start..end]]);
+                a.push_second_pass(&[&l[start..end], &r[start..end]]).unwrap();
             } else {
-                a.push(&[&l[start..end], &r[start..end]]);
+                a.push(&[&l[start..end], &r[start..end]]).unwrap();
             }
             start = end;
             size = size * 7 % 5003 + 1;
         }
     };
     blocks(&mut analyzer, false);
-    if analyzer.end_first_pass() {
+    if analyzer.end_first_pass().unwrap() {
         blocks(&mut analyzer, true);
     }
-    let streamed = analyzer.finish();
+    let streamed = analyzer.finish().unwrap();
     assert_eq!(whole.frames, streamed.frames);
     assert_eq!(whole.tempo_bpm.is_some(), streamed.tempo_bpm.is_some());
     assert_eq!(whole.loudness_range_lu.is_some(), streamed.loudness_range_lu.is_some());
@@ -637,11 +641,11 @@ fn analyser_and_meter_do_not_allocate_while_streaming() {
     let l: Vec<f32> = noise_f64(5, 100_000).iter().map(|&v| (0.3 * v) as f32).collect();
     let mut analyzer = Analyzer::new(sr, 2).unwrap();
     let mut meter = LoudnessMeter::new(sr, 2).unwrap();
-    analyzer.push(&[&l[..4096], &l[..4096]]);
+    analyzer.push(&[&l[..4096], &l[..4096]]).unwrap();
     let before = allocations();
     for block in l[4096..].chunks(1024) {
-        analyzer.push(&[block, block]);
-        meter.push(&[block, block]);
+        analyzer.push(&[block, block]).unwrap();
+        meter.push(&[block, block]).unwrap();
         let _ = (meter.momentary_lufs(), meter.short_term_lufs(), meter.true_peak());
     }
     assert_eq!(allocations() - before, 0);

@@ -146,13 +146,24 @@ fn effects_json_lists_every_registered_effect_with_the_schema_keys_and_types() {
         let keys: Vec<&str> = effect.as_object().unwrap().keys().map(|k| k.as_str()).collect();
         for key in &keys {
             assert!(
-                ["id", "name", "category", "parameters", "presets", "latencySamplesAt48k"].contains(key),
+                [
+                    "id",
+                    "name",
+                    "category",
+                    "parameters",
+                    "presets",
+                    "latencySamplesAt48k",
+                    "maxLatencySamplesAt48k"
+                ]
+                .contains(key),
                 "unexpected key {key}"
             );
         }
         assert!(effect["name"].is_string() && effect["category"].is_string());
         if let Some(latency) = effect.get("latencySamplesAt48k") {
             assert!(latency.is_u64(), "{latency}");
+            let max = effect["maxLatencySamplesAt48k"].as_u64();
+            assert!(max.is_some_and(|m| m >= latency.as_u64().unwrap()), "{max:?}");
         }
         let parameters = effect["parameters"].as_array().unwrap();
         assert!(!parameters.is_empty());
@@ -164,6 +175,8 @@ fn effects_json_lists_every_registered_effect_with_the_schema_keys_and_types() {
             assert!(min <= default && default <= max, "{what}");
             let integer = p["integer"].as_bool().unwrap();
             assert!(p["automatable"].is_boolean(), "{what}");
+            assert!(p["taper"] == "linear" || p["taper"] == "log", "{what}");
+            assert!(p["changesLatency"].is_boolean(), "{what}");
             if integer {
                 assert_eq!(default.fract(), 0.0, "{what}");
             }

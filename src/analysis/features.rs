@@ -4,6 +4,7 @@
 //! flatness (power spectrum, amin 1e-10), zero-crossing rate, band energies and the dB mel spectrum for the
 //! MFCCs. Everything is accumulated as it streams; nothing is allocated per frame.
 
+use super::error::{check_sample_rate, AnalysisError};
 use super::mfcc::{self, DbSums, MelBand, MelDbSums, MEL_BANDS, MFCC_COUNT};
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
@@ -174,7 +175,9 @@ pub struct FrameAnalyzer {
 }
 
 impl FrameAnalyzer {
-    pub fn new(sample_rate_hz: f64) -> Self {
+    /// An analyser at a sample rate in [`super::SAMPLE_RATE_RANGE_HZ`].
+    pub fn new(sample_rate_hz: f64) -> Result<Self, AnalysisError> {
+        check_sample_rate(sample_rate_hz)?;
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
         let scratch = fft.make_scratch_vec();
         // scipy.signal.get_window('hann', N, fftbins=True): periodic.
@@ -202,7 +205,7 @@ impl FrameAnalyzer {
             power: vec![0.0; BINS],
             floored: vec![0.0; BINS],
             bin_index: (0..BINS).map(|k| k as f64).collect(),
-            mel_bands: mfcc::mel_filterbank(sample_rate_hz, N_FFT),
+            mel_bands: mfcc::mel_filterbank(sample_rate_hz, N_FFT)?,
             mel: [0.0; MEL_BANDS],
             dct: mfcc::dct_matrix(),
             band_ends,
@@ -221,7 +224,7 @@ impl FrameAnalyzer {
             first_pass_frames: 0,
         };
         analyzer.restart();
-        analyzer
+        Ok(analyzer)
     }
 
     /// Back to the start of the signal (centre padding in place), keeping the accumulators.
@@ -329,7 +332,8 @@ impl FrameAnalyzer {
             }
         }
         self.frames += 1;
-        mfcc::mel_power(&self.mel_bands, &self.power, &mut self.mel);
+        // The bands and the spectrum are sized together in `new`: no check per frame.
+        mfcc::mel_power_sized(&self.mel_bands, &self.power, &mut self.mel);
         match self.pass {
             Pass::First => {
                 self.db_sums.push(&self.mel);
@@ -423,16 +427,18 @@ impl FrameAnalyzer {
         }
     }
 
-    /// Ends the second pass (after [`FrameAnalyzer::end_first_pass`] returned true).
-    ///
-    /// # Panics
-    /// When the second pass did not see the same number of samples as the first.
-    pub fn end_second_pass(&mut self) {
+    /// Ends the second pass (after [`FrameAnalyzer::end_first_pass`] returned true); an error when the
+    /// second pass did not see as many frames as the first.
+    pub fn end_second_pass(&mut self) -> Result<(), AnalysisError> {
         self.pad_end();
-        assert_eq!(
-            self.frames, self.first_pass_frames,
-            "the second pass must feed the same samples"
-        );
+        if self.frames == self.first_pass_frames {
+            Ok(())
+        } else {
+            Err(AnalysisError::SecondPassFrames {
+                first: self.first_pass_frames,
+                second: self.frames,
+            })
+        }
     }
 
     /// The features (after the first pass, and the second when one was asked for).

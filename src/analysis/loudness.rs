@@ -2,6 +2,7 @@
 //! momentary (400 ms) and short-term (3 s) loudness, loudness range (EBU Tech 3342) and true peak, in one
 //! streaming [`LoudnessMeter`] that allocates only when it is created.
 
+use super::error::{check_block, check_sample_rate, AnalysisError};
 use super::true_peak::TruePeakDetector;
 
 /// BS.1770 offset: a 997 Hz sine at 0 dBFS in one front channel reads -3.01 LUFS.
@@ -245,37 +246,15 @@ pub struct LoudnessMeter {
     sample_peak: f64,
 }
 
-/// Why a meter or analyser cannot be built.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SetupError {
-    SampleRate(f64),
-    Channels(usize),
-}
-
-impl std::fmt::Display for SetupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SetupError::SampleRate(hz) => write!(f, "sample rate {hz} Hz is not supported (1000 to 768000 Hz)"),
-            SetupError::Channels(n) => write!(f, "{n} channels: 1 to 5 are supported"),
-        }
-    }
-}
-
-impl std::error::Error for SetupError {}
-
-pub(crate) fn check_sample_rate(sample_rate_hz: f64) -> Result<(), SetupError> {
-    if (1000.0..=768_000.0).contains(&sample_rate_hz) {
-        Ok(())
-    } else {
-        Err(SetupError::SampleRate(sample_rate_hz))
-    }
-}
-
 impl LoudnessMeter {
-    pub fn new(sample_rate_hz: f64, channels: usize) -> Result<Self, SetupError> {
+    /// A meter for `channels` channels (1 to 5) at a sample rate in [`super::SAMPLE_RATE_RANGE_HZ`].
+    pub fn new(sample_rate_hz: f64, channels: usize) -> Result<Self, AnalysisError> {
         check_sample_rate(sample_rate_hz)?;
         if !(1..=CHANNEL_WEIGHTS.len()).contains(&channels) {
-            return Err(SetupError::Channels(channels));
+            return Err(AnalysisError::Channels {
+                given: channels,
+                max: CHANNEL_WEIGHTS.len(),
+            });
         }
         let mut meter = Self {
             sample_rate_hz,
@@ -326,17 +305,11 @@ impl LoudnessMeter {
         (j as f64 * self.sample_rate_hz / STEPS_PER_SECOND as f64 + 1e-9).floor() as u64
     }
 
-    /// Feeds one block: `channels[c]` holds channel c's samples; all slices have the same length.
-    ///
-    /// # Panics
-    /// When the number of slices is not the meter's channel count or their lengths differ.
-    pub fn push(&mut self, channels: &[&[f32]]) {
-        assert_eq!(channels.len(), self.channels, "one slice per meter channel");
-        let frames = channels[0].len();
-        assert!(
-            channels.iter().all(|c| c.len() == frames),
-            "channel slices of equal length"
-        );
+    /// Feeds one block: `channels[c]` holds channel c's samples; all slices have the same length. A block
+    /// with another number of slices than the meter's channels, or slices of different lengths, is an error
+    /// (and nothing of it is measured).
+    pub fn push(&mut self, channels: &[&[f32]]) -> Result<(), AnalysisError> {
+        let frames = check_block("loudness meter", channels, self.channels)?;
         let mut done = 0;
         while done < frames {
             let take = ((self.step_end - self.position) as usize).min(frames - done);
@@ -376,6 +349,7 @@ impl LoudnessMeter {
                 self.complete_step();
             }
         }
+        Ok(())
     }
 
     fn complete_step(&mut self) {
@@ -469,9 +443,15 @@ impl LoudnessMeter {
         self.true_peaks.iter().map(TruePeakDetector::peak).fold(0.0, f64::max)
     }
 
-    /// True peak of one channel so far, linear.
-    pub fn channel_true_peak(&self, channel: usize) -> f64 {
-        self.true_peaks[channel].peak()
+    /// True peak of one channel so far, linear; an error for a channel the meter does not have.
+    pub fn channel_true_peak(&self, channel: usize) -> Result<f64, AnalysisError> {
+        self.true_peaks
+            .get(channel)
+            .map(TruePeakDetector::peak)
+            .ok_or(AnalysisError::ChannelIndex {
+                index: channel,
+                channels: self.channels,
+            })
     }
 
     /// Ends a file: lets the true-peak filters ring out over their last input samples.

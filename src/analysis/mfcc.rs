@@ -7,6 +7,8 @@
 //! in one pass whenever that is exact (almost always), and otherwise the analyser sums again in a second
 //! pass with the final floor applied.
 
+use super::error::{check_sample_rate, AnalysisError};
+
 /// Mel bands (librosa default).
 pub const MEL_BANDS: usize = 128;
 /// Coefficients reported.
@@ -51,14 +53,27 @@ pub struct MelBand {
 
 /// librosa.filters.mel(sr, n_fft, n_mels=128, fmin=0, fmax=sr/2, htk=False, norm='slaney'), stored sparsely.
 /// librosa keeps the weights in float32; they are rounded the same way here.
-pub fn mel_filterbank(sample_rate_hz: f64, n_fft: usize) -> Vec<MelBand> {
+/// The largest FFT size a filterbank is built for: 2^20 points, 20 s at 48 kHz, far beyond any analysis
+/// frame (and a bound on what a caller's size can make it allocate).
+pub const MAX_FFT_SIZE: usize = 1 << 20;
+
+/// An error for a sample rate outside [`super::SAMPLE_RATE_RANGE_HZ`] or an FFT size outside 2 to
+/// [`MAX_FFT_SIZE`].
+pub fn mel_filterbank(sample_rate_hz: f64, n_fft: usize) -> Result<Vec<MelBand>, AnalysisError> {
+    check_sample_rate(sample_rate_hz)?;
+    if !(2..=MAX_FFT_SIZE).contains(&n_fft) {
+        return Err(AnalysisError::FftSize {
+            given: n_fft,
+            max: MAX_FFT_SIZE,
+        });
+    }
     let bins = n_fft / 2 + 1;
     let fft_hz: Vec<f64> = (0..bins).map(|k| k as f64 * sample_rate_hz / n_fft as f64).collect();
     let (mel_lo, mel_hi) = (hz_to_mel(0.0), hz_to_mel(sample_rate_hz / 2.0));
     let edges: Vec<f64> = (0..MEL_BANDS + 2)
         .map(|i| mel_to_hz(mel_lo + (mel_hi - mel_lo) * i as f64 / (MEL_BANDS + 1) as f64))
         .collect();
-    (0..MEL_BANDS)
+    Ok((0..MEL_BANDS)
         .map(|m| {
             let (lo, centre, hi) = (edges[m], edges[m + 1], edges[m + 2]);
             let enorm = 2.0 / (hi - lo);
@@ -77,7 +92,7 @@ pub fn mel_filterbank(sample_rate_hz: f64, n_fft: usize) -> Vec<MelBand> {
                 weights: dense[first..last].to_vec(),
             }
         })
-        .collect()
+        .collect())
 }
 
 /// The first [`MFCC_COUNT`] rows of the orthonormal DCT-II matrix of size [`MEL_BANDS`] (scipy `dct(type=2,
@@ -96,10 +111,25 @@ pub fn dct_matrix() -> Vec<[f64; MEL_BANDS]> {
         .collect()
 }
 
-/// Mel power of one frame into `out` (one value per band). Each band's sum runs in four interleaved partial
-/// sums, so the bands' long dot products are not one chain of dependent additions.
+/// Mel power of one frame into `out` (one value per band); an error when `power` has fewer bins than the
+/// bands reach (checked once per call).
+pub fn mel_power(bands: &[MelBand], power: &[f64], out: &mut [f64; MEL_BANDS]) -> Result<(), AnalysisError> {
+    let needed = bands.iter().map(|b| b.first + b.weights.len()).max().unwrap_or(0);
+    if power.len() < needed {
+        return Err(AnalysisError::SpectrumBins {
+            given: power.len(),
+            needed,
+        });
+    }
+    mel_power_sized(bands, power, out);
+    Ok(())
+}
+
+/// [`mel_power`] for a spectrum known to cover the bands (the frame analyser sizes both together). Each
+/// band's sum runs in four interleaved partial sums, so the bands' long dot products are not one chain of
+/// dependent additions.
 #[inline(always)]
-pub fn mel_power(bands: &[MelBand], power: &[f64], out: &mut [f64; MEL_BANDS]) {
+pub(crate) fn mel_power_sized(bands: &[MelBand], power: &[f64], out: &mut [f64; MEL_BANDS]) {
     for (o, band) in out.iter_mut().zip(bands) {
         let bins = &power[band.first..band.first + band.weights.len()];
         let mut lanes = [0.0; 4];

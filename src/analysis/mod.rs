@@ -14,6 +14,7 @@
 //! [`Analyzer::push`]) and [`analyze_source`] reads the next block while the second thread finishes; the
 //! results do not depend on either.
 
+mod error;
 pub mod features;
 pub mod loudness;
 pub mod mfcc;
@@ -21,9 +22,14 @@ pub mod peaks;
 pub mod tempo;
 pub mod true_peak;
 
-pub use loudness::{LoudnessMeter, SetupError};
-pub use peaks::{PeakLevel, PeaksBuilder};
+pub use error::{AnalysisError, SAMPLE_RATE_RANGE_HZ};
+pub use loudness::LoudnessMeter;
+pub use peaks::{PeakLevel, PeaksBuilder, MAX_PEAK_BUCKETS, MAX_PEAK_CHANNELS, MAX_PEAK_LEVELS};
 
+/// The former name of [`AnalysisError`], kept so that code written against it still builds.
+pub type SetupError = AnalysisError;
+
+use error::check_block;
 use features::FrameAnalyzer;
 use loudness::amplitude_db;
 use mfcc::MFCC_COUNT;
@@ -97,16 +103,15 @@ pub struct SliceSource<'a> {
 }
 
 impl<'a> SliceSource<'a> {
-    /// # Panics
-    /// With no channel, more than two, or channels of different lengths.
-    pub fn new(sample_rate_hz: f64, channels: &[&'a [f32]]) -> Self {
-        assert!((1..=2).contains(&channels.len()), "1 or 2 channels");
-        assert!(channels.iter().all(|c| c.len() == channels[0].len()), "equal lengths");
-        Self {
+    /// One slice per channel (1 or 2), of equal lengths; anything else is an error naming it.
+    pub fn new(sample_rate_hz: f64, channels: &[&'a [f32]]) -> Result<Self, AnalysisError> {
+        check_channels(channels.len())?;
+        check_block("source", channels, channels.len())?;
+        Ok(Self {
             sample_rate_hz,
             channels: channels.to_vec(),
             position: 0,
-        }
+        })
     }
 }
 
@@ -142,6 +147,29 @@ impl AudioSource for SliceSource<'_> {
     }
 }
 
+/// The analyser takes mono or stereo.
+const MAX_CHANNELS: usize = 2;
+
+fn check_channels(channels: usize) -> Result<(), AnalysisError> {
+    if (1..=MAX_CHANNELS).contains(&channels) {
+        Ok(())
+    } else {
+        Err(AnalysisError::Channels {
+            given: channels,
+            max: MAX_CHANNELS,
+        })
+    }
+}
+
+/// Where the analyser stands: which calls are allowed next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    FirstPass,
+    SecondPass,
+    /// The first pass ended and asked for no second one: only [`Analyzer::finish`] is left.
+    Done,
+}
+
 /// The streaming analyser: push blocks (first pass), then, if [`Analyzer::end_first_pass`] asks for it,
 /// the same blocks again with [`Analyzer::push_second_pass`], then [`Analyzer::finish`].
 pub struct Analyzer {
@@ -153,24 +181,23 @@ pub struct Analyzer {
     mono: Vec<f64>,
     sum_sq: f64,
     samples: u64,
-    needs_second_pass: bool,
+    stage: Stage,
 }
 
 impl Analyzer {
-    pub fn new(sample_rate_hz: f64, channels: usize) -> Result<Self, SetupError> {
-        if !(1..=2).contains(&channels) {
-            return Err(SetupError::Channels(channels));
-        }
+    /// An analyser of mono or stereo (`channels` 1 or 2) at a sample rate in [`SAMPLE_RATE_RANGE_HZ`].
+    pub fn new(sample_rate_hz: f64, channels: usize) -> Result<Self, AnalysisError> {
+        check_channels(channels)?;
         Ok(Self {
             sample_rate_hz,
             channels,
             meter: LoudnessMeter::new(sample_rate_hz, channels)?,
-            frames: FrameAnalyzer::new(sample_rate_hz),
-            tempo: TempoEstimator::new(sample_rate_hz),
+            frames: FrameAnalyzer::new(sample_rate_hz)?,
+            tempo: TempoEstimator::new(sample_rate_hz)?,
             mono: vec![0.0; MIX_BLOCK],
             sum_sq: 0.0,
             samples: 0,
-            needs_second_pass: false,
+            stage: Stage::FirstPass,
         })
     }
 
@@ -191,22 +218,28 @@ impl Analyzer {
         }
     }
 
-    /// First pass: one slice per channel, equal lengths.
+    /// First pass: one slice per channel, equal lengths (else an error, and nothing of the block is measured).
     ///
     /// Natively, a piece of at least [`PARALLEL_MIN_FRAMES`] frames runs the loudness meter (with true peak)
     /// and the tempo estimator on a second (scoped) thread while this one computes the frame features (which
     /// alone make the second pass, when there is one); smaller pieces, and
     /// everything in WebAssembly, run on the calling thread, without allocating.
-    pub fn push(&mut self, channels: &[&[f32]]) {
-        self.push_then(channels, || {});
+    pub fn push(&mut self, channels: &[&[f32]]) -> Result<(), AnalysisError> {
+        self.push_then(channels, || {})
     }
 
     /// [`Analyzer::push`], then `meanwhile` on the calling thread while the second thread (when one runs)
-    /// finishes its part of the last piece: [`analyze_source`] reads the next block there.
-    pub fn push_then(&mut self, channels: &[&[f32]], meanwhile: impl FnOnce()) {
+    /// finishes its part of the last piece: [`analyze_source`] reads the next block there. On an error
+    /// `meanwhile` is not called.
+    pub fn push_then(&mut self, channels: &[&[f32]], meanwhile: impl FnOnce()) -> Result<(), AnalysisError> {
+        if self.stage != Stage::FirstPass {
+            return Err(AnalysisError::Order {
+                call: "push",
+                why: "after end_first_pass (the second pass takes push_second_pass)",
+            });
+        }
+        let frames = check_block("analyser", channels, self.channels)?;
         let mut meanwhile = Some(meanwhile);
-        assert_eq!(channels.len(), self.channels, "one slice per channel");
-        let frames = channels[0].len();
         self.samples += frames as u64;
         let mut start = 0;
         while start < frames {
@@ -222,7 +255,8 @@ impl Analyzer {
                     *p = &c[range.clone()];
                 }
                 let pieces = &pieces[..channels.len()];
-                meter.push(pieces);
+                // Checked above: one slice per channel, equal lengths.
+                let _ = meter.push(pieces);
                 for c in pieces {
                     *sum_sq += c.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
                 }
@@ -247,19 +281,33 @@ impl Analyzer {
         if let Some(f) = meanwhile.take() {
             f();
         }
+        Ok(())
     }
 
-    /// Ends the first pass; true when a second pass over the same samples is needed.
-    pub fn end_first_pass(&mut self) -> bool {
+    /// Ends the first pass; true when a second pass over the same samples is needed. An error when the
+    /// first pass has already ended.
+    pub fn end_first_pass(&mut self) -> Result<bool, AnalysisError> {
+        if self.stage != Stage::FirstPass {
+            return Err(AnalysisError::Order {
+                call: "end_first_pass",
+                why: "twice",
+            });
+        }
         self.meter.flush_true_peak();
-        self.needs_second_pass = self.frames.end_first_pass();
-        self.needs_second_pass
+        let second = self.frames.end_first_pass();
+        self.stage = if second { Stage::SecondPass } else { Stage::Done };
+        Ok(second)
     }
 
-    /// Second pass: the same blocks as the first.
-    pub fn push_second_pass(&mut self, channels: &[&[f32]]) {
-        assert_eq!(channels.len(), self.channels, "one slice per channel");
-        let frames = channels[0].len();
+    /// Second pass: the same blocks as the first (after [`Analyzer::end_first_pass`] returned true).
+    pub fn push_second_pass(&mut self, channels: &[&[f32]]) -> Result<(), AnalysisError> {
+        if self.stage != Stage::SecondPass {
+            return Err(AnalysisError::Order {
+                call: "push_second_pass",
+                why: "without a second pass (only after end_first_pass returned true)",
+            });
+        }
+        let frames = check_block("analyser", channels, self.channels)?;
         let mut start = 0;
         while start < frames {
             let n = (frames - start).min(MIX_BLOCK);
@@ -267,11 +315,21 @@ impl Analyzer {
             self.frames.push(&self.mono[..n]);
             start += n;
         }
+        Ok(())
     }
 
-    pub fn finish(mut self) -> Analysis {
-        if self.needs_second_pass {
-            self.frames.end_second_pass();
+    /// The analysis. Called before [`Analyzer::end_first_pass`], it ends the first pass itself (an error
+    /// when that pass then needs a second one); after a second pass, an error when that pass did not feed
+    /// as many frames as the first.
+    pub fn finish(mut self) -> Result<Analysis, AnalysisError> {
+        if self.stage == Stage::FirstPass && self.end_first_pass()? {
+            return Err(AnalysisError::Order {
+                call: "finish",
+                why: "before the second pass that end_first_pass asks for",
+            });
+        }
+        if self.stage == Stage::SecondPass {
+            self.frames.end_second_pass()?;
         }
         let f = self.frames.features();
         let peak_db = amplitude_db(self.meter.sample_peak());
@@ -281,7 +339,7 @@ impl Analyzer {
         } else {
             f64::NEG_INFINITY
         };
-        Analysis {
+        Ok(Analysis {
             sample_rate_hz: self.sample_rate_hz,
             channels: self.channels,
             frames: self.samples,
@@ -303,19 +361,29 @@ impl Analyzer {
             mfcc: f.mfcc,
             band_energy: f.band_energy,
             tempo_bpm: self.tempo.tempo_bpm(),
-        }
+        })
     }
 }
 
 /// Frames read from a source per block.
 pub const READ_BLOCK: usize = 65_536;
 
+/// A source's reported frame count, checked against the room it was given.
+fn checked_read(read: usize, room: usize) -> Result<usize, AnalysisError> {
+    if read <= room {
+        Ok(read)
+    } else {
+        Err(AnalysisError::SourceRead { read, room })
+    }
+}
+
 /// Analyses a source in blocks (twice when the MFCC floor needs it). `progress` receives the fraction of
-/// the work done, 0 to 1.
+/// the work done, 0 to 1. The outer error is the source's own; the inner one is the analysis's (a sample
+/// rate or channel count it cannot take, or a source that reports more frames than it was given room for).
 pub fn analyze_source<S: AudioSource>(
     source: &mut S,
     mut progress: impl FnMut(f64),
-) -> Result<Result<Analysis, SetupError>, S::Error> {
+) -> Result<Result<Analysis, AnalysisError>, S::Error> {
     let channels = source.channels();
     let mut analyzer = match Analyzer::new(source.sample_rate_hz(), channels) {
         Ok(a) => a,
@@ -329,11 +397,18 @@ pub fn analyze_source<S: AudioSource>(
     source.rewind()?;
     let mut n = source.read(&mut left, &mut right)?;
     while n > 0 {
-        let block: [&[f32]; 2] = [&left[..n], &right[..n]];
+        let n_checked = match checked_read(n, READ_BLOCK) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        let block: [&[f32]; 2] = [&left[..n_checked], &right[..n_checked]];
         let mut next = None;
-        analyzer.push_then(&block[..channels], || {
+        let pushed = analyzer.push_then(&block[..channels], || {
             next = Some(source.read(&mut next_left, &mut next_right))
         });
+        if let Err(e) = pushed {
+            return Ok(Err(e));
+        }
         done += n as u64;
         progress(0.8 * done as f64 / total);
         n = match next {
@@ -343,32 +418,37 @@ pub fn analyze_source<S: AudioSource>(
         std::mem::swap(&mut left, &mut next_left);
         std::mem::swap(&mut right, &mut next_right);
     }
-    if analyzer.end_first_pass() {
+    let second_pass = match analyzer.end_first_pass() {
+        Ok(second_pass) => second_pass,
+        Err(e) => return Ok(Err(e)),
+    };
+    if second_pass {
         source.rewind()?;
         done = 0;
         loop {
-            let n = source.read(&mut left, &mut right)?;
-            if n == 0 {
-                break;
-            }
+            let n = match checked_read(source.read(&mut left, &mut right)?, READ_BLOCK) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => return Ok(Err(e)),
+            };
             let block: [&[f32]; 2] = [&left[..n], &right[..n]];
-            analyzer.push_second_pass(&block[..channels]);
+            if let Err(e) = analyzer.push_second_pass(&block[..channels]) {
+                return Ok(Err(e));
+            }
             done += n as u64;
             progress(0.8 + 0.2 * done as f64 / total);
         }
     }
     progress(1.0);
-    Ok(Ok(analyzer.finish()))
+    Ok(analyzer.finish())
 }
 
-/// Analyses samples in memory: one slice per channel (1 or 2), equal lengths. The samples must be finite
+/// Analyses samples in memory: one slice per channel (1 or 2), equal lengths (else an error naming what
+/// differs), at a rate in [`SAMPLE_RATE_RANGE_HZ`]. The samples must be finite
 /// (a NaN makes the levels it reaches undefined: reported as -inf or null, never a panic); [`crate::wav`]
 /// rejects float files that hold any other.
-pub fn analyze(sample_rate_hz: f64, channels: &[&[f32]]) -> Result<Analysis, SetupError> {
-    if !(1..=2).contains(&channels.len()) {
-        return Err(SetupError::Channels(channels.len()));
-    }
-    let mut source = SliceSource::new(sample_rate_hz, channels);
+pub fn analyze(sample_rate_hz: f64, channels: &[&[f32]]) -> Result<Analysis, AnalysisError> {
+    let mut source = SliceSource::new(sample_rate_hz, channels)?;
     match analyze_source(&mut source, |_| {}) {
         Ok(result) => result,
         Err(never) => match never {},

@@ -6,6 +6,16 @@
 //! the pairwise min/max of the one below it, equal to a direct min/max. An empty bucket (fewer frames than
 //! buckets) reads 0 / 0.
 
+use super::error::{check_block, AnalysisError};
+
+/// The most buckets a level may have (the finest, `buckets x 2^(levels - 1)`): a display's worth, not a copy
+/// of the file, and a bound on what a request can make the builder allocate.
+pub const MAX_PEAK_BUCKETS: usize = 1 << 24;
+/// The most zoom levels.
+pub const MAX_PEAK_LEVELS: usize = 16;
+/// The most channels: 7.1 surround, the largest common layout.
+pub const MAX_PEAK_CHANNELS: usize = 8;
+
 /// Min/max of one level: `min[channel][bucket]`, `max[channel][bucket]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeakLevel {
@@ -28,12 +38,31 @@ pub struct PeaksBuilder {
 }
 
 impl PeaksBuilder {
-    /// `levels` zoom levels (at least 1) for a signal of `total_frames` frames and `channels` channels, the
-    /// coarsest with `buckets` buckets (at least 1).
-    pub fn new(total_frames: u64, channels: usize, buckets: usize, levels: usize) -> Self {
-        let buckets = buckets.max(1);
-        let levels = levels.max(1);
-        let fine_buckets = buckets << (levels - 1);
+    /// `levels` zoom levels (1 to [`MAX_PEAK_LEVELS`]) for a signal of `total_frames` frames and `channels`
+    /// channels (1 to [`MAX_PEAK_CHANNELS`]), the coarsest with `buckets` buckets (at least 1; the finest
+    /// level's `buckets x 2^(levels - 1)` at most [`MAX_PEAK_BUCKETS`]). Anything else is an error naming it.
+    pub fn new(total_frames: u64, channels: usize, buckets: usize, levels: usize) -> Result<Self, AnalysisError> {
+        if !(1..=MAX_PEAK_CHANNELS).contains(&channels) {
+            return Err(AnalysisError::Channels {
+                given: channels,
+                max: MAX_PEAK_CHANNELS,
+            });
+        }
+        let problem = |problem| AnalysisError::Peaks {
+            buckets,
+            levels,
+            problem,
+        };
+        if buckets == 0 {
+            return Err(problem("at least 1 bucket is needed"));
+        }
+        if !(1..=MAX_PEAK_LEVELS).contains(&levels) {
+            return Err(problem("levels must be from 1 to 16"));
+        }
+        let fine_buckets = buckets
+            .checked_mul(1 << (levels - 1))
+            .filter(|&n| n <= MAX_PEAK_BUCKETS)
+            .ok_or_else(|| problem("the finest level would have more than 16777216 buckets"))?;
         let mut builder = Self {
             total_frames,
             fine_buckets,
@@ -46,7 +75,7 @@ impl PeaksBuilder {
         };
         builder.bucket_end = builder.boundary(1);
         builder.skip_empty();
-        builder
+        Ok(builder)
     }
 
     fn boundary(&self, i: usize) -> u64 {
@@ -60,9 +89,10 @@ impl PeaksBuilder {
         }
     }
 
-    /// Feeds one block, one slice per channel. Samples past `total_frames` are ignored.
-    pub fn push(&mut self, channels: &[&[f32]]) {
-        let frames = channels.first().map_or(0, |c| c.len());
+    /// Feeds one block, one slice per channel, of equal lengths (else an error, and nothing of the block is
+    /// taken). Samples past `total_frames` are ignored.
+    pub fn push(&mut self, channels: &[&[f32]]) -> Result<(), AnalysisError> {
+        let frames = check_block("peaks builder", channels, self.min.len())?;
         let mut done = 0;
         while done < frames && self.bucket < self.fine_buckets {
             let take = ((self.bucket_end - self.position) as usize).min(frames - done);
@@ -79,6 +109,7 @@ impl PeaksBuilder {
             self.position += take as u64;
             self.skip_empty();
         }
+        Ok(())
     }
 
     /// All levels, coarsest first.

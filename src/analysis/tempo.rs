@@ -10,6 +10,7 @@
 //! the shortest wins, so a pulse train at 120 BPM reads 120 rather than 60, and a backbeat whose half-beat
 //! onsets are weak reads the beat, not the eighth notes.
 
+use super::error::{check_sample_rate, AnalysisError};
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 use std::sync::Arc;
@@ -66,7 +67,9 @@ pub struct TempoEstimator {
 }
 
 impl TempoEstimator {
-    pub fn new(sample_rate_hz: f64) -> Self {
+    /// An estimator at a sample rate in [`super::SAMPLE_RATE_RANGE_HZ`] (its FFT size follows the rate).
+    pub fn new(sample_rate_hz: f64) -> Result<Self, AnalysisError> {
+        check_sample_rate(sample_rate_hz)?;
         let n_fft = (2.0 * TARGET_HOP_SECONDS * sample_rate_hz)
             .log2()
             .round()
@@ -83,7 +86,7 @@ impl TempoEstimator {
         let window = (0..n_fft)
             .map(|n| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / n_fft as f64).cos()) as f32)
             .collect();
-        Self {
+        Ok(Self {
             fft,
             n_fft,
             hop,
@@ -107,7 +110,7 @@ impl TempoEstimator {
             sum_sq: 0.0,
             min_lag,
             max_period_lag,
-        }
+        })
     }
 
     /// Feeds mono samples.

@@ -3,11 +3,12 @@
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
-use corelogic_dsp::analysis;
+use corelogic_dsp::analysis::{self, MAX_PEAK_BUCKETS, MAX_PEAK_LEVELS};
 use corelogic_dsp::chain::{self, ChainEntry};
-use corelogic_dsp::effects::{find, registry, EffectEntry};
+use corelogic_dsp::effects::find;
+use corelogic_dsp::listing::{self, EffectListing};
 use corelogic_dsp::wav::{self, OutputFormat, WavError, WavOutput, MAX_WAV_BYTES};
-use corelogic_dsp::{Effect, EffectSpec, ParamSpec};
+use corelogic_dsp::{EffectSpec, Taper};
 use serde_json::{json, Value};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -18,9 +19,6 @@ const BLOCK_FRAMES: usize = 4096;
 
 /// Inputs longer than this show a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_SECONDS: f64 = 10.0;
-
-/// The sample rate at which `effects` reports latency.
-const LISTING_SAMPLE_RATE_HZ: f64 = 48_000.0;
 
 #[derive(Parser)]
 #[command(
@@ -70,9 +68,6 @@ struct PeaksArgs {
     json: bool,
 }
 
-/// Largest --buckets (x 2^(levels-1)): keeps the output a display's worth, not a copy of the file.
-const MAX_PEAK_BUCKETS: usize = 1 << 24;
-
 fn parse_buckets(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_PEAK_BUCKETS).contains(&n) => Ok(n),
@@ -84,8 +79,8 @@ fn parse_buckets(text: &str) -> Result<usize, String> {
 
 fn parse_levels(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
-        Ok(n) if (1..=16).contains(&n) => Ok(n),
-        _ => Err("expected a whole number of levels from 1 to 16".to_string()),
+        Ok(n) if (1..=MAX_PEAK_LEVELS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number of levels from 1 to {MAX_PEAK_LEVELS}")),
     }
 }
 
@@ -208,100 +203,39 @@ fn one_line(text: &str) -> String {
 // ---- effects ----
 
 fn list_effects(as_json: bool) -> Result<(), Failure> {
+    let internal = |e: listing::ListingError| Failure::System(e.to_string());
     if as_json {
-        let listing: Vec<Value> = registry().iter().map(effect_json).collect::<Result<_, _>>()?;
-        let text = serde_json::to_string_pretty(&listing).map_err(|e| Failure::System(e.to_string()))?;
-        println!("{text}");
+        println!("{}", listing::listing_json().map_err(internal)?);
     } else {
-        for entry in registry() {
-            print!("{}", effect_table(entry)?);
+        for effect in listing::listing().map_err(internal)? {
+            print!("{}", effect_table(&effect));
         }
     }
     Ok(())
 }
 
-/// A number as JSON, whole numbers without a fraction (`2`, not `2.0`), for the generated TypeScript.
-fn json_number(value: f64) -> Value {
-    const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
-    if value.fract() == 0.0 && value.abs() < EXACT_INTEGER_LIMIT {
-        json!(value as i64)
-    } else {
-        json!(value)
-    }
-}
-
-fn latency_at_48k(entry: &EffectEntry) -> Result<usize, Failure> {
-    let effect: Box<dyn Effect> = entry
-        .create(LISTING_SAMPLE_RATE_HZ, None, [])
-        .map_err(|e| Failure::System(format!("internal error: cannot create '{}': {e}", entry.spec.id)))?;
-    Ok(effect.latency())
-}
-
-fn parameter_json(p: &ParamSpec) -> Value {
-    let mut object = json!({
-        "name": p.name,
-        "unit": p.unit,
-        "min": json_number(p.min),
-        "max": json_number(p.max),
-        "default": json_number(p.default),
-        "integer": p.is_integer(),
-        "automatable": p.automatable,
-    });
-    if let (Some(values), Some(map)) = (p.labelled_values(), object.as_object_mut()) {
-        let values: Vec<Value> = values
-            .iter()
-            .map(|(v, label)| json!({"value": json_number(*v), "label": label}))
-            .collect();
-        map.insert("values".to_string(), Value::Array(values));
-    }
-    object
-}
-
-fn presets_json(spec: &EffectSpec) -> Vec<Value> {
-    spec.all_presets()
-        .map(|preset| {
-            let parameters: serde_json::Map<String, Value> = preset
-                .values
-                .iter()
-                .map(|(name, v)| (name.to_string(), json_number(*v)))
-                .collect();
-            json!({"name": preset.name, "parameters": parameters})
-        })
-        .collect()
-}
-
-fn effect_json(entry: &EffectEntry) -> Result<Value, Failure> {
-    let spec = entry.spec;
-    Ok(json!({
-        "id": spec.id,
-        "name": spec.name,
-        "category": spec.category.as_str(),
-        "parameters": spec.params.iter().map(parameter_json).collect::<Vec<_>>(),
-        "presets": presets_json(spec),
-        "latencySamplesAt48k": latency_at_48k(entry)?,
-    }))
-}
-
-fn effect_table(entry: &EffectEntry) -> Result<String, Failure> {
-    let spec = entry.spec;
+fn effect_table(effect: &EffectListing) -> String {
     let mut out = format!(
-        "{}  {} ({}), latency at 48 kHz: {} samples\n",
-        spec.id,
-        spec.name,
-        spec.category.as_str(),
-        latency_at_48k(entry)?
+        "{}  {} ({}), latency at 48 kHz: {} samples (at most {})\n",
+        effect.id, effect.name, effect.category, effect.latency_samples_at_48k, effect.max_latency_samples_at_48k
     );
-    for p in spec.params {
+    for p in &effect.parameters {
         let unit = if p.unit.is_empty() { "-" } else { p.unit };
         let mut flags = Vec::new();
-        if p.is_integer() {
+        if p.integer {
             flags.push("integer".to_string());
         }
         if p.automatable {
             flags.push("automatable".to_string());
         }
-        if let Some(values) = p.labelled_values() {
-            let list: Vec<String> = values.iter().map(|(v, l)| format!("{v} {l}")).collect();
+        if p.taper == Taper::Log {
+            flags.push("log taper".to_string());
+        }
+        if p.changes_latency {
+            flags.push("changes latency".to_string());
+        }
+        if let Some(values) = &p.values {
+            let list: Vec<String> = values.iter().map(|v| format!("{} {}", v.value, v.label)).collect();
             flags.push(format!("values: {}", list.join(", ")));
         }
         out += &format!(
@@ -314,9 +248,9 @@ fn effect_table(entry: &EffectEntry) -> Result<String, Failure> {
             flags.join("; ")
         );
     }
-    let presets: Vec<&str> = spec.all_presets().map(|p| p.name).collect();
+    let presets: Vec<&str> = effect.presets.iter().map(|p| p.name).collect();
     out += &format!("    presets: {}\n\n", presets.join(", "));
-    Ok(out)
+    out
 }
 
 // ---- process ----
@@ -489,7 +423,8 @@ fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
     let mut stream = wav::WavStream::open(&args.input)?;
     let channels = usize::from(stream.channels());
     let frames = stream.frames();
-    let mut builder = analysis::PeaksBuilder::new(frames, channels, args.buckets, args.levels);
+    let mut builder = analysis::PeaksBuilder::new(frames, channels, args.buckets, args.levels)
+        .map_err(|e| Failure::Input(format!("{}: {e}", args.input.display())))?;
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     loop {
         let n = stream.read(&mut left, &mut right)?;
@@ -497,7 +432,9 @@ fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
             break;
         }
         let block: [&[f32]; 2] = [&left[..n], &right[..n]];
-        builder.push(&block[..channels]);
+        builder
+            .push(&block[..channels])
+            .map_err(|e| Failure::System(format!("internal error: {e}")))?;
     }
     let levels = builder.finish();
     if args.json {

@@ -277,14 +277,18 @@ impl Cascade {
         }
     }
 
-    /// Whether every section's state (running or not) is within `floor` x 1e-3 / gain of zero. With zero input
-    /// the output then stays far below `floor`: the 60 dB margin covers the transient growth of a resonant
-    /// section (poles near the unit circle at low frequency) and the boost of the sections after it.
+    /// Whether every section's state (running or not) is small enough that, with zero input, what it would
+    /// still produce stays far below `floor`: each state within `floor x 1e-3 x (1 - r) / gain` of zero, where
+    /// `r` is the section's pole radius. The factor `1 - r` bounds the transient growth and the summed tail of
+    /// a resonant section (poles near the unit circle at low frequency ring for about `1 / (1 - r)` samples);
+    /// 1e-3 leaves 60 dB for the boost of the sections after it.
     pub fn settled(&self, floor: f32) -> bool {
         let limit = floor as f64 * 1e-3 / self.gain.abs().max(1.0);
-        self.sections
-            .iter()
-            .all(|s| s.l1.abs() <= limit && s.l2.abs() <= limit && s.r1.abs() <= limit && s.r2.abs() <= limit)
+        self.sections.iter().all(|s| {
+            let r = s.c.pole_radius().min(1.0);
+            let limit = limit * (1.0 - r);
+            s.l1.abs() <= limit && s.l2.abs() <= limit && s.r1.abs() <= limit && s.r2.abs() <= limit
+        })
     }
 
     /// The conservative number of samples until the impulse response stays below -100 dB, or 0 with no

@@ -31,7 +31,8 @@ pub static SPEC: EffectSpec = EffectSpec {
     params: &[
         ParamSpec::log("decaySeconds", "s", 0.5, 20.0, 2.5),
         ParamSpec::linear("preDelayMs", "ms", 0.0, 250.0, 20.0),
-        ParamSpec::structural("size", "", 0.5, 2.0, 1.0),
+        // A scale factor from 1/2 to 2: a log knob puts the neutral 1 at the centre.
+        ParamSpec::structural("size", "", 0.5, 2.0, 1.0).log_taper(),
         ParamSpec::log("highDampingHz", "Hz", 1000.0, 20000.0, 6000.0),
         ParamSpec::log("lowCutHz", "Hz", 20.0, 1000.0, 80.0),
         ParamSpec::linear("mix", "", 0.0, 1.0, 0.3),

@@ -62,7 +62,10 @@ pub static SPEC: EffectSpec = EffectSpec {
     params: &[
         ParamSpec::linear("ceilingDb", "dB", -24.0, 0.0, -1.0),
         ParamSpec::log("releaseMs", "ms", 1.0, 1000.0, 50.0),
-        ParamSpec::structural("lookaheadMs", "ms", 0.5, MAX_LOOKAHEAD_MS, 5.0),
+        // A 20:1 range of times: a log knob gives the short lookaheads as much travel as the long ones.
+        ParamSpec::structural("lookaheadMs", "ms", 0.5, MAX_LOOKAHEAD_MS, 5.0)
+            .changing_latency()
+            .log_taper(),
         ParamSpec::linear("inputGainDb", "dB", 0.0, 24.0, 0.0),
     ],
     presets: &[],

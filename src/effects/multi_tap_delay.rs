@@ -38,7 +38,8 @@ pub static SPEC: EffectSpec = EffectSpec {
     category: Category::Delay,
     params: &[
         ParamSpec::integer("taps", 1.0, 8.0, 4.0),
-        ParamSpec::linear("spacingMs", "ms", 10.0, 625.0, 250.0),
+        // Glides linearly, but its 10 to 625 ms range spans six octaves of time: a log knob.
+        ParamSpec::linear("spacingMs", "ms", 10.0, 625.0, 250.0).log_taper(),
         ParamSpec::linear("feedback", "", 0.0, 0.95, 0.4),
         ParamSpec::linear("mix", "", 0.0, 1.0, 0.5),
         level("tap1Level"),

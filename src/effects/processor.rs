@@ -59,9 +59,9 @@ pub const SETTLE_FLOOR_RATIO: f32 = 1e-6;
 
 const PIECE: u64 = PIECE_FRAMES as u64;
 
-/// Whether a change of this parameter changes the effect's latency.
+/// Whether a change of this parameter changes the effect's latency (the table says so).
 fn changes_latency(spec: &ParamSpec) -> bool {
-    matches!(spec.name, "lookaheadMs" | "oversample" | "truePeak")
+    spec.changes_latency
 }
 
 /// One piece of scratch: the dry path and the outgoing kernel's output during a crossfade.

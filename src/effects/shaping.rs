@@ -11,7 +11,7 @@ use crate::params::{ParamKind, ParamSpec};
 /// not automatable and crossfades.
 pub const OVERSAMPLE: ParamSpec = ParamSpec {
     kind: ParamKind::Choice(&[(1.0, "1x"), (2.0, "2x"), (4.0, "4x"), (8.0, "8x")]),
-    ..ParamSpec::integer("oversample", 1.0, 8.0, 2.0)
+    ..ParamSpec::integer("oversample", 1.0, 8.0, 2.0).changing_latency()
 };
 
 /// The DC blocker's corner: at most 5 Hz (effects.md); 3 Hz keeps 20 Hz within 0.1 dB.

@@ -1,0 +1,289 @@
+//! The effect listing: every registered effect with its parameters, presets and latency, as typed data and
+//! as the JSON that `corelogic-dsp effects --json` prints, the TypeScript types are generated from and the
+//! WebAssembly build hands to the browser.
+//!
+//! Built from the parameter tables ([`crate::params`]) and the registry ([`crate::effects::registry`]); nothing
+//! in it is written twice. The JSON is one array, one object per effect in registry order:
+//!
+//! ```text
+//! [{
+//!   "id": "limiter", "name": "Limiter", "category": "dynamics",
+//!   "parameters": [{
+//!     "name": "lookaheadMs", "unit": "ms", "min": 0.5, "max": 10, "default": 5,
+//!     "integer": false, "automatable": false,
+//!     "values": [{"value": 1, "label": "1x"}, ...],   (only for enumerations, switches and choices)
+//!     "taper": "log",             ("linear" or "log": how a UI knob maps its travel to the value)
+//!     "changesLatency": true      (a change of this parameter changes the effect's latency)
+//!   }, ...],
+//!   "presets": [{"name": "init", "parameters": {}}, {"name": "...", "parameters": {"ratio": 4}}, ...],
+//!   "latencySamplesAt48k": 240,   (latency in samples at 48 kHz with the default parameters)
+//!   "maxLatencySamplesAt48k": 480 (the largest latency any parameter values give at 48 kHz)
+//! }, ...]
+//! ```
+//!
+//! Whole numbers are written without a fraction (`2`, not `2.0`). The order of `parameters` is frozen: the
+//! numeric (WebAssembly) interface addresses a parameter by its index in this list, so a parameter is only ever
+//! added at the end (`tests/parameter_order.rs` pins every effect's names in order).
+
+use crate::effects::{registry, CreateError, EffectEntry};
+use crate::params::{EffectSpec, ParamKind, ParamSpec, Taper};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use std::fmt;
+
+/// The sample rate the listing reports latencies at.
+pub const LISTING_SAMPLE_RATE_HZ: f64 = 48_000.0;
+
+/// Points a continuous latency-changing parameter is sampled at (ends included) to find the largest latency.
+const CONTINUOUS_SWEEP_POINTS: usize = 65;
+
+/// One effect of the listing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EffectListing {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub category: &'static str,
+    /// In table order, which is frozen (see the module documentation).
+    pub parameters: Vec<ParameterListing>,
+    /// "init" (the defaults) first.
+    pub presets: Vec<PresetListing>,
+    /// Latency with the default parameters at 48 kHz.
+    #[serde(rename = "latencySamplesAt48k")]
+    pub latency_samples_at_48k: usize,
+    /// The largest latency at 48 kHz over the values of the latency-changing parameters (see
+    /// [`max_latency_samples`]).
+    #[serde(rename = "maxLatencySamplesAt48k")]
+    pub max_latency_samples_at_48k: usize,
+}
+
+/// One parameter of an effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParameterListing {
+    pub name: &'static str,
+    pub unit: &'static str,
+    #[serde(serialize_with = "whole_or_fraction")]
+    pub min: f64,
+    #[serde(serialize_with = "whole_or_fraction")]
+    pub max: f64,
+    #[serde(serialize_with = "whole_or_fraction")]
+    pub default: f64,
+    pub integer: bool,
+    pub automatable: bool,
+    /// The allowed values with labels, for enumerations, switches and choices (`oversample`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<LabelledValue>>,
+    pub taper: Taper,
+    pub changes_latency: bool,
+}
+
+/// An allowed value of an enumeration, switch or choice, with its label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelledValue {
+    #[serde(serialize_with = "whole_or_fraction")]
+    pub value: f64,
+    pub label: &'static str,
+}
+
+/// A preset: the values it sets, in table order of its declaration (the others take their defaults).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PresetListing {
+    pub name: &'static str,
+    #[serde(serialize_with = "name_value_map")]
+    pub parameters: Vec<(&'static str, f64)>,
+}
+
+/// Why the listing could not be built (a bug in a table, never the caller's input).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListingError {
+    /// An effect could not be created with its defaults or a latency-changing value.
+    Create { effect: &'static str, cause: CreateError },
+    /// The JSON could not be written.
+    Json(String),
+}
+
+impl fmt::Display for ListingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListingError::Create { effect, cause } => {
+                write!(f, "internal error: cannot list effect '{effect}': {cause}")
+            }
+            ListingError::Json(e) => write!(f, "internal error: cannot write the listing as JSON: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ListingError {}
+
+/// A number as JSON, whole numbers without a fraction (`2`, not `2.0`), for the generated TypeScript.
+fn whole_or_fraction<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53: every whole f64 below it is an exact i64
+    if value.fract() == 0.0 && value.abs() < EXACT_INTEGER_LIMIT {
+        serializer.serialize_i64(*value as i64)
+    } else {
+        serializer.serialize_f64(*value)
+    }
+}
+
+/// Name/value pairs as a JSON object, in their order.
+fn name_value_map<S: Serializer>(pairs: &[(&'static str, f64)], serializer: S) -> Result<S::Ok, S::Error> {
+    struct Number(f64);
+    impl Serialize for Number {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            whole_or_fraction(&self.0, serializer)
+        }
+    }
+    let mut map = serializer.serialize_map(Some(pairs.len()))?;
+    for (name, value) in pairs {
+        map.serialize_entry(name, &Number(*value))?;
+    }
+    map.end()
+}
+
+/// The listing of one parameter (pure: from its table row alone).
+pub fn parameter_listing(p: &ParamSpec) -> ParameterListing {
+    ParameterListing {
+        name: p.name,
+        unit: p.unit,
+        min: p.min,
+        max: p.max,
+        default: p.default,
+        integer: p.is_integer(),
+        automatable: p.automatable,
+        values: p.labelled_values().map(|values| {
+            values
+                .into_iter()
+                .map(|(value, label)| LabelledValue { value, label })
+                .collect()
+        }),
+        taper: p.taper,
+        changes_latency: p.changes_latency,
+    }
+}
+
+/// Every preset of an effect, "init" first.
+fn presets_listing(spec: &EffectSpec) -> Vec<PresetListing> {
+    spec.all_presets()
+        .map(|preset| PresetListing {
+            name: preset.name,
+            parameters: preset.values.to_vec(),
+        })
+        .collect()
+}
+
+/// The values a latency-changing parameter is tried at: every allowed value of a discrete one, evenly spaced
+/// points (ends included) of a continuous one.
+fn latency_sweep(p: &ParamSpec) -> Vec<f64> {
+    match p.kind {
+        ParamKind::Choice(choices) => choices.iter().map(|(v, _)| *v).collect(),
+        ParamKind::Enum(_) | ParamKind::Integer => {
+            let (min, max) = (p.min as i64, p.max as i64);
+            (min..=max).map(|v| v as f64).collect()
+        }
+        ParamKind::Linear | ParamKind::Log | ParamKind::Structural => {
+            let last = (CONTINUOUS_SWEEP_POINTS - 1) as f64;
+            (0..CONTINUOUS_SWEEP_POINTS)
+                .map(|i| p.min + (p.max - p.min) * i as f64 / last)
+                .collect()
+        }
+    }
+}
+
+/// The largest latency of an effect at `sample_rate_hz` over every combination of its latency-changing
+/// parameters' sweep values (the others at their defaults). Latencies grow with `lookaheadMs` and
+/// `oversample`, so the top of each range is among the points tried; `tests/listing.rs` checks the result
+/// against each kernel's own `Kernel::max_latency`.
+pub fn max_latency_samples(entry: &EffectEntry, sample_rate_hz: f64) -> Result<usize, CreateError> {
+    let changing: Vec<&ParamSpec> = entry.spec.params.iter().filter(|p| p.changes_latency).collect();
+    let sweeps: Vec<Vec<f64>> = changing.iter().map(|p| latency_sweep(p)).collect();
+    let combinations: usize = sweeps.iter().map(Vec::len).product();
+    let mut max = 0;
+    for mut k in 0..combinations {
+        // Combination k in mixed radix: one digit per latency-changing parameter.
+        let values: Vec<(&str, f64)> = changing
+            .iter()
+            .zip(&sweeps)
+            .map(|(p, sweep)| {
+                let v = sweep[k % sweep.len()];
+                k /= sweep.len();
+                (p.name, v)
+            })
+            .collect();
+        max = max.max(entry.create(sample_rate_hz, None, values)?.latency());
+    }
+    Ok(max)
+}
+
+/// The listing of one registered effect.
+pub fn effect_listing(entry: &EffectEntry) -> Result<EffectListing, ListingError> {
+    let spec = entry.spec;
+    let error = |cause| ListingError::Create { effect: spec.id, cause };
+    let latency = entry.create(LISTING_SAMPLE_RATE_HZ, None, []).map_err(error)?.latency();
+    Ok(EffectListing {
+        id: spec.id,
+        name: spec.name,
+        category: spec.category.as_str(),
+        parameters: spec.params.iter().map(parameter_listing).collect(),
+        presets: presets_listing(spec),
+        latency_samples_at_48k: latency,
+        max_latency_samples_at_48k: max_latency_samples(entry, LISTING_SAMPLE_RATE_HZ).map_err(error)?,
+    })
+}
+
+/// Every registered effect, in registry order.
+pub fn listing() -> Result<Vec<EffectListing>, ListingError> {
+    registry().iter().map(effect_listing).collect()
+}
+
+/// [`listing`] as pretty-printed JSON (the shape in the module documentation).
+pub fn listing_json() -> Result<String, ListingError> {
+    serde_json::to_string_pretty(&listing()?).map_err(|e| ListingError::Json(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Category;
+
+    #[test]
+    fn whole_numbers_print_without_a_fraction_and_others_with_one() {
+        let p = parameter_listing(&ParamSpec::log("q", "", 0.1, 18.0, 0.7071));
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains(r#""min":0.1,"max":18,"default":0.7071"#), "{json}");
+        assert!(json.contains(r#""taper":"log","changesLatency":false"#), "{json}");
+        assert!(!json.contains("values"), "{json}");
+    }
+
+    #[test]
+    fn presets_list_their_values_as_an_object_in_declared_order() {
+        static SPEC: EffectSpec = EffectSpec {
+            id: "t",
+            name: "T",
+            category: Category::Eq,
+            params: &[
+                ParamSpec::linear("b", "", 0.0, 1.0, 0.0),
+                ParamSpec::linear("a", "", 0.0, 1.0, 0.0),
+            ],
+            presets: &[crate::params::Preset {
+                name: "p",
+                values: &[("b", 0.5), ("a", 1.0)],
+            }],
+        };
+        let json = serde_json::to_string(&presets_listing(&SPEC)).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"name":"init","parameters":{}},{"name":"p","parameters":{"b":0.5,"a":1}}]"#
+        );
+    }
+
+    #[test]
+    fn a_continuous_sweep_includes_both_ends_and_a_discrete_one_every_value() {
+        let sweep = latency_sweep(&ParamSpec::structural("lookaheadMs", "ms", 0.5, 10.0, 5.0));
+        assert_eq!((sweep[0], sweep[sweep.len() - 1]), (0.5, 10.0));
+        assert_eq!(
+            latency_sweep(&crate::effects::distortion::SPEC.params[5]),
+            vec![1.0, 2.0, 4.0, 8.0]
+        );
+        assert_eq!(latency_sweep(&ParamSpec::integer("order", 1.0, 8.0, 2.0)).len(), 8);
+    }
+}

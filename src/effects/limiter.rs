@@ -32,6 +32,40 @@
 //! Lookahead changes (`lookaheadMs` is structural: a change crossfades a copy of this state set to the new
 //! lookahead): the copy rebuilds its sliding minimum and boxcar from the stored history of required gains with the
 //! new window, so the proof holds for the new lookahead from the first sample on.
+//!
+//! # True-peak mode (`truePeak = 1`)
+//!
+//! A sample-peak limiter's output still overshoots between samples: with `ceilingDb = -1` on real music the
+//! output read -0.91 to -0.96 dBTP, and on +24 dB noise its true peak is about 4.4 dB over the ceiling. In
+//! true-peak mode the same gain computer (steps 3 to 6) runs on a different required gain, and the latency
+//! becomes `L + 29` frames ([`TRUE_PEAK_EXTRA_LATENCY`], the same at every sample rate):
+//! - detection: per frame k, the peak p[k] is the largest of |x[k]| and the values of the signal oversampled 4x
+//!   over the interval after k, read by the four phases of the BS.1770-4 Annex 2 interpolation filter
+//!   ([`crate::analysis::true_peak::PHASE_COEFFICIENTS`]) with two corrections of that filter's known errors: each
+//!   phase is scaled to unity gain at DC (phases 1 and 2 sum to 0.9748), and the input first goes through a
+//!   31-tap linear-phase boost (flat within 0.001 dB up to 0.35 fs, +0.9 dB at 0.4 fs, +5.8 dB at 0.45 fs,
+//!   +7.9 dB at fs/2) against the Annex 2 phases' fall near fs/2 (-2.1 dB at 0.45 fs, -6.4 dB at 0.48 fs). Between the 4x points a parabola through three neighbours gives
+//!   the peak (a 4x grid alone under-reads a 0.45 fs sine by up to 0.55 dB; with the parabola, 0.05 dB). The
+//!   detector looks 21 frames ahead of the frame it reads (15 for the boost, 6 for the Annex 2 filter);
+//! - margin: p[k] is raised by 0.25 dB before `g = min(1, c S / p)`: what the Annex 2 phases still misread in
+//!   their passband (ripple of about +-0.2 dB and phase errors) and the residual modulation below;
+//! - hold: the sliding minimum's window grows by 8 frames on each side ([`TRUE_PEAK_HOLD`]) and the audio is
+//!   delayed by 8 more, so the applied gain is flat (equal to g[k]) for frames k - 8 ..= k + 8. The output's
+//!   inter-sample value near k is a weighted sum of output samples around k; where their gains are equal it is
+//!   that gain times the input's inter-sample value, which the detector has bounded. Only the far taps of the
+//!   interpolation see a different gain. Measured with an exact (long windowed-sinc) detector in place of this
+//!   one, that modulation adds at most 0.08 dB at 0.5 ms lookahead on +24 dB noise, 0.03 dB on music-like tones.
+//!
+//! Every sample also stays at or below the ceiling, by the proof above (|x[k]| is part of p[k]). The true-peak
+//! bound is measured, not proven: `tests/true_peak_limiter.rs` reads the output with 4x and 8x windowed-sinc
+//! references independent of this filter, on +24 dB noise, music-like tones with transients, single-sample
+//! spikes and sines near 0.45 fs, at 44.1, 48 and 96 kHz, lookahead 0.5 to 10 ms and release 1 to 1000 ms: the
+//! worst true peak is 0.003 dB under the ceiling (tolerance: 0.05 dB over). The price of the boost is that
+//! content above about 0.4 fs is held lower than needed (a 0.45 fs sine about 5 dB, a lone spike up to about 2 dB).
+//! The cost: 4 phases x 42 taps per channel per frame.
+//!
+//! Switching `truePeak` crossfades like a lookahead change: the copy recomputes its required gains from the
+//! stored input history in the new mode and rebuilds its windows, never raising a held gain.
 
 use super::Kernel;
 use crate::analysis::true_peak::{PHASES, PHASE_COEFFICIENTS, TAPS_PER_PHASE};
@@ -67,6 +101,7 @@ pub static SPEC: EffectSpec = EffectSpec {
         ParamSpec::log("releaseMs", "ms", 1.0, 1000.0, 50.0),
         ParamSpec::structural("lookaheadMs", "ms", 0.5, MAX_LOOKAHEAD_MS, 5.0),
         ParamSpec::linear("inputGainDb", "dB", 0.0, 24.0, 0.0),
+        // Last: parameter indices are frozen. Not automatable (a switch); it changes the latency.
         ParamSpec::switch("truePeak", 0.0),
     ],
     presets: &[],
@@ -80,10 +115,11 @@ pub fn lookahead_samples(lookahead_ms: f64, sample_rate: f64) -> usize {
 /// True-peak detection: taps of the high-frequency boost that precedes the Annex 2 filter (odd: linear phase
 /// with a whole-sample delay of 15).
 const BOOST_TAPS: usize = 31;
-/// The boost's transition (cycles per sample): below about 0.42 fs it is flat (unity), above about 0.46 fs it
-/// is `1 + BOOST_GAIN` (+7.96 dB).
+/// The middle of the boost's transition (cycles per sample): it is flat within 0.001 dB up to 0.35 fs and
+/// rises toward `1 + BOOST_GAIN` (+7.96 dB): +0.9 dB at 0.4 fs, +4.9 dB at 0.44 fs, +5.8 dB at 0.45 fs,
+/// +7.86 dB at fs/2.
 const BOOST_CUTOFF: f64 = 0.44;
-/// Kaiser beta of the boost's low-pass (about 70 dB: its ripple, times `BOOST_GAIN`, stays under 0.001).
+/// Kaiser beta of the boost's low-pass (about 70 dB stopband, so the boost's passband is flat).
 const BOOST_BETA: f64 = 7.0;
 /// How much the boost adds above its transition, where the Annex 2 phases under-read (their gain falls to
 /// -2.1 dB at 0.45 fs and -6.4 dB at 0.48 fs).
@@ -459,5 +495,58 @@ impl Kernel for Limiter {
 
     fn gain_reduction_db(&self) -> f32 {
         (20.0 * self.applied.log10()).max(-200.0) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// |sum_j taps[j] e^{-i 2 pi f j}|, the magnitude response at f cycles per sample.
+    fn magnitude(taps: &[f64], f: f64) -> f64 {
+        let (re, im) = taps.iter().enumerate().fold((0.0, 0.0), |(re, im), (j, c)| {
+            let w = 2.0 * std::f64::consts::PI * f * j as f64;
+            (re + c * w.cos(), im - c * w.sin())
+        });
+        re.hypot(im)
+    }
+
+    #[test]
+    fn detector_phases_have_unity_dc_gain_and_the_documented_boost() {
+        let phases = detector_phases();
+        for (detector, annex) in phases.iter().zip(&PHASE_COEFFICIENTS) {
+            assert!((detector.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            // The boost is the ratio of the detector phase to the DC-normalised Annex 2 phase.
+            let dc: f64 = annex.iter().sum();
+            for (f, want_db, tolerance_db) in [
+                (0.1, 0.0, 0.001),
+                (0.35, 0.0, 0.001),
+                (0.4, 0.9, 0.01),
+                (0.5, 7.86, 0.01),
+            ] {
+                let boost_db = 20.0 * (magnitude(detector, f) / (magnitude(annex, f) / dc)).log10();
+                assert!(
+                    (boost_db - want_db).abs() <= tolerance_db,
+                    "boost at {f} fs: {boost_db:.4} dB, documented {want_db} dB"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_parabola_reads_a_sine_on_a_4x_grid_within_0_05_db_and_never_over() {
+        // cos(2 pi f t) sampled at t = (k - d) / 4 around its peak at t = 0, for every offset d of the grid.
+        for f in [0.1, 0.3, 0.45] {
+            let step = 2.0 * std::f64::consts::PI * f / 4.0;
+            for i in 0..=100 {
+                let d = i as f64 / 100.0 - 0.5;
+                let v = |k: f64| (step * (k - d)).cos();
+                let peak = parabola_peak(v(-1.0), v(0.0), v(1.0));
+                assert!(peak <= 1.0 + 1e-12, "f {f} offset {d}: {peak} over the true peak");
+                assert!(20.0 * peak.log10() >= -0.05, "f {f} offset {d}: {peak}");
+                // The same for the negative half-wave.
+                assert_eq!(parabola_peak(-v(-1.0), -v(0.0), -v(1.0)), peak);
+            }
+        }
     }
 }

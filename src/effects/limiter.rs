@@ -39,7 +39,7 @@
 //! output read -0.91 to -0.96 dBTP, and on +24 dB noise its true peak is about 4.4 dB over the ceiling. In
 //! true-peak mode the same gain computer (steps 3 to 6) runs on a different required gain, and the latency
 //! becomes `L + 29` frames ([`TRUE_PEAK_EXTRA_LATENCY`], the same at every sample rate):
-//! - detection: per frame k, the peak p[k] is the largest of |x[k]| and the values of the signal oversampled 4x
+//! - detection: per frame k, the peak `p[k]` is the largest of `|x[k]|` and the values of the signal oversampled 4x
 //!   over the interval after k, read by the four phases of the BS.1770-4 Annex 2 interpolation filter
 //!   ([`crate::analysis::true_peak::PHASE_COEFFICIENTS`]) with two corrections of that filter's known errors: each
 //!   phase is scaled to unity gain at DC (phases 1 and 2 sum to 0.9748), and the input first goes through a
@@ -47,16 +47,16 @@
 //!   +7.9 dB at fs/2) against the Annex 2 phases' fall near fs/2 (-2.1 dB at 0.45 fs, -6.4 dB at 0.48 fs). Between the 4x points a parabola through three neighbours gives
 //!   the peak (a 4x grid alone under-reads a 0.45 fs sine by up to 0.55 dB; with the parabola, 0.05 dB). The
 //!   detector looks 21 frames ahead of the frame it reads (15 for the boost, 6 for the Annex 2 filter);
-//! - margin: p[k] is raised by 0.25 dB before `g = min(1, c S / p)`: what the Annex 2 phases still misread in
+//! - margin: `p[k]` is raised by 0.25 dB before `g = min(1, c S / p)`: what the Annex 2 phases still misread in
 //!   their passband (ripple of about +-0.2 dB and phase errors) and the residual modulation below;
 //! - hold: the sliding minimum's window grows by 8 frames on each side ([`TRUE_PEAK_HOLD`]) and the audio is
-//!   delayed by 8 more, so the applied gain is flat (equal to g[k]) for frames k - 8 ..= k + 8. The output's
+//!   delayed by 8 more, so the applied gain is flat (equal to `g[k]`) for frames k - 8 ..= k + 8. The output's
 //!   inter-sample value near k is a weighted sum of output samples around k; where their gains are equal it is
 //!   that gain times the input's inter-sample value, which the detector has bounded. Only the far taps of the
 //!   interpolation see a different gain. Measured with an exact (long windowed-sinc) detector in place of this
 //!   one, that modulation adds at most 0.08 dB at 0.5 ms lookahead on +24 dB noise, 0.03 dB on music-like tones.
 //!
-//! Every sample also stays at or below the ceiling, by the proof above (|x[k]| is part of p[k]). The true-peak
+//! Every sample also stays at or below the ceiling, by the proof above (`|x[k]|` is part of `p[k]`). The true-peak
 //! bound is measured, not proven: `tests/true_peak_limiter.rs` reads the output with 4x and 8x windowed-sinc
 //! references independent of this filter, on +24 dB noise, music-like tones with transients, single-sample
 //! spikes and sines near 0.45 fs, at 44.1, 48 and 96 kHz, lookahead 0.5 to 10 ms and release 1 to 1000 ms: the

@@ -118,11 +118,12 @@ fn max_latency_equals_each_kernels_own_bound() {
         assert_eq!(effect.max_latency_samples_at_48k, bound, "{id}");
         assert!(effect.latency_samples_at_48k <= bound, "{id}");
     }
-    // effects.md: the limiter's latency is its lookahead, round(10 ms x 48 kHz) at most.
+    // The limiter's latency is its lookahead, round(10 ms x 48 kHz) at most, plus the true-peak detector's
+    // fixed delay when `truePeak` is on.
     let limiter = listing.iter().find(|e| e.id == "limiter").unwrap();
     assert_eq!(
         (limiter.latency_samples_at_48k, limiter.max_latency_samples_at_48k),
-        (240, 480)
+        (240, 480 + limiter::TRUE_PEAK_EXTRA_LATENCY)
     );
 }
 

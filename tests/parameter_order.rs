@@ -59,7 +59,10 @@ const PARAMETER_ORDER: &[(&str, &[&str])] = &[
             "detector",
         ],
     ),
-    ("limiter", &["ceilingDb", "releaseMs", "lookaheadMs", "inputGainDb"]),
+    (
+        "limiter",
+        &["ceilingDb", "releaseMs", "lookaheadMs", "inputGainDb", "truePeak"],
+    ),
     (
         "expander",
         &["thresholdDb", "ratio", "attackMs", "releaseMs", "rangeDb"],

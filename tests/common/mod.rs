@@ -1,5 +1,6 @@
-//! What several test binaries share: an allocator that counts allocations per thread, so a test can prove that
-//! a code path allocates nothing while other tests run in parallel. Each binary that includes this module
+//! What several test binaries share: an allocator that counts allocations and live bytes per thread, so a test
+//! can prove that a code path allocates nothing, or measure what an instance holds, while other tests run in
+//! parallel. Each binary that includes this module
 //! (`mod common;`) gets it as its global allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -9,24 +10,41 @@ struct CountingAllocator;
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    static LIVE_BYTES: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(bytes: isize, allocation: bool) {
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + allocation as usize));
+    let _ = LIVE_BYTES.try_with(|c| c.set(c.get() + bytes));
 }
 
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        count(layout.size() as isize, true);
         System.alloc(layout)
     }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size() as isize, true);
+        System.alloc_zeroed(layout)
+    }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count(-(layout.size() as isize), false);
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        count(new_size as isize - layout.size() as isize, true);
         System.realloc(ptr, layout, new_size)
     }
 }
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Bytes allocated and not yet freed by this thread (frees of another thread's memory are counted where
+/// they happen).
+pub fn live_bytes() -> isize {
+    LIVE_BYTES.with(|c| c.get())
+}
 
 /// Allocations made so far on this thread.
 pub fn allocations() -> usize {

@@ -12,7 +12,7 @@
 //!   the reading swings between -0.05 and -0.12 dB). Faster sines read closer to their peak.
 //! - [`RmsWindow`]: the RMS over a 10 ms rectangular window, per channel, scaled by sqrt(2) so a steady sine
 //!   reads its peak; the louder channel is taken.
-//! - [`LevelDetector`]: either of the two above, then the same ballistics.
+//! - [`LevelDetector`]: either of the two above, then the same ballistics (the window runs in RMS mode only).
 //!
 //! Everything runs per sample, so the output does not depend on how the signal is split into blocks.
 
@@ -143,6 +143,17 @@ impl RmsWindow {
         self.fresh = [0.0; 2];
     }
 
+    /// Fills the window as if every frame of it had read `level` (both channels): it then reads `level`.
+    /// O(window length), once per mode switch, at control rate.
+    pub fn fill(&mut self, level: f64) {
+        // A calibrated reading of `level` is a mean square of level^2 / 2.
+        let square = 0.5 * level * level;
+        self.squares.fill([square; 2]);
+        self.sum = [square * self.len as f64; 2];
+        // `fresh` holds the squares since the last restart: the frames before `pos`.
+        self.fresh = [square * self.pos as f64; 2];
+    }
+
     /// Copies contents from a window of the same sample rate (same length; no allocation).
     pub fn copy_state_from(&mut self, other: &RmsWindow) {
         self.squares.copy_from_slice(&other.squares);
@@ -162,11 +173,17 @@ pub enum DetectorMode {
 }
 
 /// A stereo-linked level detector: peak or RMS, then the smooth decoupled ballistics. Returns linear levels.
+///
+/// The RMS window runs only in RMS mode (it costs as much as the rest of a compressor). A mode switch is a
+/// crossfade to a kernel whose state is copied from the outgoing one, so a detector that enters RMS mode from
+/// peak-mode state, whose window is stale, first fills its window with the level the ballistics last read
+/// (`RmsWindow::fill`): the reading carries on from there instead of restarting from an empty (or old) window.
 #[derive(Debug, Clone)]
 pub struct LevelDetector {
     mode: DetectorMode,
-    /// Runs in both modes, so that a switch of mode (crossfaded by copying state) finds a filled window.
     rms: RmsWindow,
+    /// Whether `rms` holds the recent input (the state was last run in RMS mode).
+    rms_current: bool,
     ballistics: Ballistics,
     sample_rate: f64,
 }
@@ -176,6 +193,8 @@ impl LevelDetector {
         LevelDetector {
             mode,
             rms: RmsWindow::new(sample_rate),
+            // An empty window matches the silent ballistics it starts with.
+            rms_current: true,
             ballistics: Ballistics::new(attack_ms, release_ms, sample_rate),
             sample_rate,
         }
@@ -184,27 +203,63 @@ impl LevelDetector {
     pub fn set(&mut self, mode: DetectorMode, attack_ms: f64, release_ms: f64) {
         self.mode = mode;
         self.ballistics.set_times(attack_ms, release_ms, self.sample_rate);
+        self.refresh_window();
     }
 
-    /// Feeds one stereo frame and returns the detected linear level.
+    pub fn mode(&self) -> DetectorMode {
+        self.mode
+    }
+
+    /// Keeps `rms_current` true only while in RMS mode, filling a stale window on entering it.
+    fn refresh_window(&mut self) {
+        match self.mode {
+            DetectorMode::Peak => self.rms_current = false,
+            DetectorMode::Rms if !self.rms_current => {
+                self.rms.fill(self.ballistics.value());
+                self.rms_current = true;
+            }
+            DetectorMode::Rms => {}
+        }
+    }
+
+    /// Feeds one stereo frame and returns the detected linear level, in the current mode.
     #[inline]
     pub fn tick(&mut self, left: f32, right: f32) -> f64 {
+        match self.mode {
+            DetectorMode::Peak => self.tick_peak(left, right),
+            DetectorMode::Rms => self.tick_rms(left, right),
+        }
+    }
+
+    /// `tick` in peak mode (for loops that choose the mode once per block): the louder |x|, then the ballistics.
+    #[inline(always)]
+    pub fn tick_peak(&mut self, left: f32, right: f32) -> f64 {
+        self.ballistics.tick(left.abs().max(right.abs()) as f64)
+    }
+
+    /// `tick` in RMS mode: the louder channel's calibrated 10 ms RMS, then the ballistics.
+    #[inline(always)]
+    pub fn tick_rms(&mut self, left: f32, right: f32) -> f64 {
         let rms = self.rms.tick(left, right);
-        let x = match self.mode {
-            DetectorMode::Peak => (left.abs() as f64).max(right.abs() as f64),
-            DetectorMode::Rms => rms,
-        };
-        self.ballistics.tick(x)
+        self.ballistics.tick(rms)
     }
 
     pub fn reset(&mut self) {
         self.rms.reset();
         self.ballistics.reset();
+        self.rms_current = true;
+        self.refresh_window();
     }
 
+    /// Copies the state of a detector of the same sample rate (the window only where the other one ran it);
+    /// a stale window is filled if this detector is in RMS mode.
     pub fn copy_state_from(&mut self, other: &LevelDetector) {
-        self.rms.copy_state_from(&other.rms);
+        if other.rms_current {
+            self.rms.copy_state_from(&other.rms);
+        }
+        self.rms_current = other.rms_current;
         self.ballistics.copy_state_from(&other.ballistics);
+        self.refresh_window();
     }
 }
 

@@ -8,49 +8,118 @@
 //!
 //! The downward-expander curve: below the threshold the level falls by (T - x)(R - 1) dB more, never more than
 //! the range (`range_db`, 0 or negative).
+//!
+//! Per sample, [`render_feed_forward`] turns the detector's linear level into dB and the curve's gain back into
+//! a linear factor with the approximations of [`super::fast_math`] (each within 3.1e-5 dB of `log10`/`powf`).
+//! Where a curve is flat ([`FlatParts`]: below the compressor's knee, above the expander's threshold or below
+//! its range floor) both are skipped and the gain is exact, computed with `powf` at control rate, as is `makeupDb`.
 
-use super::detector::LevelDetector;
+use super::detector::{DetectorMode, LevelDetector};
+use super::fast_math::{fast_db_to_gain, fast_level_db, SILENCE_DB};
+use crate::dsp::db_to_gain;
 
 /// A static curve: the gain in dB (0 or negative) for an input level in dB.
 pub trait GainCurve {
     fn gain_db(&self, x_db: f64) -> f64;
+
+    /// Where the curve is flat, as linear levels (computed at control rate).
+    fn flat_parts(&self) -> FlatParts;
+}
+
+/// The flat ends of a static curve, as linear detector levels: below `low_level` the gain is `low_db`, at or
+/// above `high_level` it is `high_db` (0 and infinity turn either end off).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlatParts {
+    pub low_level: f64,
+    pub low_db: f64,
+    pub high_level: f64,
+    pub high_db: f64,
+}
+
+/// The linear level of a curve's corner at `x_db`, for [`FlatParts`]: 0 (no level is below it) where the corner
+/// is at or below `SILENCE_DB`, since every level up to silence reads as `SILENCE_DB` and so lies on the curve's
+/// sloped part.
+fn corner_level(x_db: f64) -> f64 {
+    if x_db > SILENCE_DB {
+        db_to_gain(x_db)
+    } else {
+        0.0
+    }
+}
+
+/// A curve ready for the audio loop: its flat parts and the makeup gain as exact linear factors (`powf`, at
+/// control rate).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GainPlan<C> {
+    curve: C,
+    flat: FlatParts,
+    /// The linear gains (makeup included) of the flat parts.
+    low_gain: f64,
+    high_gain: f64,
+    makeup_gain: f64,
+}
+
+impl<C: GainCurve> GainPlan<C> {
+    pub fn new(curve: C, makeup_db: f64) -> Self {
+        let flat = curve.flat_parts();
+        let makeup_gain = db_to_gain(makeup_db);
+        GainPlan {
+            curve,
+            flat,
+            low_gain: db_to_gain(flat.low_db) * makeup_gain,
+            high_gain: db_to_gain(flat.high_db) * makeup_gain,
+            makeup_gain,
+        }
+    }
+
+    /// The curve's gain in dB (without makeup) and the linear factor to apply (with makeup) at a linear level.
+    #[inline(always)]
+    pub fn gain(&self, level: f64) -> (f64, f64) {
+        if level < self.flat.low_level {
+            (self.flat.low_db, self.low_gain)
+        } else if level >= self.flat.high_level {
+            (self.flat.high_db, self.high_gain)
+        } else {
+            let gain_db = self.curve.gain_db(fast_level_db(level));
+            (gain_db, fast_db_to_gain(gain_db) * self.makeup_gain)
+        }
+    }
 }
 
 /// The feed-forward loop shared by the compressor and the expander: per sample, the detector measures the
-/// stereo-linked level, the curve turns it into a gain in dB, and both channels are multiplied by that gain plus
-/// `makeup_db`. Returns the curve's last gain in dB (without makeup), for meters; `last_db` if the block is empty.
-#[inline]
+/// stereo-linked level, the plan turns it into a gain, and both channels are multiplied by it. Returns the
+/// curve's last gain in dB (without makeup), for meters; `last_db` if the block is empty.
 pub fn render_feed_forward(
     detector: &mut LevelDetector,
-    curve: &impl GainCurve,
-    makeup_db: f64,
+    plan: &GainPlan<impl GainCurve>,
     left: &mut [f32],
     right: &mut [f32],
     last_db: f64,
 ) -> f64 {
+    // The mode is chosen once per block, so each loop runs one detector without a branch per sample.
+    match detector.mode() {
+        DetectorMode::Peak => apply_gains(detector, plan, left, right, last_db, LevelDetector::tick_peak),
+        DetectorMode::Rms => apply_gains(detector, plan, left, right, last_db, LevelDetector::tick_rms),
+    }
+}
+
+#[inline(always)]
+fn apply_gains(
+    detector: &mut LevelDetector,
+    plan: &GainPlan<impl GainCurve>,
+    left: &mut [f32],
+    right: &mut [f32],
+    last_db: f64,
+    tick: impl Fn(&mut LevelDetector, f32, f32) -> f64,
+) -> f64 {
     let mut reduction_db = last_db;
     for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-        let level = detector.tick(*l, *r);
-        reduction_db = curve.gain_db(level_db(level));
-        let gain = 10f64.powf((reduction_db + makeup_db) / 20.0);
+        let (gain_db, gain) = plan.gain(tick(detector, *l, *r));
+        reduction_db = gain_db;
         *l = (*l as f64 * gain) as f32;
         *r = (*r as f64 * gain) as f32;
     }
     reduction_db
-}
-
-/// The level in dB that a linear level of 0 (silence) is taken as, so that curves never see -inf
-/// (-inf x 0 would be NaN for an expander at ratio 1).
-pub const SILENCE_DB: f64 = -200.0;
-
-/// A linear level (>= 0) in dB, with silence at `SILENCE_DB`.
-#[inline]
-pub fn level_db(level: f64) -> f64 {
-    if level > 1e-10 {
-        20.0 * level.log10()
-    } else {
-        SILENCE_DB
-    }
 }
 
 /// The compressor's static curve.
@@ -83,6 +152,17 @@ impl GainCurve for CompressorCurve {
     fn gain_db(&self, x_db: f64) -> f64 {
         self.output_db(x_db) - x_db
     }
+
+    /// Unity below the knee (2(x - T) < -W), everywhere at ratio 1; never flat above.
+    fn flat_parts(&self) -> FlatParts {
+        let knee_start_db = self.threshold_db - 0.5 * self.knee_db;
+        FlatParts {
+            low_level: if self.ratio > 1.0 { corner_level(knee_start_db) } else { f64::INFINITY },
+            low_db: 0.0,
+            high_level: f64::INFINITY,
+            high_db: 0.0,
+        }
+    }
 }
 
 /// The downward expander's static curve.
@@ -102,6 +182,23 @@ impl GainCurve for ExpanderCurve {
             0.0
         } else {
             (-(self.threshold_db - x_db) * (self.ratio - 1.0)).max(self.range_db)
+        }
+    }
+
+    /// Unity at or above the threshold (everywhere at ratio 1); `range_db` at or below the floor
+    /// T + range / (R - 1), where the slope meets the range.
+    fn flat_parts(&self) -> FlatParts {
+        let (low_level, high_level) = if self.ratio > 1.0 {
+            let floor_db = self.threshold_db + self.range_db / (self.ratio - 1.0);
+            (corner_level(floor_db), corner_level(self.threshold_db))
+        } else {
+            (0.0, 0.0)
+        };
+        FlatParts {
+            low_level,
+            low_db: self.range_db,
+            high_level,
+            high_db: 0.0,
         }
     }
 }
@@ -137,6 +234,6 @@ mod tests {
         assert_eq!(e.gain_db(-45.0), -10.0);
         assert_eq!(e.gain_db(-80.0), -30.0);
         let unity = ExpanderCurve { ratio: 1.0, ..e };
-        assert_eq!(unity.gain_db(level_db(0.0)), 0.0);
+        assert_eq!(unity.gain_db(fast_level_db(0.0)), 0.0);
     }
 }

@@ -30,6 +30,9 @@ pub fn one_pole_coefficient(time_ms: f64, sample_rate: f64) -> f64 {
     }
 }
 
+/// How many samples the ballistics run between software denormal flushes (see [`Ballistics::process`]).
+pub const FLUSH_INTERVAL: usize = 64;
+
 /// The smooth decoupled peak detector's two stages (attack and release are one-pole time constants).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ballistics {
@@ -58,13 +61,27 @@ impl Ballistics {
         self.release_coeff = one_pole_coefficient(release_ms, sample_rate);
     }
 
-    /// Feeds one (non-negative) level and returns the detected level.
+    /// Runs a block of (non-negative) levels through the two stages in place: each becomes the detected level.
+    ///
+    /// The state stays in registers and is flushed every `FLUSH_INTERVAL` samples rather than per sample (the
+    /// flush would lengthen the recursion's critical path): the fastest pole the parameter ranges allow (0.1 ms
+    /// at 8 kHz, coefficient e^-1.25) shrinks a value by e^-80 = 1.8e-35 over that many samples, so state above
+    /// the flush threshold (1e-30) at one flush is still far above the subnormals (below 2.2e-308) at the next.
     #[inline]
-    pub fn tick(&mut self, x: f64) -> f64 {
-        let released = self.release_coeff * self.peak + (1.0 - self.release_coeff) * x;
-        self.peak = flush(x.max(released));
-        self.out = flush(self.attack_coeff * self.out + (1.0 - self.attack_coeff) * self.peak);
-        self.out
+    pub fn process(&mut self, levels: &mut [f64]) {
+        let (a_release, b_release) = (self.release_coeff, 1.0 - self.release_coeff);
+        let (a_attack, b_attack) = (self.attack_coeff, 1.0 - self.attack_coeff);
+        let (mut peak, mut out) = (self.peak, self.out);
+        for chunk in levels.chunks_mut(FLUSH_INTERVAL) {
+            for x in chunk.iter_mut() {
+                peak = x.max(a_release * peak + b_release * *x);
+                out = a_attack * out + b_attack * peak;
+                *x = out;
+            }
+            peak = flush(peak);
+            out = flush(out);
+        }
+        (self.peak, self.out) = (peak, out);
     }
 
     /// The last detected level.
@@ -222,26 +239,24 @@ impl LevelDetector {
         }
     }
 
-    /// Feeds one stereo frame and returns the detected linear level, in the current mode.
-    #[inline]
-    pub fn tick(&mut self, left: f32, right: f32) -> f64 {
+    /// Measures a stereo block: `levels[n]` becomes the detected linear level after frame n (the three slices
+    /// have the same length).
+    pub fn process(&mut self, left: &[f32], right: &[f32], levels: &mut [f64]) {
+        // The mode is chosen once per block, so each loop runs one detector without a branch per sample.
+        let frames = left.iter().zip(right).zip(levels.iter_mut());
         match self.mode {
-            DetectorMode::Peak => self.tick_peak(left, right),
-            DetectorMode::Rms => self.tick_rms(left, right),
+            DetectorMode::Peak => {
+                for ((l, r), level) in frames {
+                    *level = l.abs().max(r.abs()) as f64;
+                }
+            }
+            DetectorMode::Rms => {
+                for ((l, r), level) in frames {
+                    *level = self.rms.tick(*l, *r);
+                }
+            }
         }
-    }
-
-    /// `tick` in peak mode (for loops that choose the mode once per block): the louder |x|, then the ballistics.
-    #[inline(always)]
-    pub fn tick_peak(&mut self, left: f32, right: f32) -> f64 {
-        self.ballistics.tick(left.abs().max(right.abs()) as f64)
-    }
-
-    /// `tick` in RMS mode: the louder channel's calibrated 10 ms RMS, then the ballistics.
-    #[inline(always)]
-    pub fn tick_rms(&mut self, left: f32, right: f32) -> f64 {
-        let rms = self.rms.tick(left, right);
-        self.ballistics.tick(rms)
+        self.ballistics.process(levels);
     }
 
     pub fn reset(&mut self) {

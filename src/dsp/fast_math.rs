@@ -32,10 +32,11 @@ pub const LEVEL_DB_MAX_ERROR: f64 = LOG2_MAX_ERROR * DB_PER_LOG2;
 #[inline(always)]
 pub fn fast_log2(x: f64) -> f64 {
     let bits = x.to_bits();
-    // k = the exponent of x / sqrt(1/2), rounded down: z = x / 2^k lands in [sqrt(1/2), sqrt(2)).
+    // x = 2^k z: the bits of x less those of sqrt(1/2) are k in the exponent field and z's mantissa offset below.
+    // Only unsigned adds, masks and logical shifts, so a loop over levels can run this on SIMD lanes.
     let offset = bits.wrapping_sub(SQRT_HALF_BITS);
-    let k = (offset as i64 >> 52) as f64;
-    let z = f64::from_bits(bits.wrapping_sub(offset & (0xfff << 52)));
+    let z = f64::from_bits(SQRT_HALF_BITS + (offset & MANTISSA_MASK));
+    let k = small_int_to_f64((offset.wrapping_add(EXPONENT_BIAS << 52)) >> 52) - EXPONENT_BIAS as f64;
     let s = (z - 1.0) / (z + 1.0);
     let s2 = s * s;
     // 2/ln2 * (1, 1/3, 1/5, 1/7).
@@ -44,6 +45,17 @@ pub fn fast_log2(x: f64) -> f64 {
     const C5: f64 = C1 / 5.0;
     const C7: f64 = C1 / 7.0;
     k + s * (C1 + s2 * (C3 + s2 * (C5 + s2 * C7)))
+}
+
+const MANTISSA_MASK: u64 = (1 << 52) - 1;
+const EXPONENT_BIAS: u64 = 1023;
+
+/// An integer below 2^52 as an f64, through the bits of 2^52 + n (no integer-to-float instruction, which SIMD
+/// has no 64-bit form of before AVX-512).
+#[inline(always)]
+fn small_int_to_f64(n: u64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    f64::from_bits(TWO_52.to_bits() | n) - TWO_52
 }
 
 /// The smallest level `fast_level_db` measures; anything at or below it (silence, subnormals) reads as
@@ -58,8 +70,10 @@ pub const SILENCE_DB: f64 = -200.0;
 /// exactly `SILENCE_DB` at or below it (so 0, subnormal or NaN levels never give -inf or NaN).
 #[inline(always)]
 pub fn fast_level_db(level: f64) -> f64 {
+    // Computed on a clamped level and then chosen (rather than branched on), so that loops vectorise.
+    let db = DB_PER_LOG2 * fast_log2(level.max(SILENCE_LEVEL).min(f64::MAX));
     if level > SILENCE_LEVEL {
-        DB_PER_LOG2 * fast_log2(level.min(f64::MAX))
+        db
     } else {
         SILENCE_DB
     }
@@ -87,11 +101,12 @@ const ROUNDING_MAGIC: f64 = 6_755_399_441_055_744.0;
 pub fn fast_exp2(y: f64) -> f64 {
     let y = y.clamp(-1022.0, 1023.0);
     let shifted = y + ROUNDING_MAGIC;
-    let n = shifted.to_bits() as i64 as i32;
     let t = (y - (shifted - ROUNDING_MAGIC)) * std::f64::consts::LN_2;
     // e^t = 1 + t + t^2/2! + ... + t^5/5!, in Horner form.
     let poly = 1.0 + t * (1.0 + t * (1.0 / 2.0 + t * (1.0 / 6.0 + t * (1.0 / 24.0 + t * (1.0 / 120.0)))));
-    let scale = f64::from_bits(((n + 1023) as u64) << 52);
+    // round(y) + 1023 sits in the low bits of `shifted` (two's complement; the magic's own bits there are 0), and
+    // the shift keeps exactly its 11 exponent bits.
+    let scale = f64::from_bits(shifted.to_bits().wrapping_add(EXPONENT_BIAS) << 52);
     poly * scale
 }
 

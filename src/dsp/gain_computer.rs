@@ -14,7 +14,7 @@
 //! Where a curve is flat ([`FlatParts`]: below the compressor's knee, above the expander's threshold or below
 //! its range floor) both are skipped and the gain is exact, computed with `powf` at control rate, as is `makeupDb`.
 
-use super::detector::{DetectorMode, LevelDetector};
+use super::detector::LevelDetector;
 use super::fast_math::{fast_db_to_gain, fast_level_db, SILENCE_DB};
 use crate::dsp::db_to_gain;
 
@@ -73,7 +73,7 @@ impl<C: GainCurve> GainPlan<C> {
     }
 
     /// The curve's gain in dB (without makeup) and the linear factor to apply (with makeup) at a linear level.
-    #[inline(always)]
+    #[inline]
     pub fn gain(&self, level: f64) -> (f64, f64) {
         if level < self.flat.low_level {
             (self.flat.low_db, self.low_gain)
@@ -84,11 +84,57 @@ impl<C: GainCurve> GainPlan<C> {
             (gain_db, fast_db_to_gain(gain_db) * self.makeup_gain)
         }
     }
+
+    /// The factor of `gain` alone, computed on both sides and then chosen, without a branch, so that a loop over
+    /// levels can run it on SIMD lanes and overlap samples.
+    #[inline(always)]
+    fn factor_without_branches(&self, level: f64) -> f64 {
+        let sloped = fast_db_to_gain(self.curve.gain_db(fast_level_db(level))) * self.makeup_gain;
+        let above_low = if level >= self.flat.high_level {
+            self.high_gain
+        } else {
+            sloped
+        };
+        if level < self.flat.low_level {
+            self.low_gain
+        } else {
+            above_low
+        }
+    }
+
+    /// Multiplies each frame of a stereo block by the factor for its level (`levels[n]` for frame n). A block
+    /// whose levels all lie in one flat part gets that part's exact factor without computing the curve.
+    pub fn apply(&self, levels: &[f64], left: &mut [f32], right: &mut [f32]) {
+        let (lowest, highest) = levels.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        });
+        let frames = left.iter_mut().zip(right.iter_mut()).zip(levels);
+        if highest < self.flat.low_level || lowest >= self.flat.high_level {
+            let factor = self.gain(highest).1;
+            for ((l, r), _) in frames {
+                *l = (*l as f64 * factor) as f32;
+                *r = (*r as f64 * factor) as f32;
+            }
+        } else {
+            for ((l, r), level) in frames {
+                let factor = self.factor_without_branches(*level);
+                *l = (*l as f64 * factor) as f32;
+                *r = (*r as f64 * factor) as f32;
+            }
+        }
+    }
 }
 
-/// The feed-forward loop shared by the compressor and the expander: per sample, the detector measures the
-/// stereo-linked level, the plan turns it into a gain, and both channels are multiplied by it. Returns the
+/// How many frames the feed-forward loop measures before it applies their gains (a stack buffer of levels).
+const CHUNK_FRAMES: usize = 64;
+
+/// The feed-forward loop shared by the compressor and the expander: the detector measures the stereo-linked
+/// level of each frame, the plan turns it into a gain, and both channels are multiplied by it. Returns the
 /// curve's last gain in dB (without makeup), for meters; `last_db` if the block is empty.
+///
+/// It runs in two passes per chunk of frames: the detector (a recursion, one sample after the other), then the
+/// gains, whose samples do not depend on each other, so the processor overlaps their log/exp chains (one pass
+/// per sample was bound by the latency of detector, log and exp in a row). The result per sample is the same.
 pub fn render_feed_forward(
     detector: &mut LevelDetector,
     plan: &GainPlan<impl GainCurve>,
@@ -96,28 +142,16 @@ pub fn render_feed_forward(
     right: &mut [f32],
     last_db: f64,
 ) -> f64 {
-    // The mode is chosen once per block, so each loop runs one detector without a branch per sample.
-    match detector.mode() {
-        DetectorMode::Peak => apply_gains(detector, plan, left, right, last_db, LevelDetector::tick_peak),
-        DetectorMode::Rms => apply_gains(detector, plan, left, right, last_db, LevelDetector::tick_rms),
-    }
-}
-
-#[inline(always)]
-fn apply_gains(
-    detector: &mut LevelDetector,
-    plan: &GainPlan<impl GainCurve>,
-    left: &mut [f32],
-    right: &mut [f32],
-    last_db: f64,
-    tick: impl Fn(&mut LevelDetector, f32, f32) -> f64,
-) -> f64 {
+    let mut levels = [0.0f64; CHUNK_FRAMES];
     let mut reduction_db = last_db;
-    for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-        let (gain_db, gain) = plan.gain(tick(detector, *l, *r));
-        reduction_db = gain_db;
-        *l = (*l as f64 * gain) as f32;
-        *r = (*r as f64 * gain) as f32;
+    for (l, r) in left.chunks_mut(CHUNK_FRAMES).zip(right.chunks_mut(CHUNK_FRAMES)) {
+        let frames = l.len().min(r.len());
+        let levels = &mut levels[..frames];
+        detector.process(&l[..frames], &r[..frames], levels);
+        plan.apply(levels, &mut l[..frames], &mut r[..frames]);
+        if let Some(last) = levels.last() {
+            reduction_db = plan.gain(*last).0;
+        }
     }
     reduction_db
 }
@@ -157,7 +191,11 @@ impl GainCurve for CompressorCurve {
     fn flat_parts(&self) -> FlatParts {
         let knee_start_db = self.threshold_db - 0.5 * self.knee_db;
         FlatParts {
-            low_level: if self.ratio > 1.0 { corner_level(knee_start_db) } else { f64::INFINITY },
+            low_level: if self.ratio > 1.0 {
+                corner_level(knee_start_db)
+            } else {
+                f64::INFINITY
+            },
             low_db: 0.0,
             high_level: f64::INFINITY,
             high_db: 0.0,

@@ -70,7 +70,9 @@ pub const SILENCE_DB: f64 = -200.0;
 /// exactly `SILENCE_DB` at or below it (so 0, subnormal or NaN levels never give -inf or NaN).
 #[inline(always)]
 pub fn fast_level_db(level: f64) -> f64 {
-    // Computed on a clamped level and then chosen (rather than branched on), so that loops vectorise.
+    // Computed on a clamped level and then chosen (rather than branched on), so that loops vectorise. Not
+    // `clamp`: it would pass a NaN level on, where `max` replaces it.
+    #[allow(clippy::manual_clamp)]
     let db = DB_PER_LOG2 * fast_log2(level.max(SILENCE_LEVEL).min(f64::MAX));
     if level > SILENCE_LEVEL {
         db

@@ -61,11 +61,14 @@ pub const LEVEL_DB_MAX_ERROR: f32 = 5e-5;
 /// exactly `SILENCE_DB` at or below `SILENCE_LEVEL` (so 0, subnormal or NaN levels never give -inf or NaN).
 #[inline(always)]
 pub fn fast_level_db(level: f32) -> f32 {
-    // Computed on a clamped level and then chosen (rather than branched on), so that loops vectorise. Not
-    // `clamp`: it would pass a NaN level on, where `max` replaces it.
-    #[allow(clippy::manual_clamp)]
-    let db = DB_PER_LOG2 * fast_log2(level.max(SILENCE_LEVEL).min(f32::MAX));
-    if level > SILENCE_LEVEL {
+    // Computed on a clamped level and then chosen (rather than branched on), so that loops vectorise. The
+    // comparisons send NaN to `SILENCE_LEVEL` and compile to one min or max each (`f32::max` and `clamp` would
+    // add NaN handling).
+    let above_silence = level > SILENCE_LEVEL;
+    let clamped = if above_silence { level } else { SILENCE_LEVEL };
+    let clamped = if clamped < f32::MAX { clamped } else { f32::MAX };
+    let db = DB_PER_LOG2 * fast_log2(clamped);
+    if above_silence {
         db
     } else {
         SILENCE_DB

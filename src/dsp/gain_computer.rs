@@ -113,8 +113,9 @@ impl<C: GainCurve> GainPlan<C> {
     /// Multiplies each frame of a stereo block by the factor for its level (`levels[n]` for frame n). A block
     /// whose levels all lie in one flat part gets that part's exact factor without computing the curve.
     pub fn apply(&self, levels: &[f32], left: &mut [f32], right: &mut [f32]) {
-        let (lowest, highest) = levels.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), x| {
-            (lo.min(*x), hi.max(*x))
+        let (lowest, highest) = levels.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
+            // Comparisons rather than `min`/`max`, which would add NaN handling: levels are never NaN.
+            (if x < lo { x } else { lo }, if x > hi { x } else { hi })
         });
         let frames = left.iter_mut().zip(right.iter_mut()).zip(levels);
         if highest < self.low_level || lowest >= self.high_level {

@@ -113,10 +113,7 @@ impl<C: GainCurve> GainPlan<C> {
     /// Multiplies each frame of a stereo block by the factor for its level (`levels[n]` for frame n). A block
     /// whose levels all lie in one flat part gets that part's exact factor without computing the curve.
     pub fn apply(&self, levels: &[f32], left: &mut [f32], right: &mut [f32]) {
-        let (lowest, highest) = levels.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
-            // Comparisons rather than `min`/`max`, which would add NaN handling: levels are never NaN.
-            (if x < lo { x } else { lo }, if x > hi { x } else { hi })
-        });
+        let (lowest, highest) = level_range(levels);
         let frames = left.iter_mut().zip(right.iter_mut()).zip(levels);
         if highest < self.low_level || lowest >= self.high_level {
             let factor = self.gain(highest).1;
@@ -131,6 +128,22 @@ impl<C: GainCurve> GainPlan<C> {
                 *r *= factor;
             }
         }
+    }
+}
+
+/// The lowest and highest of a block of levels (non-negative and not NaN; infinity and -infinity if empty).
+///
+/// On the bits as integers, whose order is that of non-negative floats: integer min/max reductions run on SIMD
+/// lanes, where float ones (with their NaN rules) stay one sample at a time.
+fn level_range(levels: &[f32]) -> (f32, f32) {
+    let (lowest, highest) = levels.iter().fold((i32::MAX, i32::MIN), |(lo, hi), x| {
+        let bits = x.to_bits() as i32;
+        (lo.min(bits), hi.max(bits))
+    });
+    if levels.is_empty() {
+        (f32::INFINITY, f32::NEG_INFINITY)
+    } else {
+        (f32::from_bits(lowest as u32), f32::from_bits(highest as u32))
     }
 }
 
@@ -304,6 +317,13 @@ mod tests {
         assert_eq!(e.gain_db(-80.0), -30.0);
         let unity = ExpanderCurve { ratio: 1.0, ..e };
         assert_eq!(unity.gain_db(fast_level_db(0.0)), 0.0);
+    }
+
+    #[test]
+    fn level_range_finds_the_extremes_of_non_negative_levels() {
+        assert_eq!(level_range(&[0.5, 0.0, 3e-39, 7.0, 1e-10]), (0.0, 7.0));
+        assert_eq!(level_range(&[2.0]), (2.0, 2.0));
+        assert_eq!(level_range(&[]), (f32::INFINITY, f32::NEG_INFINITY));
     }
 
     /// The f32 gain the audio loop uses against the f64 curve it is derived from, densely over -200..+100 dB.

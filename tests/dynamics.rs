@@ -671,3 +671,161 @@ fn dynamics_report_gain_reduction_and_no_tail() {
         assert_eq!(fx.tail(), corelogic_dsp::Tail::Samples(0), "{id}");
     }
 }
+
+/// The compressor's and expander's level-to-dB and dB-to-gain approximations against `log10` and `powf` in f64,
+/// densely (every 0.001 dB) over the detector levels and gains from -200 to +100 dB and at the edges: each stays
+/// within its stated bound and within 0.001 dB.
+#[test]
+fn fast_level_db_and_db_to_gain_stay_within_a_thousandth_of_a_db() {
+    use corelogic_dsp::dsp::fast_math::{
+        fast_db_to_gain, fast_level_db, DB_TO_GAIN_MAX_ERROR, LEVEL_DB_MAX_ERROR, SILENCE_LEVEL,
+    };
+    let (mut worst_level, mut worst_gain) = ((0.0f64, 0.0f64), (0.0f64, 0.0f64));
+    let steps = 300_000;
+    let mut edges = vec![-200.0, 100.0, 0.0, -100.0, -6.0206, 6.0206];
+    // The level just above the silence floor, where the approximation starts.
+    edges.push(db(f32::from_bits(SILENCE_LEVEL.to_bits() + 1) as f64));
+    let grid = (0..=steps).map(|i| -200.0 + 300.0 * i as f64 / steps as f64);
+    for x_db in grid.chain(edges) {
+        let level = from_db(x_db) as f32;
+        if level > SILENCE_LEVEL {
+            let err = (fast_level_db(level) as f64 - db(level as f64)).abs();
+            if err > worst_level.0 {
+                worst_level = (err, x_db);
+            }
+        }
+        let gain_db = x_db as f32;
+        let got = fast_db_to_gain(gain_db) as f64;
+        let err = db(got / from_db(gain_db as f64)).abs();
+        if err > worst_gain.0 {
+            worst_gain = (err, x_db);
+        }
+    }
+    println!(
+        "fast_level_db: worst {:.2e} dB (at {:.3} dB); fast_db_to_gain: worst {:.2e} dB (at {:.3} dB)",
+        worst_level.0, worst_level.1, worst_gain.0, worst_gain.1
+    );
+    assert!(
+        worst_level.0 <= LEVEL_DB_MAX_ERROR as f64 && worst_level.0 <= 0.001,
+        "{worst_level:?}"
+    );
+    assert!(
+        worst_gain.0 <= DB_TO_GAIN_MAX_ERROR as f64 && worst_gain.0 <= 0.001,
+        "{worst_gain:?}"
+    );
+}
+
+/// Zero, subnormal and tiny inputs give finite outputs and meters (no NaN or -inf from log(0) reaches them), and
+/// silence stays exactly silent.
+#[test]
+fn dynamics_handle_silence_and_subnormal_levels() {
+    let fs = 48_000.0;
+    let tiny = [0.0, f32::from_bits(1), -f32::from_bits(1), 1e-39, 1e-30, 1e-12, 1e-8];
+    let input: Vec<f32> = (0..9600).map(|n| tiny[(n / 1200) % tiny.len()]).collect();
+    for (id, params) in [
+        (
+            "compressor",
+            vec![("thresholdDb", -60.0), ("ratio", 20.0), ("kneeDb", 24.0)],
+        ),
+        (
+            "compressor",
+            vec![("thresholdDb", -60.0), ("detector", 1.0), ("makeupDb", 24.0)],
+        ),
+        ("expander", vec![("thresholdDb", -80.0), ("ratio", 1.0)]),
+        (
+            "expander",
+            vec![("thresholdDb", -80.0), ("ratio", 1.01), ("rangeDb", -90.0)],
+        ),
+        (
+            "expander",
+            vec![("thresholdDb", 0.0), ("ratio", 20.0), ("rangeDb", 0.0)],
+        ),
+    ] {
+        let mut fx = make(id, fs, &params);
+        let (mut l, mut r) = (input.clone(), input.clone());
+        fx.process(&mut l, &mut r, &[]);
+        let meter = fx.gain_reduction_db();
+        assert!(meter.is_finite() && meter <= 0.0, "{id} {params:?}: meter {meter}");
+        for (n, (x, y)) in input.iter().zip(&l).enumerate() {
+            assert!(
+                y.is_finite() && y.abs() <= 16.0 * x.abs(),
+                "{id} {params:?} frame {n}: {x} -> {y}"
+            );
+            if *x == 0.0 {
+                assert_eq!(*y, 0.0, "{id} {params:?} frame {n}");
+            }
+        }
+    }
+}
+
+/// Below the knee the compressor skips its gain computer: the output is the input exactly, times the exact
+/// makeup factor (10^(makeup/20) rounded once to f32, the sample format).
+#[test]
+fn compressor_below_the_knee_is_exact_and_makeup_is_an_exact_factor() {
+    let fs = 48_000.0;
+    let input = sine(fs, 997.0, from_db(-33.0), 24_000);
+    for makeup in [0.0, 6.5, -12.0] {
+        let params = [("thresholdDb", -20.0), ("kneeDb", 24.0), ("makeupDb", makeup)];
+        let out = run_mono("compressor", fs, &params, &input);
+        let factor = from_db(makeup) as f32;
+        for (n, (x, y)) in input.iter().zip(&out).enumerate() {
+            assert_eq!(*y, x * factor, "makeup {makeup} frame {n}");
+        }
+    }
+}
+
+/// A switch of detector mode crossfades to a state copied from the outgoing one. The RMS window runs only in RMS
+/// mode, so a switch from peak to RMS starts it from the level the detector read: the gain moves from one steady
+/// value to the other without swinging outside them (a window starting empty would read low, and the gain would
+/// rise for the first 10 ms). Checked both ways, on a square wave whose RMS reading is 3.01 dB above its peak one,
+/// with the fastest attack and release, so that the detector follows what its window reads.
+#[test]
+fn compressor_detector_switch_moves_between_the_two_steady_gains() {
+    let fs = 48_000.0;
+    let (t, r, x) = (-40.0, 20.0, -10.0);
+    let amp = from_db(x) as f32;
+    let frames = 48_000;
+    let switch_at = 24_000u64;
+    let input: Vec<f32> = (0..frames)
+        .map(|n| if (n / 24) % 2 == 0 { amp } else { -amp })
+        .collect();
+    // Gains (T - read)(1 - 1/R) in dB: the peak detector reads x, the RMS one x + 3.01 dB.
+    let peak_gain = (t - x) * (1.0 - 1.0 / r);
+    let rms_gain = (t - x - 20.0 * 2f64.sqrt().log10()) * (1.0 - 1.0 / r);
+    for (from, to, want_before, want_after) in [(0.0, 1.0, peak_gain, rms_gain), (1.0, 0.0, rms_gain, peak_gain)] {
+        let mut fx = make(
+            "compressor",
+            fs,
+            &[
+                ("thresholdDb", t),
+                ("ratio", r),
+                ("attackMs", 0.1),
+                ("releaseMs", 5.0),
+                ("detector", from),
+            ],
+        );
+        let event = Event::set(fx.spec(), "detector", to, switch_at, Source::User).unwrap();
+        let (mut left, mut right) = (input.clone(), input.clone());
+        fx.process(&mut left, &mut right, &[event]);
+        let gains: Vec<f64> = left.iter().map(|y| db(y.abs() as f64 / amp as f64)).collect();
+        let (lo, hi) = (want_before.min(want_after) - 0.05, want_before.max(want_after) + 0.05);
+        let before = switch_at as usize;
+        assert!(
+            (gains[before - 1] - want_before).abs() < 0.05,
+            "{from} -> {to}: {}",
+            gains[before - 1]
+        );
+        for (n, g) in gains.iter().enumerate().skip(before) {
+            assert!(
+                *g >= lo && *g <= hi,
+                "{from} -> {to}: gain {g:.3} dB at frame {n}, outside [{lo:.3}, {hi:.3}]"
+            );
+        }
+        assert!(
+            (gains[frames - 1] - want_after).abs() < 0.05,
+            "{from} -> {to}: {}",
+            gains[frames - 1]
+        );
+        assert!((fx.gain_reduction_db() as f64 - want_after).abs() < 0.05);
+    }
+}

@@ -12,7 +12,7 @@
 //!   the reading swings between -0.05 and -0.12 dB). Faster sines read closer to their peak.
 //! - [`RmsWindow`]: the RMS over a 10 ms rectangular window, per channel, scaled by sqrt(2) so a steady sine
 //!   reads its peak; the louder channel is taken.
-//! - [`LevelDetector`]: either of the two above, then the same ballistics.
+//! - [`LevelDetector`]: either of the two above, then the same ballistics (the window runs in RMS mode only).
 //!
 //! Everything runs per sample, so the output does not depend on how the signal is split into blocks.
 
@@ -29,6 +29,9 @@ pub fn one_pole_coefficient(time_ms: f64, sample_rate: f64) -> f64 {
         0.0
     }
 }
+
+/// How many samples the ballistics run between software denormal flushes (see [`Ballistics::process`]).
+pub const FLUSH_INTERVAL: usize = 64;
 
 /// The smooth decoupled peak detector's two stages (attack and release are one-pole time constants).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,13 +61,30 @@ impl Ballistics {
         self.release_coeff = one_pole_coefficient(release_ms, sample_rate);
     }
 
-    /// Feeds one (non-negative) level and returns the detected level.
+    /// Runs a block of (non-negative) levels through the two stages in place: each becomes the detected level.
+    ///
+    /// The state stays in registers and is flushed every `FLUSH_INTERVAL` samples rather than per sample (the
+    /// flush would lengthen the recursion's critical path): the fastest pole the parameter ranges allow (0.1 ms
+    /// at 8 kHz, coefficient e^-1.25) shrinks a value by e^-80 = 1.8e-35 over that many samples, so state above
+    /// the flush threshold (1e-30) at one flush is still far above the subnormals (below 2.2e-308) at the next.
     #[inline]
-    pub fn tick(&mut self, x: f64) -> f64 {
-        let released = self.release_coeff * self.peak + (1.0 - self.release_coeff) * x;
-        self.peak = flush(x.max(released));
-        self.out = flush(self.attack_coeff * self.out + (1.0 - self.attack_coeff) * self.peak);
-        self.out
+    pub fn process(&mut self, levels: &mut [f64]) {
+        let (a_release, b_release) = (self.release_coeff, 1.0 - self.release_coeff);
+        let (a_attack, b_attack) = (self.attack_coeff, 1.0 - self.attack_coeff);
+        let (mut peak, mut out) = (self.peak, self.out);
+        for chunk in levels.chunks_mut(FLUSH_INTERVAL) {
+            for x in chunk.iter_mut() {
+                // A comparison rather than `max` (whose NaN handling costs three more instructions on this
+                // recursion's critical path): levels are never NaN.
+                let released = a_release * peak + b_release * *x;
+                peak = if released > *x { released } else { *x };
+                out = a_attack * out + b_attack * peak;
+                *x = out;
+            }
+            peak = flush(peak);
+            out = flush(out);
+        }
+        (self.peak, self.out) = (peak, out);
     }
 
     /// The last detected level.
@@ -143,6 +163,17 @@ impl RmsWindow {
         self.fresh = [0.0; 2];
     }
 
+    /// Fills the window as if every frame of it had read `level` (both channels): it then reads `level`.
+    /// O(window length), once per mode switch, at control rate.
+    pub fn fill(&mut self, level: f64) {
+        // A calibrated reading of `level` is a mean square of level^2 / 2.
+        let square = 0.5 * level * level;
+        self.squares.fill([square; 2]);
+        self.sum = [square * self.len as f64; 2];
+        // `fresh` holds the squares since the last restart: the frames before `pos`.
+        self.fresh = [square * self.pos as f64; 2];
+    }
+
     /// Copies contents from a window of the same sample rate (same length; no allocation).
     pub fn copy_state_from(&mut self, other: &RmsWindow) {
         self.squares.copy_from_slice(&other.squares);
@@ -162,49 +193,94 @@ pub enum DetectorMode {
 }
 
 /// A stereo-linked level detector: peak or RMS, then the smooth decoupled ballistics. Returns linear levels.
+///
+/// The RMS window runs only in RMS mode (it costs as much as the rest of a compressor). A mode switch is a
+/// crossfade to a kernel whose state is copied from the outgoing one, so a detector that enters RMS mode from
+/// peak-mode state, whose window is stale, first fills its window with the level the ballistics last read
+/// (`RmsWindow::fill`): the reading carries on from there instead of restarting from an empty (or old) window.
 #[derive(Debug, Clone)]
 pub struct LevelDetector {
     mode: DetectorMode,
-    /// Runs in both modes, so that a switch of mode (crossfaded by copying state) finds a filled window.
     rms: RmsWindow,
+    /// Whether `rms` holds the recent input (the state was last run in RMS mode).
+    rms_current: bool,
     ballistics: Ballistics,
     sample_rate: f64,
 }
 
 impl LevelDetector {
     pub fn new(sample_rate: f64, mode: DetectorMode, attack_ms: f64, release_ms: f64) -> Self {
-        LevelDetector {
+        let mut d = LevelDetector {
             mode,
             rms: RmsWindow::new(sample_rate),
+            // An empty window matches the silent ballistics it starts with.
+            rms_current: true,
             ballistics: Ballistics::new(attack_ms, release_ms, sample_rate),
             sample_rate,
-        }
+        };
+        d.refresh_window();
+        d
     }
 
     pub fn set(&mut self, mode: DetectorMode, attack_ms: f64, release_ms: f64) {
         self.mode = mode;
         self.ballistics.set_times(attack_ms, release_ms, self.sample_rate);
+        self.refresh_window();
     }
 
-    /// Feeds one stereo frame and returns the detected linear level.
-    #[inline]
-    pub fn tick(&mut self, left: f32, right: f32) -> f64 {
-        let rms = self.rms.tick(left, right);
-        let x = match self.mode {
-            DetectorMode::Peak => (left.abs() as f64).max(right.abs() as f64),
-            DetectorMode::Rms => rms,
-        };
-        self.ballistics.tick(x)
+    pub fn mode(&self) -> DetectorMode {
+        self.mode
+    }
+
+    /// Keeps `rms_current` true only while in RMS mode, filling a stale window on entering it.
+    fn refresh_window(&mut self) {
+        match self.mode {
+            DetectorMode::Peak => self.rms_current = false,
+            DetectorMode::Rms if !self.rms_current => {
+                self.rms.fill(self.ballistics.value());
+                self.rms_current = true;
+            }
+            DetectorMode::Rms => {}
+        }
+    }
+
+    /// Measures a stereo block: `levels[n]` becomes the detected linear level after frame n (the three slices
+    /// have the same length).
+    pub fn process(&mut self, left: &[f32], right: &[f32], levels: &mut [f64]) {
+        // The mode is chosen once per block, so each loop runs one detector without a branch per sample.
+        let frames = left.iter().zip(right).zip(levels.iter_mut());
+        match self.mode {
+            DetectorMode::Peak => {
+                for ((l, r), level) in frames {
+                    let (l, r) = (l.abs(), r.abs());
+                    *level = if l > r { l } else { r } as f64;
+                }
+            }
+            DetectorMode::Rms => {
+                for ((l, r), level) in frames {
+                    *level = self.rms.tick(*l, *r);
+                }
+            }
+        }
+        self.ballistics.process(levels);
     }
 
     pub fn reset(&mut self) {
         self.rms.reset();
         self.ballistics.reset();
+        self.rms_current = true;
+        self.refresh_window();
     }
 
+    /// Copies the state of a detector of the same sample rate (the window only where the other one ran it);
+    /// a stale window is filled if this detector is in RMS mode.
     pub fn copy_state_from(&mut self, other: &LevelDetector) {
-        self.rms.copy_state_from(&other.rms);
+        if other.rms_current {
+            self.rms.copy_state_from(&other.rms);
+        }
+        self.rms_current = other.rms_current;
         self.ballistics.copy_state_from(&other.ballistics);
+        self.refresh_window();
     }
 }
 

@@ -4,6 +4,7 @@ pub mod biquad;
 pub mod delay_line;
 pub mod denormal;
 pub mod detector;
+pub mod fast_math;
 pub mod fractional_delay;
 pub mod gain_computer;
 pub mod oversampler;

@@ -2,14 +2,16 @@
 //!
 //! Per sample: the stereo-linked detector (peak or 10 ms RMS, then the smooth decoupled ballistics, see
 //! [`crate::dsp::detector`]) measures the level, the gain computer turns it into a gain in dB
-//! ([`CompressorCurve`], Giannoulis et al. eq. 4), and both channels are multiplied by that gain plus `makeupDb`.
+//! ([`CompressorCurve`], Giannoulis et al. eq. 4), and both channels are multiplied by that gain plus `makeupDb`
+//! (level to dB and dB to gain within 3.1e-5 dB of the exact functions, see [`crate::dsp::fast_math`]; below the
+//! knee the gain is exactly unity, and `makeupDb` is an exact factor).
 //! The detector runs before the gain computer, on levels, so a steady sine (whose level the detector reads as its
 //! peak) meets the static curve exactly. There is no output saturation and no hidden gain: with the level below
 //! the knee and `makeupDb` 0 the output is the input. `mix` is applied by the [`Processor`](super::Processor).
 
-use super::Kernel;
-use crate::dsp::detector::{DetectorMode, LevelDetector};
-use crate::dsp::gain_computer::{render_feed_forward, CompressorCurve};
+use super::feed_forward::{FeedForward, FeedForwardEffect, FeedForwardSettings};
+use crate::dsp::detector::DetectorMode;
+use crate::dsp::gain_computer::CompressorCurve;
 use crate::params::{Category, EffectSpec, ParamSpec};
 
 const THRESHOLD: usize = 0;
@@ -46,74 +48,26 @@ fn detector_mode(index: f64) -> DetectorMode {
     }
 }
 
-pub struct Compressor {
-    detector: LevelDetector,
-    curve: CompressorCurve,
-    makeup_db: f64,
-    /// The gain computer's last output in dB (0 or negative), for meters.
-    reduction_db: f64,
-}
+/// The compressor's table and parameter mapping for the shared [`FeedForward`] kernel.
+pub struct CompressorEffect;
 
-impl Kernel for Compressor {
+pub type Compressor = FeedForward<CompressorEffect>;
+
+impl FeedForwardEffect for CompressorEffect {
+    type Curve = CompressorCurve;
     const SPEC: &'static EffectSpec = &SPEC;
 
-    fn new(sample_rate: f64, params: &[f64]) -> Self {
-        let mut k = Compressor {
-            detector: LevelDetector::new(
-                sample_rate,
-                detector_mode(params[DETECTOR]),
-                params[ATTACK],
-                params[RELEASE],
-            ),
+    fn settings(p: &[f64]) -> FeedForwardSettings<CompressorCurve> {
+        FeedForwardSettings {
+            mode: detector_mode(p[DETECTOR]),
+            attack_ms: p[ATTACK],
+            release_ms: p[RELEASE],
             curve: CompressorCurve {
-                threshold_db: params[THRESHOLD],
-                ratio: params[RATIO],
-                knee_db: params[KNEE],
+                threshold_db: p[THRESHOLD],
+                ratio: p[RATIO],
+                knee_db: p[KNEE],
             },
-            makeup_db: 0.0,
-            reduction_db: 0.0,
-        };
-        k.set_params(params);
-        k
-    }
-
-    fn set_params(&mut self, p: &[f64]) {
-        self.detector.set(detector_mode(p[DETECTOR]), p[ATTACK], p[RELEASE]);
-        self.curve = CompressorCurve {
-            threshold_db: p[THRESHOLD],
-            ratio: p[RATIO],
-            knee_db: p[KNEE],
-        };
-        self.makeup_db = p[MAKEUP];
-    }
-
-    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.reduction_db = render_feed_forward(
-            &mut self.detector,
-            &self.curve,
-            self.makeup_db,
-            left,
-            right,
-            self.reduction_db,
-        );
-    }
-
-    fn reset(&mut self) {
-        self.detector.reset();
-        self.reduction_db = 0.0;
-    }
-
-    fn copy_state_from(&mut self, other: &Self) {
-        self.detector.copy_state_from(&other.detector);
-        self.reduction_db = other.reduction_db;
-    }
-
-    /// The output is the input times a gain: nothing sounds after the input stops.
-    fn tail_samples(&self) -> Option<u64> {
-        Some(0)
-    }
-
-    fn gain_reduction_db(&self) -> f32 {
-        self.reduction_db as f32
+            makeup_db: p[MAKEUP],
+        }
     }
 }

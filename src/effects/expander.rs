@@ -5,9 +5,9 @@
 //! ([`ExpanderCurve`]); both channels are multiplied by it. `attackMs` is how fast the detector follows a rising
 //! level (the gain opens), `releaseMs` a falling one (the gain closes).
 
-use super::Kernel;
-use crate::dsp::detector::{DetectorMode, LevelDetector};
-use crate::dsp::gain_computer::{render_feed_forward, ExpanderCurve};
+use super::feed_forward::{FeedForward, FeedForwardEffect, FeedForwardSettings};
+use crate::dsp::detector::DetectorMode;
+use crate::dsp::gain_computer::ExpanderCurve;
 use crate::params::{Category, EffectSpec, ParamSpec};
 
 const THRESHOLD: usize = 0;
@@ -30,59 +30,26 @@ pub static SPEC: EffectSpec = EffectSpec {
     presets: &[],
 };
 
-pub struct Expander {
-    detector: LevelDetector,
-    curve: ExpanderCurve,
-    /// The last gain in dB (0 or negative), for meters.
-    reduction_db: f64,
-}
+/// The expander's table and parameter mapping for the shared [`FeedForward`] kernel.
+pub struct ExpanderEffect;
 
-impl Kernel for Expander {
+pub type Expander = FeedForward<ExpanderEffect>;
+
+impl FeedForwardEffect for ExpanderEffect {
+    type Curve = ExpanderCurve;
     const SPEC: &'static EffectSpec = &SPEC;
 
-    fn new(sample_rate: f64, params: &[f64]) -> Self {
-        let mut k = Expander {
-            detector: LevelDetector::new(sample_rate, DetectorMode::Peak, params[ATTACK], params[RELEASE]),
+    fn settings(p: &[f64]) -> FeedForwardSettings<ExpanderCurve> {
+        FeedForwardSettings {
+            mode: DetectorMode::Peak,
+            attack_ms: p[ATTACK],
+            release_ms: p[RELEASE],
             curve: ExpanderCurve {
-                threshold_db: params[THRESHOLD],
-                ratio: params[RATIO],
-                range_db: params[RANGE],
+                threshold_db: p[THRESHOLD],
+                ratio: p[RATIO],
+                range_db: p[RANGE],
             },
-            reduction_db: 0.0,
-        };
-        k.set_params(params);
-        k
-    }
-
-    fn set_params(&mut self, p: &[f64]) {
-        self.detector.set(DetectorMode::Peak, p[ATTACK], p[RELEASE]);
-        self.curve = ExpanderCurve {
-            threshold_db: p[THRESHOLD],
-            ratio: p[RATIO],
-            range_db: p[RANGE],
-        };
-    }
-
-    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.reduction_db = render_feed_forward(&mut self.detector, &self.curve, 0.0, left, right, self.reduction_db);
-    }
-
-    fn reset(&mut self) {
-        self.detector.reset();
-        self.reduction_db = 0.0;
-    }
-
-    fn copy_state_from(&mut self, other: &Self) {
-        self.detector.copy_state_from(&other.detector);
-        self.reduction_db = other.reduction_db;
-    }
-
-    /// The output is the input times a gain: nothing sounds after the input stops.
-    fn tail_samples(&self) -> Option<u64> {
-        Some(0)
-    }
-
-    fn gain_reduction_db(&self) -> f32 {
-        self.reduction_db as f32
+            makeup_db: 0.0,
+        }
     }
 }

@@ -40,6 +40,7 @@ pub mod compressor;
 mod delay_params;
 pub mod distortion;
 pub mod expander;
+mod feed_forward;
 pub mod freeverb;
 pub mod gate;
 pub mod hall_reverb;

@@ -48,7 +48,7 @@ fn detector_mode(index: f64) -> DetectorMode {
     }
 }
 
-/// The compressor's table and parameter mapping for the shared [`FeedForward`] kernel.
+/// The compressor's table and parameter mapping for the shared `FeedForward` kernel.
 pub struct CompressorEffect;
 
 pub type Compressor = FeedForward<CompressorEffect>;

@@ -30,7 +30,7 @@ pub static SPEC: EffectSpec = EffectSpec {
     presets: &[],
 };
 
-/// The expander's table and parameter mapping for the shared [`FeedForward`] kernel.
+/// The expander's table and parameter mapping for the shared `FeedForward` kernel.
 pub struct ExpanderEffect;
 
 pub type Expander = FeedForward<ExpanderEffect>;

@@ -26,16 +26,13 @@
 //! added at the end (`tests/parameter_order.rs` pins every effect's names in order).
 
 use crate::effects::{registry, CreateError, EffectEntry};
-use crate::params::{EffectSpec, ParamKind, ParamSpec, Taper};
+use crate::params::{EffectSpec, ParamSpec, Taper};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::fmt;
 
 /// The sample rate the listing reports latencies at.
 pub const LISTING_SAMPLE_RATE_HZ: f64 = 48_000.0;
-
-/// Points a continuous latency-changing parameter is sampled at (ends included) to find the largest latency.
-const CONTINUOUS_SWEEP_POINTS: usize = 65;
 
 /// One effect of the listing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,8 +47,8 @@ pub struct EffectListing {
     /// Latency with the default parameters at 48 kHz.
     #[serde(rename = "latencySamplesAt48k")]
     pub latency_samples_at_48k: usize,
-    /// The largest latency at 48 kHz over the values of the latency-changing parameters (see
-    /// [`max_latency_samples`]).
+    /// The largest latency at 48 kHz any values of the latency-changing parameters give
+    /// ([`Effect::max_latency`](crate::effects::Effect::max_latency)), for sizing compensation delays.
     #[serde(rename = "maxLatencySamplesAt48k")]
     pub max_latency_samples_at_48k: usize,
 }
@@ -171,49 +168,6 @@ fn presets_listing(spec: &EffectSpec) -> Vec<PresetListing> {
         .collect()
 }
 
-/// The values a latency-changing parameter is tried at: every allowed value of a discrete one, evenly spaced
-/// points (ends included) of a continuous one.
-fn latency_sweep(p: &ParamSpec) -> Vec<f64> {
-    match p.kind {
-        ParamKind::Choice(choices) => choices.iter().map(|(v, _)| *v).collect(),
-        ParamKind::Enum(_) | ParamKind::Integer => {
-            let (min, max) = (p.min as i64, p.max as i64);
-            (min..=max).map(|v| v as f64).collect()
-        }
-        ParamKind::Linear | ParamKind::Log | ParamKind::Structural => {
-            let last = (CONTINUOUS_SWEEP_POINTS - 1) as f64;
-            (0..CONTINUOUS_SWEEP_POINTS)
-                .map(|i| p.min + (p.max - p.min) * i as f64 / last)
-                .collect()
-        }
-    }
-}
-
-/// The largest latency of an effect at `sample_rate_hz` over every combination of its latency-changing
-/// parameters' sweep values (the others at their defaults). Latencies grow with `lookaheadMs` and
-/// `oversample`, so the top of each range is among the points tried; `tests/listing.rs` checks the result
-/// against each kernel's own `Kernel::max_latency`.
-pub fn max_latency_samples(entry: &EffectEntry, sample_rate_hz: f64) -> Result<usize, CreateError> {
-    let changing: Vec<&ParamSpec> = entry.spec.params.iter().filter(|p| p.changes_latency).collect();
-    let sweeps: Vec<Vec<f64>> = changing.iter().map(|p| latency_sweep(p)).collect();
-    let combinations: usize = sweeps.iter().map(Vec::len).product();
-    let mut max = 0;
-    for mut k in 0..combinations {
-        // Combination k in mixed radix: one digit per latency-changing parameter.
-        let values: Vec<(&str, f64)> = changing
-            .iter()
-            .zip(&sweeps)
-            .map(|(p, sweep)| {
-                let v = sweep[k % sweep.len()];
-                k /= sweep.len();
-                (p.name, v)
-            })
-            .collect();
-        max = max.max(entry.create(sample_rate_hz, None, values)?.latency());
-    }
-    Ok(max)
-}
-
 /// The listing of one registered effect.
 pub fn effect_listing(entry: &EffectEntry) -> Result<EffectListing, ListingError> {
     let spec = entry.spec;
@@ -226,7 +180,10 @@ pub fn effect_listing(entry: &EffectEntry) -> Result<EffectListing, ListingError
         parameters: spec.params.iter().map(parameter_listing).collect(),
         presets: presets_listing(spec),
         latency_samples_at_48k: latency,
-        max_latency_samples_at_48k: max_latency_samples(entry, LISTING_SAMPLE_RATE_HZ).map_err(error)?,
+        max_latency_samples_at_48k: entry
+            .create(LISTING_SAMPLE_RATE_HZ, None, [])
+            .map_err(error)?
+            .max_latency(),
     })
 }
 
@@ -274,16 +231,5 @@ mod tests {
             json,
             r#"[{"name":"init","parameters":{}},{"name":"p","parameters":{"b":0.5,"a":1}}]"#
         );
-    }
-
-    #[test]
-    fn a_continuous_sweep_includes_both_ends_and_a_discrete_one_every_value() {
-        let sweep = latency_sweep(&ParamSpec::structural("lookaheadMs", "ms", 0.5, 10.0, 5.0));
-        assert_eq!((sweep[0], sweep[sweep.len() - 1]), (0.5, 10.0));
-        assert_eq!(
-            latency_sweep(&crate::effects::distortion::SPEC.params[5]),
-            vec![1.0, 2.0, 4.0, 8.0]
-        );
-        assert_eq!(latency_sweep(&ParamSpec::integer("order", 1.0, 8.0, 2.0)).len(), 8);
     }
 }

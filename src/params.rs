@@ -25,13 +25,15 @@ pub enum ParamKind {
     /// A continuous value that glides in the log domain (frequencies, times).
     Log,
     /// A continuous value that cannot glide because it changes the effect's structure or latency
-    /// (`lookaheadMs`): a change crossfades the old and new state.
+    /// (`lookaheadMs`): a change crossfades the old and new state, or fades out, switches and fades in when
+    /// it changes latency ([`ParamSpec::changes_latency`]).
     Structural,
     /// An integer count (`order`, `taps`): a change crossfades.
     Integer,
     /// An enumeration or a switch: integer indices with labels; a change crossfades.
     Enum(&'static [&'static str]),
-    /// One of a fixed set of values with labels (`oversample` 1, 2, 4, 8); a change crossfades.
+    /// One of a fixed set of values with labels (`oversample` 1, 2, 4, 8); a change crossfades (or fades out
+    /// and in, when it changes latency).
     Choice(&'static [(f64, &'static str)]),
 }
 

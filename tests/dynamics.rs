@@ -313,6 +313,40 @@ fn limiter_never_exceeds_its_ceiling() {
     println!("limiter: the loudest noise run came within {closest:.3e} of its ceiling (linear)");
 }
 
+/// Runs impulses well under a -1 dB ceiling through a limiter and checks that they come out unchanged, delayed
+/// by exactly the reported latency: `lookahead + extra` frames. `left` holds (frame, value) pairs; the right
+/// channel carries `right_first` at the first one.
+fn assert_quiet_impulses_pass_delayed(
+    fs: f64,
+    lookahead_ms: f64,
+    true_peak: f64,
+    extra: usize,
+    left: [(usize, f32); 2],
+    right_first: f32,
+) {
+    let latency = (lookahead_ms * fs / 1000.0_f64).round() as usize + extra;
+    let what = format!("fs {fs} lookahead {lookahead_ms} truePeak {true_peak}");
+    let params = [
+        ("lookaheadMs", lookahead_ms),
+        ("ceilingDb", -1.0),
+        ("truePeak", true_peak),
+    ];
+    let mut fx = make("limiter", fs, &params);
+    assert_eq!(fx.latency(), latency, "{what}");
+    let mut l = vec![0.0f32; 4000];
+    for (at, v) in left {
+        l[at] = v;
+    }
+    let mut r = l.clone();
+    r[left[0].0] = right_first;
+    fx.process(&mut l, &mut r, &[]);
+    for (n, got) in l.iter().enumerate() {
+        let want = left.iter().find(|(at, _)| at + latency == n).map_or(0.0, |v| v.1);
+        assert_eq!(*got, want, "{what} frame {n}");
+    }
+    assert_eq!(r[left[0].0 + latency], right_first, "{what}");
+}
+
 #[test]
 fn limiter_latency_is_the_lookahead_and_a_quiet_impulse_passes_unchanged() {
     for (fs, lookahead_ms) in [
@@ -322,23 +356,15 @@ fn limiter_latency_is_the_lookahead_and_a_quiet_impulse_passes_unchanged() {
         (44_100.0, 10.0),
         (8_000.0, 2.01),
     ] {
-        let latency = (lookahead_ms * fs / 1000.0_f64).round() as usize;
-        let mut fx = make("limiter", fs, &[("lookaheadMs", lookahead_ms), ("ceilingDb", -1.0)]);
-        assert_eq!(fx.latency(), latency, "fs {fs} lookahead {lookahead_ms}");
-        let mut l = vec![0.0f32; 4000];
-        l[100] = 0.5;
-        l[2000] = -0.8;
-        let mut r = l.clone();
-        r[100] = 0.25;
-        fx.process(&mut l, &mut r, &[]);
-        for (n, got) in l.iter().enumerate() {
-            let want = [(100, 0.5f32), (2000, -0.8)]
-                .iter()
-                .find(|(at, _)| at + latency == n)
-                .map_or(0.0, |v| v.1);
-            assert_eq!(*got, want, "fs {fs} lookahead {lookahead_ms} frame {n}");
-        }
-        assert_eq!(r[100 + latency], 0.25);
+        assert_quiet_impulses_pass_delayed(fs, lookahead_ms, 0.0, 0, [(100, 0.5), (2000, -0.8)], 0.25);
+    }
+}
+
+/// `truePeak = 1` adds 29 frames (the detector's delay of 21 and the hold of 8) to the lookahead, at every rate.
+#[test]
+fn true_peak_latency_is_the_lookahead_plus_29_frames_and_a_quiet_impulse_passes_unchanged() {
+    for (fs, lookahead_ms) in [(44_100.0, 0.5), (48_000.0, 1.3), (96_000.0, 10.0), (8_000.0, 2.01)] {
+        assert_quiet_impulses_pass_delayed(fs, lookahead_ms, 1.0, 29, [(100, 0.3), (2000, -0.4)], 0.25);
     }
 }
 

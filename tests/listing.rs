@@ -1,8 +1,8 @@
 //! The effect listing (`corelogic_dsp::listing`) against the effects themselves: the `changesLatency` flag
-//! against measured latencies, `maxLatencySamplesAt48k` against each kernel's own `Kernel::max_latency`, the
+//! against measured latencies, `maxLatencySamplesAt48k` against the largest latency a sweep of the parameters reaches, the
 //! tapers against the parameter kinds, and the JSON keys against the typed listing.
 
-use corelogic_dsp::effects::{self, Kernel};
+use corelogic_dsp::effects::{self, limiter};
 use corelogic_dsp::listing::{listing, listing_json};
 use corelogic_dsp::params::{ParamKind, ParamSpec};
 use corelogic_dsp::{Event, Source, Taper};
@@ -83,40 +83,43 @@ fn a_latency_changing_parameter_set_while_running_reports_the_new_latency() {
     }
 }
 
-fn max_latency<K: Kernel>() -> (&'static str, usize) {
-    (K::SPEC.id, K::max_latency(RATE_HZ))
+/// The largest latency reached over every combination of an effect's latency-changing parameters (each at
+/// the points of [`sweep`], the others at their defaults).
+fn swept_max_latency(entry: &effects::EffectEntry) -> usize {
+    let changing: Vec<&ParamSpec> = entry.spec.params.iter().filter(|p| p.changes_latency).collect();
+    let sweeps: Vec<Vec<f64>> = changing.iter().map(|p| sweep(p)).collect();
+    let combinations: usize = sweeps.iter().map(Vec::len).product();
+    (0..combinations)
+        .map(|mut k| {
+            // Combination k in mixed radix: one digit per latency-changing parameter.
+            let values: Vec<(&str, f64)> = changing
+                .iter()
+                .zip(&sweeps)
+                .map(|(p, points)| {
+                    let v = points[k % points.len()];
+                    k /= points.len();
+                    (p.name, v)
+                })
+                .collect();
+            entry.create(RATE_HZ, None, values).unwrap().latency()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 #[test]
-fn max_latency_equals_each_kernels_own_bound() {
-    use corelogic_dsp::effects::*;
-    let kernels = [
-        max_latency::<parametric_eq::ParametricEq>(),
-        max_latency::<low_shelf::LowShelf>(),
-        max_latency::<high_shelf::HighShelf>(),
-        max_latency::<high_low_pass::HighLowPass>(),
-        max_latency::<compressor::Compressor>(),
-        max_latency::<limiter::Limiter>(),
-        max_latency::<expander::Expander>(),
-        max_latency::<gate::Gate>(),
-        max_latency::<saturation::Saturation>(),
-        max_latency::<distortion::Distortion>(),
-        max_latency::<wave_shaper::WaveShaper>(),
-        max_latency::<simple_delay::SimpleDelay>(),
-        max_latency::<ping_pong_delay::PingPongDelay>(),
-        max_latency::<multi_tap_delay::MultiTapDelay>(),
-        max_latency::<stereo_delay::StereoDelay>(),
-        max_latency::<freeverb::Freeverb>(),
-        max_latency::<hall_reverb::HallReverb>(),
-        max_latency::<plate_reverb::PlateReverb>(),
-        max_latency::<room_reverb::RoomReverb>(),
-    ];
+fn max_latency_is_the_largest_latency_the_parameters_reach() {
     let listing = listing().unwrap();
-    assert_eq!(listing.len(), kernels.len(), "a registered effect is missing here");
-    for (effect, (id, bound)) in listing.iter().zip(kernels) {
-        assert_eq!(effect.id, id);
-        assert_eq!(effect.max_latency_samples_at_48k, bound, "{id}");
-        assert!(effect.latency_samples_at_48k <= bound, "{id}");
+    assert_eq!(
+        listing.len(),
+        effects::registry().len(),
+        "a registered effect is missing here"
+    );
+    for (effect, entry) in listing.iter().zip(effects::registry()) {
+        assert_eq!(effect.id, entry.spec.id);
+        let reached = swept_max_latency(entry);
+        assert_eq!(effect.max_latency_samples_at_48k, reached, "{}", effect.id);
+        assert!(effect.latency_samples_at_48k <= reached, "{}", effect.id);
     }
     // The limiter's latency is its lookahead, round(10 ms x 48 kHz) at most, plus the true-peak detector's
     // fixed delay when `truePeak` is on.

@@ -29,9 +29,10 @@
 //! output sample is at or below the lower of the old and new ceiling during the change, in latency-compensated
 //! time (the output frame n carries input frame n - L).
 //!
-//! Lookahead changes (`lookaheadMs` is structural: a change crossfades a copy of this state set to the new
-//! lookahead): the copy rebuilds its sliding minimum and boxcar from the stored history of required gains with the
-//! new window, so the proof holds for the new lookahead from the first sample on.
+//! Lookahead changes (`lookaheadMs` changes latency: the processor fades the output out, applies the new value
+//! on a piece boundary and fades back in): the kernel rebuilds its sliding minimum and boxcar from the stored
+//! history of required gains with the new window, so the proof holds for the new lookahead from the first sample
+//! on.
 //!
 //! # True-peak mode (`truePeak = 1`)
 //!
@@ -64,8 +65,8 @@
 //! content above about 0.4 fs is held lower than needed (a 0.45 fs sine about 5 dB, a lone spike up to about 2 dB).
 //! The cost: 4 phases x 42 taps per channel per frame.
 //!
-//! Switching `truePeak` crossfades like a lookahead change: the copy recomputes its required gains from the
-//! stored input history in the new mode and rebuilds its windows, never raising a held gain.
+//! Switching `truePeak` is a latency change like a lookahead change: the kernel recomputes its required gains
+//! from the stored input history in the new mode and rebuilds its windows, never raising a held gain.
 
 use super::Kernel;
 use crate::analysis::true_peak::{PHASES, PHASE_COEFFICIENTS, TAPS_PER_PHASE};

@@ -48,7 +48,7 @@ use crate::dsp::denormal;
 use crate::dsp::shaper::{validate_curve, MAX_CURVE_LEN};
 use crate::dsp::smoother::{smoothing_frames, Glide, Ramp};
 use crate::dsp::PIECE_FRAMES;
-use crate::params::{EffectSpec, ParamKind, ParamSpec};
+use crate::params::{EffectSpec, ParamKind};
 
 /// Input samples below this magnitude count as silence for sleeping (the denormal flush threshold).
 pub const SILENCE_THRESHOLD: f32 = denormal::THRESHOLD as f32;
@@ -58,11 +58,6 @@ pub const SILENCE_THRESHOLD: f32 = denormal::THRESHOLD as f32;
 pub const SETTLE_FLOOR_RATIO: f32 = 1e-6;
 
 const PIECE: u64 = PIECE_FRAMES as u64;
-
-/// Whether a change of this parameter changes the effect's latency (the table says so).
-fn changes_latency(spec: &ParamSpec) -> bool {
-    spec.changes_latency
-}
 
 /// One piece of scratch: the dry path and the outgoing kernel's output during a crossfade.
 struct Scratch {
@@ -113,7 +108,7 @@ pub struct Processor<K: Kernel> {
     dry: Option<StereoLine>,
     scratch: Box<Scratch>,
     fade_frames: u64,
-    /// A custom curve waiting for its frame, and the curve in force (kernels that take curves only).
+    /// A custom curve waiting for `curve_at` (storage for kernels that take curves only).
     curve_pending: Vec<f32>,
     curve_at: Option<u64>,
     asleep: bool,
@@ -135,7 +130,7 @@ impl<K: Kernel> Processor<K> {
             .map(|(p, v)| if v.is_finite() { *v } else { p.default })
             .collect();
         let crossfades =
-            !K::OWN_TRANSITIONS && (K::TAKES_CURVE || spec.params.iter().any(|p| !p.glides() && !changes_latency(p)));
+            !K::OWN_TRANSITIONS && (K::TAKES_CURVE || spec.params.iter().any(|p| !p.glides() && !p.changes_latency));
         let max_latency = K::max_latency(sample_rate);
         Processor {
             sample_rate,
@@ -287,6 +282,15 @@ impl<K: Kernel> Processor<K> {
         });
     }
 
+    /// The kernel takes the last values set for every parameter that cannot glide.
+    fn take_non_gliding_targets(&mut self) {
+        for (i, spec) in K::SPEC.params.iter().enumerate() {
+            if !spec.glides() {
+                self.current[i] = self.targets[i];
+            }
+        }
+    }
+
     /// Brings the kernel's parameters to their values at frame `at`; starts a crossfade or a latency switch
     /// when a parameter that cannot glide differs from what the kernel runs with (one at a time: a change that
     /// arrives during one starts when it ends).
@@ -295,7 +299,7 @@ impl<K: Kernel> Processor<K> {
         if self.pending && self.crossfade.is_none() && self.switch.is_none() {
             self.pending = false;
             let differs = |i: usize| !params[i].glides() && self.current[i] != self.targets[i];
-            if (0..params.len()).any(|i| differs(i) && changes_latency(&params[i])) {
+            if (0..params.len()).any(|i| differs(i) && params[i].changes_latency) {
                 let earliest = at + self.fade_frames;
                 self.switch = Some(LatencySwitch {
                     fade_out_start: at,
@@ -306,21 +310,13 @@ impl<K: Kernel> Processor<K> {
                 if self.spare.is_some() && !self.kernel_idle {
                     self.start_crossfade(at, false);
                 }
-                for (i, spec) in params.iter().enumerate() {
-                    if !spec.glides() {
-                        self.current[i] = self.targets[i];
-                    }
-                }
+                self.take_non_gliding_targets();
             }
         }
         if let Some(sw) = &mut self.switch {
             if !sw.switched && at >= sw.switch_at {
                 sw.switched = true;
-                for (i, spec) in params.iter().enumerate() {
-                    if !spec.glides() {
-                        self.current[i] = self.targets[i];
-                    }
-                }
+                self.take_non_gliding_targets();
             }
         }
         let mut still_gliding = false;
@@ -427,12 +423,7 @@ impl<K: Kernel> Processor<K> {
         self.peak_since_wake = self.peak_since_wake.max(output_peak);
         self.frame += n as u64;
         self.silent_frames = if input_silent { self.silent_frames + n as u64 } else { 0 };
-        let reduction = if self.enabled || self.bypass_fade.is_some() {
-            self.kernel.gain_reduction_db()
-        } else {
-            0.0
-        };
-        self.deepest_reduction_db = self.deepest_reduction_db.min(reduction);
+        self.deepest_reduction_db = self.deepest_reduction_db.min(self.gain_reduction_db());
         if self.frame % PIECE == 0 {
             self.consider_sleep();
         }
@@ -649,7 +640,6 @@ impl<K: Kernel> Effect for Processor<K> {
         self.kernel.set_targets(&self.targets);
         self.kernel.set_params(&self.current);
         if let Some(spare) = &mut self.spare {
-            spare.kernel.reset();
             spare.params.copy_from_slice(&self.targets);
             spare.kernel.copy_state_from(&self.kernel);
             spare.kernel.set_targets(&self.targets);

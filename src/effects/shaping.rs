@@ -7,8 +7,8 @@ use crate::dsp::oversampler::Oversampler;
 use crate::dsp::shaper::{Adaa, Curve, CustomCurve, DcBlocker};
 use crate::params::{ParamKind, ParamSpec};
 
-/// The `oversample` parameter (effects.md: 1, 2, 4 or 8; default 2). Changing it changes the latency, so it is
-/// not automatable and crossfades.
+/// The `oversample` parameter (1, 2, 4 or 8; default 2). Changing it changes the latency, so it is not
+/// automatable, and a change fades out, switches and fades in (see [`crate::effects::Processor`]).
 pub const OVERSAMPLE: ParamSpec = ParamSpec {
     kind: ParamKind::Choice(&[(1.0, "1x"), (2.0, "2x"), (4.0, "4x"), (8.0, "8x")]),
     ..ParamSpec::integer("oversample", 1.0, 8.0, 2.0).changing_latency()

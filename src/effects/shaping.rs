@@ -4,7 +4,7 @@
 use crate::dsp::biquad::{BandType, Cascade, Coeffs};
 use crate::dsp::denormal::flush;
 use crate::dsp::oversampler::Oversampler;
-use crate::dsp::shaper::{Adaa, Curve, CustomCurve, DcBlocker};
+use crate::dsp::shaper::{Adaa, Curve, CustomCurve, DcBlocker, Shaper};
 use crate::params::{ParamKind, ParamSpec};
 
 /// The `oversample` parameter (effects.md: 1, 2, 4 or 8; default 2). Changing it changes the latency, so it is
@@ -66,21 +66,14 @@ impl ShapingCore {
     pub fn render(&mut self, drive: f64, shape: Shape, left: &mut [f32], right: &mut [f32]) {
         let oversampling = self.oversampler[0].factor() > 1;
         for (ch, block) in [left, right].into_iter().enumerate() {
+            let oversampler = &mut self.oversampler[ch];
             let adaa = &mut self.adaa[ch];
             let droop = &mut self.droop[ch];
             match shape {
-                Shape::Analytic(curve) => self.oversampler[ch].process(block, |x| {
-                    let y = adaa.tick(&curve, drive * x);
-                    *droop = flush((1.0 + DROOP_POLE) * y - DROOP_POLE * *droop);
-                    *droop
-                }),
+                Shape::Analytic(curve) => shape_with_adaa(oversampler, adaa, droop, &curve, drive, block),
+                Shape::Table(table) if oversampling => shape_with_adaa(oversampler, adaa, droop, table, drive, block),
                 // At 1x the mapping is exactly the WaveShaperNode's (effects.md: no ADAA there).
-                Shape::Table(table) if oversampling => self.oversampler[ch].process(block, |x| {
-                    let y = adaa.tick_custom(table, drive * x);
-                    *droop = flush((1.0 + DROOP_POLE) * y - DROOP_POLE * *droop);
-                    *droop
-                }),
-                Shape::Table(table) => self.oversampler[ch].process(block, |x| {
+                Shape::Table(table) => oversampler.process(block, |x| {
                     let u = drive * x;
                     adaa.skip(u);
                     *droop = 0.0;
@@ -110,6 +103,23 @@ impl ShapingCore {
         self.adaa = other.adaa;
         self.droop = other.droop;
     }
+}
+
+/// One channel through the oversampler: `drive`, the curve with ADAA, then the droop compensation.
+fn shape_with_adaa<S: Shaper>(
+    oversampler: &mut Oversampler,
+    adaa: &mut Adaa,
+    droop: &mut f64,
+    curve: &S,
+    drive: f64,
+    block: &mut [f32],
+) {
+    adaa.prime(curve);
+    oversampler.process(block, |x| {
+        let y = adaa.tick(curve, drive * x);
+        *droop = flush((1.0 + DROOP_POLE) * y - DROOP_POLE * *droop);
+        *droop
+    });
 }
 
 /// The post-processing of `saturation` and `distortion`: DC blocker, `toneHz` low-pass (2nd-order

@@ -40,7 +40,7 @@ fn horner(x: f64, coeffs: &[f64]) -> f64 {
 /// an ulp where rounding ties go to even; the series' remainder bound holds with room to spare.
 #[inline]
 fn exp_non_positive(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+    const LN2_HI: f64 = 0.693_147_180_369_123_8;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     // Round to nearest by adding and removing 1.5 x 2^52 (exact for |y| < 2^51): `f64::round` is a library call
     // on baseline x86-64, which has no rounding instruction.

@@ -4,7 +4,8 @@ Run by scripts/bench-pedalboard.sh, which builds the program and provides a Pyth
 This one Python process is both the driver and pedalboard's side: it is warmed up (import, plugin creation and
 one untimed run per effect) before anything is timed, so pedalboard's figure is read + process + write alone,
 with no interpreter start. corelogic-dsp's figure is the whole command (process start, argument parsing, file
-read, effect, file write), timed from here with subprocess. The two sides alternate run by run (ours, theirs,
+read, effect, file write), timed from here with subprocess. Both wall and CPU time are printed: on a machine
+whose cores are shared, wall time mostly measures waiting, CPU time (user + system) the work. The two sides alternate run by run (ours, theirs,
 ours, ...), so a machine that slows down during the call slows both.
 
 Settings matched on both sides (the effects' defaults where the two agree):
@@ -20,6 +21,7 @@ Usage: python bench_pedalboard.py BIN WORKDIR RUNS [EFFECT ...]
 """
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -123,10 +125,17 @@ def run_ours(binary, effect_id, settings, src, dst):
     subprocess.run(args, check=True, stdin=subprocess.DEVNULL)
 
 
-def timed(action):
-    t0 = time.perf_counter()
+def children_cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(action, cpu_clock):
+    """Wall and CPU seconds of one call: CPU counts only the work, so it moves less than wall when other
+    processes share the machine's cores."""
+    w0, c0 = time.perf_counter(), cpu_clock()
     action()
-    return time.perf_counter() - t0
+    return time.perf_counter() - w0, cpu_clock() - c0
 
 
 def main():
@@ -145,15 +154,18 @@ def main():
         effect_id, settings, _ = EFFECTS[n]
         run_ours(binary, effect_id, settings, src, ours_out)
         run_pedalboard(boards[n], src, theirs_out)
-    print(f"{'effect':<15}{'ours s':>9}{'pedalboard s':>14}{'ratio':>8}   (ratio = pedalboard time / ours: speed of ours)")
+    print(
+        f"{'effect':<15}{'ours s':>8}{'theirs s':>10}{'ratio':>8}   {'ours cpu':>9}{'theirs cpu':>11}{'ratio':>8}"
+    )
     for n in names:
         effect_id, settings, _ = EFFECTS[n]
         ours, theirs = [], []
         for _ in range(runs):
-            ours.append(timed(lambda: run_ours(binary, effect_id, settings, src, ours_out)))
-            theirs.append(timed(lambda: run_pedalboard(boards[n], src, theirs_out)))
-        a, b = statistics.median(ours), statistics.median(theirs)
-        print(f"{n:<15}{a:>9.3f}{b:>14.3f}{b / a:>7.2f}x", flush=True)
+            ours.append(timed(lambda: run_ours(binary, effect_id, settings, src, ours_out), children_cpu_seconds))
+            theirs.append(timed(lambda: run_pedalboard(boards[n], src, theirs_out), time.process_time))
+        (a, ac), (b, bc) = [tuple(statistics.median(x) for x in zip(*side)) for side in (ours, theirs)]
+        print(f"{n:<15}{a:>8.3f}{b:>10.3f}{b / a:>7.2f}x   {ac:>9.3f}{bc:>11.3f}{bc / ac:>7.2f}x", flush=True)
+    print("median seconds (wall, then CPU = user + system); ratio = pedalboard's time / ours, the speed of ours")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@
 //! Filtering is polyphase (only the non-zero samples of the zero-stuffed signal are multiplied; the decimator
 //! computes only the samples it keeps), in f64. All buffers are allocated once for 4096-frame blocks x 8.
 
-use crate::dsp::PIECE_FRAMES as MAX_BLOCK;
+use crate::dsp::PIECE_FRAMES;
 use std::f64::consts::PI;
 
 /// The highest oversampling factor.
@@ -265,8 +265,8 @@ impl Oversampler {
         Oversampler {
             stages: [0, 1, 2].map(|i| Stage::new(STAGE_TAPS[i], STAGE_CUTOFF[i])),
             factor: 1,
-            a: vec![0.0; MAX_BLOCK * MAX_FACTOR],
-            b: vec![0.0; MAX_BLOCK * MAX_FACTOR],
+            a: vec![0.0; PIECE_FRAMES * MAX_FACTOR],
+            b: vec![0.0; PIECE_FRAMES * MAX_FACTOR],
         }
     }
 
@@ -309,10 +309,10 @@ impl Oversampler {
         o.latency()
     }
 
-    /// Upsamples `block` (at most `MAX_BLOCK` frames), applies `shape` to every high-rate sample in order, and
+    /// Upsamples `block` (at most `PIECE_FRAMES` frames), applies `shape` to every high-rate sample in order, and
     /// decimates back into `block`.
     pub fn process(&mut self, block: &mut [f32], mut shape: impl FnMut(f64) -> f64) {
-        let n = block.len().min(MAX_BLOCK);
+        let n = block.len().min(PIECE_FRAMES);
         let stages = self.active_stages();
         if stages == 0 {
             for x in &mut block[..n] {

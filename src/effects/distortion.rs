@@ -5,17 +5,11 @@
 //! (hard mode clamps, so there is no jump at the clip point) and has a closed-form antiderivative for ADAA
 //! (see [`crate::dsp::shaper::Curve`]). Fuzz is asymmetric, so the DC blocker runs in every mode.
 
-use super::shaping::{PostFilter, Shape, ShapingCore, OVERSAMPLE};
-use super::Kernel;
-use crate::dsp::db_to_gain;
+use super::shaping::{DrivenShaper, Voicing, OVERSAMPLE};
 use crate::dsp::shaper::Curve;
 use crate::params::{Category, EffectSpec, ParamSpec};
 
 const MODE: usize = 0;
-const DRIVE_DB: usize = 1;
-const TONE_HZ: usize = 2;
-const OUTPUT_DB: usize = 3;
-const OVERSAMPLE_INDEX: usize = 5;
 
 pub static SPEC: EffectSpec = EffectSpec {
     id: "distortion",
@@ -42,58 +36,15 @@ fn mode_curve(mode: f64) -> Curve {
     }
 }
 
-pub struct Distortion {
-    core: ShapingCore,
-    post: PostFilter,
-    drive: f64,
-    curve: Curve,
-}
+/// `distortion`'s place in [`DrivenShaper`]: the curve is the `mode`'s.
+pub struct DistortionVoicing;
 
-impl Kernel for Distortion {
+impl Voicing for DistortionVoicing {
     const SPEC: &'static EffectSpec = &SPEC;
 
-    fn new(sample_rate: f64, params: &[f64]) -> Self {
-        let mut k = Distortion {
-            core: ShapingCore::new(params[OVERSAMPLE_INDEX]),
-            post: PostFilter::new(sample_rate),
-            drive: 1.0,
-            curve: Curve::Tanh { k: 1.0 },
-        };
-        k.set_params(params);
-        k
-    }
-
-    fn set_params(&mut self, p: &[f64]) {
-        self.drive = db_to_gain(p[DRIVE_DB]);
-        self.curve = mode_curve(p[MODE]);
-        self.core.set_factor(p[OVERSAMPLE_INDEX]);
-        self.post.set(p[TONE_HZ], db_to_gain(p[OUTPUT_DB]));
-    }
-
-    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.core.render(self.drive, Shape::Analytic(self.curve), left, right);
-        self.post.process(left, right);
-    }
-
-    fn reset(&mut self) {
-        self.core.reset();
-        self.post.reset();
-    }
-
-    fn copy_state_from(&mut self, other: &Self) {
-        self.core.copy_state_from(&other.core);
-        self.post.copy_state_from(&other.post);
-    }
-
-    fn latency(&self) -> usize {
-        self.core.latency()
-    }
-
-    fn max_latency(_sample_rate: f64) -> usize {
-        crate::dsp::oversampler::Oversampler::max_latency()
-    }
-
-    fn tail_samples(&self) -> Option<u64> {
-        Some(self.core.tail_samples() + self.post.tail_samples())
+    fn curve(params: &[f64]) -> Curve {
+        mode_curve(params[MODE])
     }
 }
+
+pub type Distortion = DrivenShaper<DistortionVoicing>;

@@ -7,7 +7,8 @@
 //! freeverb has `wet`/`dry` instead of `mix` and renders its whole output.
 
 use super::Kernel;
-use crate::dsp::reverb_parts::{allpass_tail_samples, FreeverbAllpass, FreeverbComb};
+use crate::dsp::reverb_parts::{allpass_tail_samples, freeverb_comb_bank, FreeverbAllpass, FreeverbComb};
+use crate::dsp::PIECE_FRAMES;
 use crate::params::{Category, EffectSpec, ParamSpec, Preset};
 
 const ROOM_SIZE: usize = 0;
@@ -80,6 +81,9 @@ pub struct Freeverb {
     frozen: bool,
     longest_comb: usize,
     allpass_lengths: [usize; 4],
+    /// Scratch for a block: the combs' mono input and each channel's comb sums (then allpass outputs).
+    input: Vec<f32>,
+    sums: [Vec<f32>; 2],
 }
 
 impl Kernel for Freeverb {
@@ -106,6 +110,8 @@ impl Kernel for Freeverb {
             frozen: false,
             longest_comb: scaled_length(COMB_TUNINGS[7], STEREO_SPREAD, sample_rate),
             allpass_lengths: std::array::from_fn(|i| scaled_length(ALLPASS_TUNINGS[i], STEREO_SPREAD, sample_rate)),
+            input: vec![0.0; PIECE_FRAMES],
+            sums: [vec![0.0; PIECE_FRAMES], vec![0.0; PIECE_FRAMES]],
         };
         k.set_params(params);
         k
@@ -128,24 +134,33 @@ impl Kernel for Freeverb {
         self.dry = p[DRY] as f32 * SCALE_DRY;
     }
 
+    /// Block by block: all combs of a channel over the block, then each allpass over it (see
+    /// [`freeverb_comb_bank`]); the same arithmetic in the same order as Jezar's per-sample loop.
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
         let (fb, d1, d2) = (self.feedback, self.damp1, self.damp2);
-        let [combs_l, combs_r] = &mut self.combs;
-        let [aps_l, aps_r] = &mut self.allpasses;
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let input = (*l + *r) * self.gain;
-            let (mut acc_l, mut acc_r) = (0.0f32, 0.0f32);
-            for (cl, cr) in combs_l.iter_mut().zip(combs_r.iter_mut()) {
-                acc_l += cl.tick(input, fb, d1, d2);
-                acc_r += cr.tick(input, fb, d1, d2);
+        let n = left.len().min(right.len());
+        let mut start = 0;
+        while start < n {
+            let len = (n - start).min(self.input.len());
+            let (l, r) = (&mut left[start..start + len], &mut right[start..start + len]);
+            let input = &mut self.input[..len];
+            for ((x, a), b) in input.iter_mut().zip(l.iter()).zip(r.iter()) {
+                *x = (*a + *b) * self.gain;
             }
-            for (al, ar) in aps_l.iter_mut().zip(aps_r.iter_mut()) {
-                acc_l = al.tick(acc_l, ALLPASS_FEEDBACK);
-                acc_r = ar.tick(acc_r, ALLPASS_FEEDBACK);
+            for ((combs, allpasses), sums) in self.combs.iter_mut().zip(&mut self.allpasses).zip(&mut self.sums) {
+                let sums = &mut sums[..len];
+                freeverb_comb_bank(combs, input, sums, fb, d1, d2);
+                for allpass in allpasses.iter_mut() {
+                    allpass.process_block(sums, ALLPASS_FEEDBACK);
+                }
             }
-            let (in_l, in_r) = (*l, *r);
-            *l = acc_l * self.wet1 + acc_r * self.wet2 + in_l * self.dry;
-            *r = acc_r * self.wet1 + acc_l * self.wet2 + in_r * self.dry;
+            let [acc_l, acc_r] = &self.sums;
+            for (((l, r), acc_l), acc_r) in l.iter_mut().zip(r.iter_mut()).zip(&acc_l[..len]).zip(&acc_r[..len]) {
+                let (in_l, in_r) = (*l, *r);
+                *l = acc_l * self.wet1 + acc_r * self.wet2 + in_l * self.dry;
+                *r = acc_r * self.wet1 + acc_l * self.wet2 + in_r * self.dry;
+            }
+            start += len;
         }
     }
 

@@ -7,17 +7,11 @@
 //! level at any asymmetry. There is no make-up gain: the output is the curve of the driven input, so driving
 //! harder raises the output only as much as the curve does (never beyond +-1 before `outputDb`).
 
-use super::shaping::{PostFilter, Shape, ShapingCore, OVERSAMPLE};
-use super::Kernel;
-use crate::dsp::db_to_gain;
+use super::shaping::{DrivenShaper, Voicing, OVERSAMPLE};
 use crate::dsp::shaper::Curve;
 use crate::params::{Category, EffectSpec, ParamSpec};
 
-const DRIVE_DB: usize = 0;
 const ASYMMETRY: usize = 1;
-const TONE_HZ: usize = 2;
-const OUTPUT_DB: usize = 3;
-const OVERSAMPLE_INDEX: usize = 5;
 
 /// How much earlier the negative half clips at `asymmetry` 1 (k = 1 + this).
 const ASYMMETRY_SCALE: f64 = 3.0;
@@ -37,60 +31,17 @@ pub static SPEC: EffectSpec = EffectSpec {
     presets: &[],
 };
 
-pub struct Saturation {
-    core: ShapingCore,
-    post: PostFilter,
-    drive: f64,
-    curve: Curve,
-}
+/// `saturation`'s place in [`DrivenShaper`]: tanh with the negative half scaled by `asymmetry`.
+pub struct SaturationVoicing;
 
-impl Kernel for Saturation {
+impl Voicing for SaturationVoicing {
     const SPEC: &'static EffectSpec = &SPEC;
 
-    fn new(sample_rate: f64, params: &[f64]) -> Self {
-        let mut k = Saturation {
-            core: ShapingCore::new(params[OVERSAMPLE_INDEX]),
-            post: PostFilter::new(sample_rate),
-            drive: 1.0,
-            curve: Curve::Tanh { k: 1.0 },
-        };
-        k.set_params(params);
-        k
-    }
-
-    fn set_params(&mut self, p: &[f64]) {
-        self.drive = db_to_gain(p[DRIVE_DB]);
-        self.curve = Curve::Tanh {
-            k: 1.0 + ASYMMETRY_SCALE * p[ASYMMETRY],
-        };
-        self.core.set_factor(p[OVERSAMPLE_INDEX]);
-        self.post.set(p[TONE_HZ], db_to_gain(p[OUTPUT_DB]));
-    }
-
-    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
-        self.core.render(self.drive, Shape::Analytic(self.curve), left, right);
-        self.post.process(left, right);
-    }
-
-    fn reset(&mut self) {
-        self.core.reset();
-        self.post.reset();
-    }
-
-    fn copy_state_from(&mut self, other: &Self) {
-        self.core.copy_state_from(&other.core);
-        self.post.copy_state_from(&other.post);
-    }
-
-    fn latency(&self) -> usize {
-        self.core.latency()
-    }
-
-    fn max_latency(_sample_rate: f64) -> usize {
-        crate::dsp::oversampler::Oversampler::max_latency()
-    }
-
-    fn tail_samples(&self) -> Option<u64> {
-        Some(self.core.tail_samples() + self.post.tail_samples())
+    fn curve(params: &[f64]) -> Curve {
+        Curve::Tanh {
+            k: 1.0 + ASYMMETRY_SCALE * params[ASYMMETRY],
+        }
     }
 }
+
+pub type Saturation = DrivenShaper<SaturationVoicing>;

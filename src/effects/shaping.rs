@@ -1,11 +1,16 @@
 //! The stereo core shared by `saturation`, `distortion` and `wave-shaper`: oversampling around a curve with
 //! first-order ADAA, then (for the first two) a DC blocker, the `toneHz` low-pass and the output gain.
+//! `saturation` and `distortion` differ only in their table and in how parameters pick the curve ([`Voicing`]):
+//! both are a [`DrivenShaper`].
 
+use super::Kernel;
 use crate::dsp::biquad::{BandType, Cascade, Coeffs};
+use crate::dsp::db_to_gain;
 use crate::dsp::denormal::flush;
 use crate::dsp::oversampler::Oversampler;
-use crate::dsp::shaper::{Adaa, Curve, CustomCurve, DcBlocker};
-use crate::params::{ParamKind, ParamSpec};
+use crate::dsp::shaper::{Adaa, Curve, CustomCurve, DcBlocker, Shaper};
+use crate::params::{EffectSpec, ParamKind, ParamSpec};
+use std::marker::PhantomData;
 
 /// The `oversample` parameter (1, 2, 4 or 8; default 2). Changing it changes the latency, so it is not
 /// automatable, and a change fades out, switches and fades in (see [`crate::effects::Processor`]).
@@ -66,21 +71,14 @@ impl ShapingCore {
     pub fn render(&mut self, drive: f64, shape: Shape, left: &mut [f32], right: &mut [f32]) {
         let oversampling = self.oversampler[0].factor() > 1;
         for (ch, block) in [left, right].into_iter().enumerate() {
+            let oversampler = &mut self.oversampler[ch];
             let adaa = &mut self.adaa[ch];
             let droop = &mut self.droop[ch];
             match shape {
-                Shape::Analytic(curve) => self.oversampler[ch].process(block, |x| {
-                    let y = adaa.tick(&curve, drive * x);
-                    *droop = flush((1.0 + DROOP_POLE) * y - DROOP_POLE * *droop);
-                    *droop
-                }),
+                Shape::Analytic(curve) => shape_with_adaa(oversampler, adaa, droop, &curve, drive, block),
+                Shape::Table(table) if oversampling => shape_with_adaa(oversampler, adaa, droop, table, drive, block),
                 // At 1x the mapping is exactly the WaveShaperNode's (effects.md: no ADAA there).
-                Shape::Table(table) if oversampling => self.oversampler[ch].process(block, |x| {
-                    let y = adaa.tick_custom(table, drive * x);
-                    *droop = flush((1.0 + DROOP_POLE) * y - DROOP_POLE * *droop);
-                    *droop
-                }),
-                Shape::Table(table) => self.oversampler[ch].process(block, |x| {
+                Shape::Table(table) => oversampler.process(block, |x| {
                     let u = drive * x;
                     adaa.skip(u);
                     *droop = 0.0;
@@ -110,6 +108,23 @@ impl ShapingCore {
         self.adaa = other.adaa;
         self.droop = other.droop;
     }
+}
+
+/// One channel through the oversampler: `drive`, the curve with ADAA, then the droop compensation.
+fn shape_with_adaa<S: Shaper>(
+    oversampler: &mut Oversampler,
+    adaa: &mut Adaa,
+    droop: &mut f64,
+    curve: &S,
+    drive: f64,
+    block: &mut [f32],
+) {
+    adaa.prime(curve);
+    oversampler.process(block, |x| {
+        let y = adaa.tick(curve, drive * x);
+        *droop = flush((1.0 + DROOP_POLE) * y - DROOP_POLE * *droop);
+        *droop
+    });
 }
 
 /// The post-processing of `saturation` and `distortion`: DC blocker, `toneHz` low-pass (2nd-order
@@ -170,5 +185,101 @@ impl PostFilter {
     pub fn copy_state_from(&mut self, other: &PostFilter) {
         self.dc.copy_state_from(&other.dc);
         self.tone.copy_state_from(&other.tone);
+    }
+}
+
+/// What sets a driven shaper apart: its table (which must have `driveDb`, `toneHz`, `outputDb` and
+/// `oversample`) and the curve its parameters select.
+pub trait Voicing: Send + 'static {
+    const SPEC: &'static EffectSpec;
+    fn curve(params: &[f64]) -> Curve;
+}
+
+/// Where the parameters every driven shaper has sit in its table.
+#[derive(Clone, Copy)]
+struct Indices {
+    drive_db: usize,
+    tone_hz: usize,
+    output_db: usize,
+    oversample: usize,
+}
+
+impl Indices {
+    fn of(spec: &EffectSpec) -> Self {
+        // The tables are static and tested: a missing name is a programming error, found at creation.
+        let at = |name| {
+            spec.index_of(name)
+                .unwrap_or_else(|| panic!("{} has no parameter {name}", spec.id))
+        };
+        Indices {
+            drive_db: at("driveDb"),
+            tone_hz: at("toneHz"),
+            output_db: at("outputDb"),
+            oversample: at("oversample"),
+        }
+    }
+}
+
+/// x * drive -> oversampled curve with ADAA -> DC blocker -> tone low-pass -> output gain (`mix` is the
+/// processor's).
+pub struct DrivenShaper<V: Voicing> {
+    core: ShapingCore,
+    post: PostFilter,
+    drive: f64,
+    curve: Curve,
+    at: Indices,
+    voicing: PhantomData<V>,
+}
+
+impl<V: Voicing> Kernel for DrivenShaper<V> {
+    const SPEC: &'static EffectSpec = V::SPEC;
+
+    fn new(sample_rate: f64, params: &[f64]) -> Self {
+        let at = Indices::of(V::SPEC);
+        let mut k = DrivenShaper {
+            core: ShapingCore::new(params[at.oversample]),
+            post: PostFilter::new(sample_rate),
+            drive: 1.0,
+            curve: Curve::Tanh { k: 1.0 },
+            at,
+            voicing: PhantomData,
+        };
+        k.set_params(params);
+        k
+    }
+
+    fn set_params(&mut self, p: &[f64]) {
+        let at = self.at;
+        self.drive = db_to_gain(p[at.drive_db]);
+        self.curve = V::curve(p);
+        self.core.set_factor(p[at.oversample]);
+        self.post.set(p[at.tone_hz], db_to_gain(p[at.output_db]));
+    }
+
+    fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        self.core.render(self.drive, Shape::Analytic(self.curve), left, right);
+        self.post.process(left, right);
+    }
+
+    fn reset(&mut self) {
+        self.core.reset();
+        self.post.reset();
+    }
+
+    fn copy_state_from(&mut self, other: &Self) {
+        self.core.copy_state_from(&other.core);
+        self.post.copy_state_from(&other.post);
+    }
+
+    fn latency(&self) -> usize {
+        self.core.latency()
+    }
+
+    fn max_latency(_sample_rate: f64) -> usize {
+        Oversampler::max_latency()
+    }
+
+    fn tail_samples(&self) -> Option<u64> {
+        Some(self.core.tail_samples() + self.post.tail_samples())
     }
 }

@@ -16,8 +16,8 @@ pub const ADAA_EPSILON: f64 = 1e-5;
 /// The most values a custom curve has (effects.md).
 pub const MAX_CURVE_LEN: usize = 4096;
 
-/// ln(cosh(u)) without overflow: |u| + ln(1 + e^(-2|u|)) - ln 2, with [`exp_non_positive`] and
-/// [`ln_1p_unit`] in place of libm's `exp` and `ln_1p` (those two calls were most of the distortion's time).
+/// ln(cosh(u)) without overflow: |u| + ln(1 + e^(-2|u|)) - ln 2, with `exp_non_positive` and
+/// `ln_1p_unit` in place of libm's `exp` and `ln_1p` (those two calls were most of the distortion's time).
 /// Absolute error below 2e-15 for |u| <= 64 and within a few ulps of the result beyond (tested against
 /// `ln(cosh(u))` computed directly); in the ADAA quotient, whose step is at least `ADAA_EPSILON`, that is at
 /// most 2 x 2e-15 / 1e-5 = 4e-10, far below the f32 output's resolution.

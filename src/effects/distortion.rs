@@ -36,7 +36,7 @@ fn mode_curve(mode: f64) -> Curve {
     }
 }
 
-/// `distortion`'s place in [`DrivenShaper`]: the curve is the `mode`'s.
+/// `distortion`'s place in `DrivenShaper`: the curve is the `mode`'s.
 pub struct DistortionVoicing;
 
 impl Voicing for DistortionVoicing {

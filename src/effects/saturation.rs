@@ -31,7 +31,7 @@ pub static SPEC: EffectSpec = EffectSpec {
     presets: &[],
 };
 
-/// `saturation`'s place in [`DrivenShaper`]: tanh with the negative half scaled by `asymmetry`.
+/// `saturation`'s place in `DrivenShaper`: tanh with the negative half scaled by `asymmetry`.
 pub struct SaturationVoicing;
 
 impl Voicing for SaturationVoicing {

@@ -40,7 +40,8 @@ fn settings(entry: &EffectEntry) -> Vec<(String, Vec<(&'static str, f64)>)> {
 /// Noise burst, silence, a second burst starting off the piece grid, then silence.
 fn burst_signal() -> (Vec<f32>, Vec<f32>, usize) {
     let burst = 4800;
-    let gap = 96_000 + 37;
+    // 4 s: a compressor at its default 100 ms release needs about 2 s for its detector to fall 180 dB.
+    let gap = 192_000 + 37;
     let total = burst + gap + burst + 72_000;
     let mut left = vec![0.0f32; total];
     let mut right = vec![0.0f32; total];
@@ -112,8 +113,19 @@ fn asleep_outputs_zeros_and_wakes_within_minus_100_db_of_never_sleeping() {
     for line in &slept {
         println!("  {line}");
     }
-    // The biquad-cascade effects judge their state: each must fall asleep at its defaults.
-    for id in ["parametric-eq", "low-shelf", "high-shelf", "high-low-pass"] {
+    // The effects that judge their state must each fall asleep at their defaults.
+    for id in [
+        "parametric-eq",
+        "low-shelf",
+        "high-shelf",
+        "high-low-pass",
+        "compressor",
+        "expander",
+        "gate",
+        "saturation",
+        "distortion",
+        "wave-shaper",
+    ] {
         assert!(
             slept.iter().any(|s| s.starts_with(&format!("{id} (defaults)"))),
             "{id} never slept"

@@ -247,6 +247,10 @@ impl Cascade {
         self.gain = gain;
     }
 
+    pub fn gain(&self) -> f64 {
+        self.gain
+    }
+
     /// Clears the state of one section (when a section starts running after being skipped).
     pub fn clear_section(&mut self, i: usize) {
         let s = &mut self.sections[i];

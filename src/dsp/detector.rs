@@ -92,6 +92,11 @@ impl Ballistics {
         self.out
     }
 
+    /// Whether both stages are within `limit` of zero.
+    pub fn settled(&self, limit: f64) -> bool {
+        self.peak <= limit && self.out <= limit
+    }
+
     pub fn reset(&mut self) {
         self.peak = 0.0;
         self.out = 0.0;
@@ -154,6 +159,12 @@ impl RmsWindow {
         }
         let mean = self.sum[0].max(self.sum[1]).max(0.0) / self.len as f64;
         (2.0 * mean).sqrt()
+    }
+
+    /// Whether every square in the window is within `limit`² of zero (a scan of the window: 10 ms).
+    pub fn settled(&self, limit: f64) -> bool {
+        let squared = limit * limit;
+        self.squares.iter().all(|[l, r]| *l <= squared && *r <= squared)
     }
 
     pub fn reset(&mut self) {
@@ -263,6 +274,12 @@ impl LevelDetector {
             }
         }
         self.ballistics.process(levels);
+    }
+
+    /// Whether the detector's state is within `limit` of zero: its ballistics, and its RMS window when that
+    /// holds the recent input.
+    pub fn settled(&self, limit: f64) -> bool {
+        self.ballistics.settled(limit) && (!self.rms_current || self.rms.settled(limit))
     }
 
     pub fn reset(&mut self) {

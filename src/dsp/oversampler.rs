@@ -236,6 +236,10 @@ impl Stage {
         }
     }
 
+    fn settled(&self, limit: f64) -> bool {
+        self.up_hist.iter().chain(&self.down_hist).all(|x| x.abs() <= limit)
+    }
+
     fn copy_state_from(&mut self, other: &Stage) {
         self.up_hist.copy_from_slice(&other.up_hist);
         self.down_hist.copy_from_slice(&other.down_hist);
@@ -374,6 +378,11 @@ impl Oversampler {
         for s in &mut self.stages {
             s.reset();
         }
+    }
+
+    /// Whether every filter history (of every factor's stages) is within `limit` of zero.
+    pub fn settled(&self, limit: f64) -> bool {
+        self.stages.iter().all(|s| s.settled(limit))
     }
 
     pub fn copy_state_from(&mut self, other: &Oversampler) {

@@ -263,6 +263,11 @@ pub struct Adaa {
 }
 
 impl Adaa {
+    /// Whether the last (driven) input is within `limit` of zero.
+    pub fn settled(&self, limit: f64) -> bool {
+        self.prev.abs() <= limit
+    }
+
     /// Makes the stored antiderivative that of `curve`: call before a run of [`Adaa::tick`]s whenever the
     /// curve may have changed since the last (once per block is enough; the result is the same as evaluating
     /// both ends every sample).
@@ -441,6 +446,11 @@ pub struct DcBlocker {
 }
 
 impl DcBlocker {
+    /// Whether both channels' state is within `limit` of zero.
+    pub fn settled(&self, limit: f64) -> bool {
+        self.x1.iter().chain(&self.y1).all(|v| v.abs() <= limit)
+    }
+
     pub fn new(corner_hz: f64, sample_rate: f64) -> Self {
         let r = (-2.0 * std::f64::consts::PI * corner_hz / sample_rate).exp();
         DcBlocker {

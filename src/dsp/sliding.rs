@@ -103,6 +103,11 @@ impl SlidingExtremum {
         self.len = 0;
     }
 
+    /// Whether every value still in the window is within `limit` of zero in magnitude.
+    pub fn settled(&self, limit: f64) -> bool {
+        (0..self.len).all(|k| self.values[(self.head + k) & self.mask].abs() <= limit)
+    }
+
     pub fn reset(&mut self) {
         self.clear();
         self.now = 0;

@@ -68,6 +68,13 @@ impl<E: FeedForwardEffect> Kernel for FeedForward<E> {
         Some(0)
     }
 
+    /// The gain is a function of the detected level alone, so the state is the detector's: settled within 60 dB
+    /// below the floor, a new signal's detected level differs from an instance that never slept by less than
+    /// the floor x 1e-3.
+    fn settled(&self, floor: f32) -> bool {
+        self.detector.settled(floor as f64 * 1e-3)
+    }
+
     fn gain_reduction_db(&self) -> f32 {
         self.reduction_db as f32
     }

@@ -138,6 +138,15 @@ impl Kernel for Gate {
         Some(0)
     }
 
+    /// Closed with the hold over, the gain within 1e-7 of its closed value (a difference of -140 dB relative
+    /// to any later input) and the level window within the floor of zero.
+    fn settled(&self, floor: f32) -> bool {
+        !self.open
+            && self.hold_left == 0
+            && (self.gain - self.closed_gain).abs() <= 1e-7
+            && self.level.settled(floor as f64)
+    }
+
     fn gain_reduction_db(&self) -> f32 {
         gain_to_db(self.gain).max(-200.0) as f32
     }

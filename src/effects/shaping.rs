@@ -101,6 +101,13 @@ impl ShapingCore {
         self.droop = [0.0; 2];
     }
 
+    /// Whether the oversamplers, the ADAA's last inputs and the droop filter are within `limit` of zero.
+    pub fn settled(&self, limit: f64) -> bool {
+        self.oversampler.iter().all(|o| o.settled(limit))
+            && self.adaa.iter().all(|a| a.settled(limit))
+            && self.droop.iter().all(|d| d.abs() <= limit)
+    }
+
     pub fn copy_state_from(&mut self, other: &ShapingCore) {
         for (o, p) in self.oversampler.iter_mut().zip(other.oversampler.iter()) {
             o.copy_state_from(p);
@@ -180,6 +187,17 @@ impl PostFilter {
     pub fn reset(&mut self) {
         self.dc.reset();
         self.tone.reset();
+    }
+
+    /// The largest state the shaping before this filter may keep for the output to stay far below `floor`:
+    /// 60 dB below it, less the output gain.
+    pub fn input_limit(&self, floor: f32) -> f64 {
+        floor as f64 * 1e-3 / self.tone.gain().abs().max(1.0)
+    }
+
+    /// Whether the DC blocker and the tone filter are settled (see [`Cascade::settled`]).
+    pub fn settled(&self, floor: f32) -> bool {
+        self.dc.settled(self.input_limit(floor)) && self.tone.settled(floor)
     }
 
     pub fn copy_state_from(&mut self, other: &PostFilter) {
@@ -281,5 +299,13 @@ impl<V: Voicing> Kernel for DrivenShaper<V> {
 
     fn tail_samples(&self) -> Option<u64> {
         Some(self.core.tail_samples() + self.post.tail_samples())
+    }
+
+    /// The shaping state is measured before `drive` (the oversampler's input) and after it (the ADAA), so its
+    /// limit is divided by the drive as well as the output gain.
+    fn settled(&self, floor: f32) -> bool {
+        let limit = self.post.input_limit(floor) / self.drive.max(1.0);
+        // A curve that maps silence elsewhere than 0 feeds the DC blocker a constant: its state never settles.
+        self.curve.value(0.0) == 0.0 && self.core.settled(limit) && self.post.settled(floor)
     }
 }

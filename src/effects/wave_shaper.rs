@@ -105,6 +105,17 @@ impl Kernel for WaveShaper {
         crate::dsp::oversampler::Oversampler::max_latency()
     }
 
+    /// No filter after the shaper: the state's limit is 60 dB below the floor, divided by the drive. A curve
+    /// that maps silence to a non-zero value keeps sounding on silence, so it never settles.
+    fn settled(&self, floor: f32) -> bool {
+        let silent_maps_to = if self.use_custom {
+            self.custom.map(0.0)
+        } else {
+            self.curve.value(0.0)
+        };
+        silent_maps_to == 0.0 && self.core.settled(floor as f64 * 1e-3 / self.drive.max(1.0))
+    }
+
     fn tail_samples(&self) -> Option<u64> {
         Some(self.core.tail_samples())
     }

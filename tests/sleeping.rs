@@ -120,6 +120,7 @@ fn asleep_outputs_zeros_and_wakes_within_minus_100_db_of_never_sleeping() {
         "high-shelf",
         "high-low-pass",
         "compressor",
+        "limiter",
         "expander",
         "gate",
         "saturation",

@@ -74,6 +74,11 @@ impl StereoLine {
         (self.left[i], self.right[i])
     }
 
+    /// Whether every frame the line holds is within `limit` of zero (a scan of the whole line).
+    pub fn settled(&self, limit: f32) -> bool {
+        self.left.iter().chain(&self.right).all(|x| x.abs() <= limit)
+    }
+
     pub fn reset(&mut self) {
         self.left.fill(0.0);
         self.right.fill(0.0);

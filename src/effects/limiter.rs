@@ -502,6 +502,30 @@ impl Kernel for Limiter {
     fn gain_reduction_db(&self) -> f32 {
         (20.0 * self.applied.log10()).max(-200.0) as f32
     }
+
+    /// At rest: no ceiling glide under way, every required and held gain at unity, the applied and recovering
+    /// gains within 1e-7 of unity (-140 dB relative to any later input), and the lookahead line, the true-peak
+    /// history and detections 60 dB below the floor (less the input gain). Scans the rings (a few thousand
+    /// values), once per piece at most while the input is silent.
+    fn settled(&self, floor: f32) -> bool {
+        let limit = floor * 1e-3 / (self.input_gain as f32).max(1.0);
+        self.effective_db == self.target_db
+            && (self.applied - 1.0).abs() <= 1e-7
+            && (self.recovered - 1.0).abs() <= 1e-7
+            && self.held.iter().all(|h| *h == UNIT as u64)
+            && self.required.iter().all(|g| *g == 1.0)
+            && self.delay.settled(limit)
+            && self
+                .input_left
+                .iter()
+                .chain(&self.input_right)
+                .all(|x| x.abs() <= limit)
+            && self
+                .previous_left
+                .iter()
+                .chain(&self.previous_right)
+                .all(|x| x.abs() <= limit as f64)
+    }
 }
 
 #[cfg(test)]

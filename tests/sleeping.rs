@@ -5,7 +5,7 @@
 
 mod signals;
 
-use corelogic_dsp::effects::{registry, EffectEntry, Event, Source};
+use corelogic_dsp::effects::{registry, Effect, EffectEntry, Event, Source};
 use corelogic_dsp::params::{ParamKind, ParamSpec};
 use signals::noise_f32;
 
@@ -130,6 +130,84 @@ fn asleep_outputs_zeros_and_wakes_within_minus_100_db_of_never_sleeping() {
         assert!(
             slept.iter().any(|s| s.starts_with(&format!("{id} (defaults)"))),
             "{id} never slept"
+        );
+    }
+}
+
+/// Two instances of one effect, one allowed to sleep, fed the same stereo input and compared as they go.
+struct Pair {
+    sleeper: Box<dyn Effect>,
+    awake: Box<dyn Effect>,
+    frame: usize,
+    peak: f32,
+    diff: f32,
+}
+
+impl Pair {
+    /// Runs `frames` frames of `input(frame)` (left, and half of it right: mono sums do not cancel) through both, in 4096-frame blocks.
+    fn run(&mut self, input: impl Fn(usize) -> f32, frames: usize) {
+        let block = 4096;
+        let (mut al, mut ar) = (vec![0.0f32; block], vec![0.0f32; block]);
+        let (mut bl, mut br) = (vec![0.0f32; block], vec![0.0f32; block]);
+        let mut done = 0;
+        while done < frames {
+            let n = block.min(frames - done);
+            for k in 0..n {
+                let x = input(self.frame + k);
+                (al[k], ar[k], bl[k], br[k]) = (x, 0.5 * x, x, 0.5 * x);
+            }
+            self.sleeper.process(&mut al[..n], &mut ar[..n], &[]);
+            self.awake.process(&mut bl[..n], &mut br[..n], &[]);
+            for k in 0..n {
+                self.peak = self.peak.max(bl[k].abs()).max(br[k].abs());
+                self.diff = self.diff.max((al[k] - bl[k]).abs()).max((ar[k] - br[k]).abs());
+            }
+            self.frame += n;
+            done += n;
+        }
+    }
+}
+
+#[test]
+fn delays_sleep_once_their_echoes_settle_and_wake_as_if_they_never_slept() {
+    // A 5 s delay at 0.95 feedback loses 0.45 dB an echo: about half an hour of audio before its lines are
+    // 180 dB down. The other delays at their defaults. Signals are streamed and compared block by block.
+    let cases: [(&str, &[(&str, f64)]); 4] = [
+        ("simple-delay", &[("timeMs", 5000.0), ("feedback", 0.95), ("mix", 1.0)]),
+        ("ping-pong-delay", &[]),
+        ("multi-tap-delay", &[]),
+        ("stereo-delay", &[]),
+    ];
+    for (id, values) in cases {
+        let entry = corelogic_dsp::effects::find(id).unwrap();
+        let make = || entry.create(FS, None, values.iter().copied()).unwrap();
+        let mut pair = Pair {
+            sleeper: make(),
+            awake: make(),
+            frame: 0,
+            peak: 0.0,
+            diff: 0.0,
+        };
+        pair.awake.set_sleep_allowed(false);
+        let burst = noise_f32(21, 4800);
+        pair.run(|f| burst.get(f).map_or(0.0, |x| 0.5 * x), 48_000);
+        let mut waited_s = 0;
+        while !pair.sleeper.is_asleep() {
+            pair.run(|_| 0.0, 48_000);
+            waited_s += 1;
+            assert!(waited_s < 3600, "{id} still awake after an hour of silence");
+        }
+        pair.run(|_| 0.0, 48_000 + 77);
+        let wake = pair.frame;
+        assert_ne!(wake % 128, 0);
+        pair.run(|f| burst.get(f - wake).map_or(0.0, |x| 0.4 * x), 30 * 48_000);
+        let below = -20.0 * (pair.diff / pair.peak).log10();
+        println!("{id} {values:?}: asleep after {waited_s} s of silence; after waking within {below:.1} dB of never sleeping");
+        assert!(
+            pair.diff <= 1e-5 * pair.peak,
+            "{id}: difference {:e}, peak {}",
+            pair.diff,
+            pair.peak
         );
     }
 }

@@ -23,6 +23,7 @@
 
 use super::biquad::{BandType, Coeffs};
 use super::denormal::{flush, flush_f32};
+use super::settle::HighWater;
 
 /// The longest delay of every line (effects.md).
 pub const MAX_DELAY_SECONDS: f64 = 5.0;
@@ -41,6 +42,8 @@ pub struct DelayLine {
     /// Where the next sample is written.
     pos: usize,
     max_delay: f64,
+    /// Bounds what the line holds, for sleeping.
+    water: HighWater,
 }
 
 impl DelayLine {
@@ -52,6 +55,7 @@ impl DelayLine {
             mask: size - 1,
             pos: 0,
             max_delay,
+            water: HighWater::new(size),
         }
     }
 
@@ -79,18 +83,27 @@ impl DelayLine {
 
     #[inline]
     pub fn write(&mut self, x: f32) {
-        self.buf[self.pos] = flush_f32(x);
+        let x = flush_f32(x);
+        self.buf[self.pos] = x;
+        self.water.note(x);
         self.pos = (self.pos + 1) & self.mask;
+    }
+
+    /// At least the largest magnitude the line holds.
+    pub fn peak(&self) -> f32 {
+        self.water.peak()
     }
 
     pub fn reset(&mut self) {
         self.buf.fill(0.0);
         self.pos = 0;
+        self.water.reset();
     }
 
     pub fn copy_from(&mut self, other: &DelayLine) {
         self.buf.copy_from_slice(&other.buf);
         self.pos = other.pos;
+        self.water = other.water;
     }
 }
 
@@ -140,6 +153,11 @@ impl DelayTime {
             self.current += (distance * self.coeff).clamp(-self.max_rate, self.max_rate);
         }
         self.current
+    }
+
+    /// Whether the glide has reached its target.
+    pub fn settled(&self) -> bool {
+        self.current == self.target
     }
 
     /// Jumps to the target (reset: no audio state to glide from).
@@ -237,6 +255,11 @@ impl FeedbackFilters {
 
     pub fn reset(&mut self) {
         self.s = [0.0; 4];
+    }
+
+    /// Whether the filters' memories are within `limit` of zero.
+    pub fn settled(&self, limit: f64) -> bool {
+        self.s.iter().all(|v| v.abs() <= limit)
     }
 
     pub fn copy_state_from(&mut self, other: &FeedbackFilters) {

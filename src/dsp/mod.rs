@@ -10,6 +10,7 @@ pub mod gain_computer;
 pub mod oversampler;
 pub mod reverb_parts;
 pub mod rng;
+pub mod settle;
 pub mod shaper;
 pub mod sliding;
 pub mod smoother;

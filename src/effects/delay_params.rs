@@ -128,6 +128,11 @@ impl SyncedTime {
         self.glide.copy_state_from(&other.glide);
     }
 
+    /// Whether the time has reached its target (no glide under way).
+    pub fn settled(&self) -> bool {
+        self.glide.settled()
+    }
+
     /// The longer of the current and the target time, samples (for tail lengths).
     pub fn longest(&self) -> f64 {
         self.glide.current().max(self.glide.target())
@@ -161,6 +166,18 @@ impl LinePair {
     pub fn reset(&mut self) {
         self.lines.iter_mut().for_each(DelayLine::reset);
         self.filters.iter_mut().for_each(FeedbackFilters::reset);
+    }
+
+    /// Whether both lines and both filters' memories are within `limit` of zero (the lines answer from their
+    /// high-water marks, without a scan).
+    pub fn settled(&self, limit: f32) -> bool {
+        self.lines.iter().all(|l| l.peak() <= limit) && self.filters.iter().all(|f| f.settled(limit as f64))
+    }
+
+    /// The floor a delay's state must settle below: 60 dB under the processor's floor (the wet output reads the
+    /// lines at gains of at most 1 per tap).
+    pub fn limit(floor: f32) -> f32 {
+        floor * 1e-3
     }
 
     /// The audio state (lines and filter memories) of another pair.

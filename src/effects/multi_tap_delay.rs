@@ -180,6 +180,16 @@ impl Kernel for MultiTapDelay {
         self.taps_fade = other.taps_fade;
     }
 
+    /// The line and filters 60 dB below the floor divided by the tap count (the taps add up), the spacing not
+    /// gliding and no `taps` crossfade under way.
+    fn settled(&self, floor: f32) -> bool {
+        let limit = floor * 1e-3 / MAX_TAPS as f32;
+        self.taps_fade.is_none()
+            && self.spacing.settled()
+            && self.line.peak() <= limit
+            && self.filters.settled(limit as f64)
+    }
+
     /// The loop runs through the last tap: its period is taps x spacing.
     fn tail_samples(&self) -> Option<u64> {
         let spacing = self.spacing.longest();

@@ -111,6 +111,11 @@ impl Kernel for PingPongDelay {
         self.time.copy_state_from(&other.time);
     }
 
+    /// The lines and filters 60 dB below the floor and the time not gliding.
+    fn settled(&self, floor: f32) -> bool {
+        self.time.settled() && self.pair.settled(LinePair::limit(floor))
+    }
+
     fn tail_samples(&self) -> Option<u64> {
         let period = self.time.longest().max(1.0).ceil() as u64;
         let echoes = echoes_to_silence(self.feedback as f64);

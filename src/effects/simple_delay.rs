@@ -91,6 +91,11 @@ impl Kernel for SimpleDelay {
         self.time.copy_state_from(&other.time);
     }
 
+    /// The lines and filters 60 dB below the floor and the time not gliding.
+    fn settled(&self, floor: f32) -> bool {
+        self.time.settled() && self.pair.settled(LinePair::limit(floor))
+    }
+
     /// Echo n sounds at n x time at feedback^(n-1): enough echoes to fall 100 dB, each lengthened by the
     /// filters' ringing.
     fn tail_samples(&self) -> Option<u64> {

@@ -126,6 +126,11 @@ impl Kernel for StereoDelay {
         }
     }
 
+    /// The lines and filters 60 dB below the floor and neither time gliding.
+    fn settled(&self, floor: f32) -> bool {
+        self.times.iter().all(SyncedTime::settled) && self.pair.settled(LinePair::limit(floor))
+    }
+
     /// Every hop through either line multiplies the signal's norm by at most feedback + crossFeedback.
     fn tail_samples(&self) -> Option<u64> {
         let period = self.times.iter().map(SyncedTime::longest).fold(1.0, f64::max).ceil() as u64;

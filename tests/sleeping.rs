@@ -169,18 +169,41 @@ impl Pair {
 }
 
 #[test]
-fn delays_sleep_once_their_echoes_settle_and_wake_as_if_they_never_slept() {
+fn long_tails_sleep_once_settled_and_wake_as_if_they_never_slept() {
     // A 5 s delay at 0.95 feedback loses 0.45 dB an echo: about half an hour of audio before its lines are
-    // 180 dB down. The other delays at their defaults. Signals are streamed and compared block by block.
-    let cases: [(&str, &[(&str, f64)]); 4] = [
-        ("simple-delay", &[("timeMs", 5000.0), ("feedback", 0.95), ("mix", 1.0)]),
-        ("ping-pong-delay", &[]),
-        ("multi-tap-delay", &[]),
-        ("stereo-delay", &[]),
+    // 180 dB down. The other delays at their defaults; the reverbs at their defaults, their longest preset and
+    // their longest decay. Signals are streamed and compared block by block.
+    type Case = (&'static str, Option<&'static str>, &'static [(&'static str, f64)]);
+    let cases: [Case; 13] = [
+        (
+            "simple-delay",
+            None,
+            &[("timeMs", 5000.0), ("feedback", 0.95), ("mix", 1.0)],
+        ),
+        ("ping-pong-delay", None, &[]),
+        ("multi-tap-delay", None, &[]),
+        ("stereo-delay", None, &[]),
+        ("hall-reverb", None, &[]),
+        ("hall-reverb", Some("cathedral"), &[("mix", 1.0)]),
+        (
+            "hall-reverb",
+            None,
+            &[("decaySeconds", 20.0), ("size", 2.0), ("mix", 1.0)],
+        ),
+        ("plate-reverb", None, &[]),
+        ("plate-reverb", Some("plate"), &[("mix", 1.0)]),
+        ("plate-reverb", None, &[("decaySeconds", 10.0), ("mix", 1.0)]),
+        ("room-reverb", None, &[]),
+        ("room-reverb", Some("medium room"), &[("mix", 1.0)]),
+        (
+            "room-reverb",
+            None,
+            &[("decaySeconds", 3.0), ("size", 1.0), ("mix", 1.0)],
+        ),
     ];
-    for (id, values) in cases {
+    for (id, preset, values) in cases {
         let entry = corelogic_dsp::effects::find(id).unwrap();
-        let make = || entry.create(FS, None, values.iter().copied()).unwrap();
+        let make = || entry.create(FS, preset, values.iter().copied()).unwrap();
         let mut pair = Pair {
             sleeper: make(),
             awake: make(),
@@ -202,7 +225,7 @@ fn delays_sleep_once_their_echoes_settle_and_wake_as_if_they_never_slept() {
         assert_ne!(wake % 128, 0);
         pair.run(|f| burst.get(f - wake).map_or(0.0, |x| 0.4 * x), 30 * 48_000);
         let below = -20.0 * (pair.diff / pair.peak).log10();
-        println!("{id} {values:?}: asleep after {waited_s} s of silence; after waking within {below:.1} dB of never sleeping");
+        println!("{id} {preset:?} {values:?}: asleep after {waited_s} s of silence; after waking within {below:.1} dB of never sleeping");
         assert!(
             pair.diff <= 1e-5 * pair.peak,
             "{id}: difference {:e}, peak {}",

@@ -14,7 +14,7 @@
 
 use super::Kernel;
 use crate::dsp::biquad::{BandType, Cascade, Coeffs};
-use crate::dsp::reverb_parts::{allpass_tail_samples, Allpass, Fdn, LossDesign, PreDelay, FDN_MAX_LINES};
+use crate::dsp::reverb_parts::{allpass_tail_samples, settle_limit, Allpass, Fdn, LossDesign, PreDelay, FDN_MAX_LINES};
 use crate::params::{Category, EffectSpec, ParamSpec, Preset};
 
 const DECAY: usize = 0;
@@ -197,6 +197,20 @@ impl Kernel for HallReverb {
             a.copy_state_from(b);
         }
         self.fdn.copy_state_from(&other.fdn);
+    }
+
+    /// The high-pass, the pre-delay (not slewing), the diffusers and the network all below the reverb limit
+    /// (`dsp::reverb_parts::settle_limit`).
+    fn settled(&self, floor: f32) -> bool {
+        let diffusers = self.diffusers.iter().flatten();
+        let held = self.pre_delay.held_samples()
+            + diffusers.clone().map(Allpass::held_samples).sum::<usize>()
+            + self.fdn.held_samples();
+        let limit = settle_limit(floor, held);
+        self.low_cut.settled(limit)
+            && self.pre_delay.settled(limit)
+            && diffusers.clone().all(|a| a.peak() <= limit)
+            && self.fdn.peak() <= limit
     }
 
     /// The slowest line's DC decay to -100 dB (5/3 of its RT60), after the pre-delay, the diffusers' own

@@ -55,8 +55,7 @@ pub trait Kernel: Send + Sized + 'static {
     /// on, its output would stay within about `floor` of zero, so the processor may stop running it and output
     /// exact zeros (see the [`Processor`](super::Processor) documentation). Judged on the state itself, never on
     /// the reported tail. Called at most once per piece while the input is silent. The default, false, keeps
-    /// the kernel running (kernels with long delay lines do not judge their state yet); a frozen reverb must
-    /// never answer true.
+    /// the kernel running for ever; a frozen reverb must never answer true.
     fn settled(&self, _floor: f32) -> bool {
         false
     }

@@ -16,7 +16,7 @@
 
 use super::Kernel;
 use crate::dsp::reverb_parts::{
-    allpass_tail_samples, rescale_pole, Allpass, Lfo, OnePole, PreDelay, Ring, RT60_REFERENCE_HZ,
+    allpass_tail_samples, rescale_pole, settle_limit, Allpass, Lfo, OnePole, PreDelay, Ring, RT60_REFERENCE_HZ,
 };
 use crate::params::{Category, EffectSpec, ParamSpec, Preset};
 use std::f64::consts::PI;
@@ -259,6 +259,27 @@ impl Kernel for PlateReverb {
             self.allpass2[h].copy_state_from(&other.allpass2[h]);
             self.delay2[h].copy_state_from(&other.delay2[h]);
         }
+    }
+
+    /// The pre-delay (not slewing), the input filter and diffusers, and both tank halves below the reverb
+    /// limit (`dsp::reverb_parts::settle_limit`).
+    fn settled(&self, floor: f32) -> bool {
+        let allpasses = self
+            .input_diffusers
+            .iter()
+            .chain(&self.mod_allpass)
+            .chain(&self.allpass2);
+        let rings = self.delay1.iter().chain(&self.delay2);
+        let held = self.pre_delay.held_samples()
+            + allpasses.clone().map(Allpass::held_samples).sum::<usize>()
+            + rings.clone().map(Ring::len).sum::<usize>()
+            + 3;
+        let limit = settle_limit(floor, held);
+        self.pre_delay.settled(limit)
+            && self.bandwidth.peak() <= limit
+            && self.damping.iter().all(|d| d.peak() <= limit)
+            && allpasses.clone().all(|a| a.peak() <= limit)
+            && rings.clone().all(|r| r.peak() <= limit)
     }
 
     /// The tank's DC decay to -100 dB, stretched by the largest group delay the tank's allpasses can have

@@ -9,7 +9,7 @@
 //! crossfaded (structural, not automatable).
 
 use super::Kernel;
-use crate::dsp::reverb_parts::{Fdn, LossDesign, PreDelay, Ring, FDN_MAX_LINES};
+use crate::dsp::reverb_parts::{settle_limit, Fdn, LossDesign, PreDelay, Ring, FDN_MAX_LINES};
 use crate::dsp::rng::Pcg32;
 use crate::params::{Category, EffectSpec, ParamSpec, Preset};
 
@@ -191,6 +191,15 @@ impl Kernel for RoomReverb {
             a.copy_state_from(b);
         }
         self.fdn.copy_state_from(&other.fdn);
+    }
+
+    /// The pre-delay (not slewing), the reflection lines and the network all below the reverb limit
+    /// (`dsp::reverb_parts::settle_limit`).
+    fn settled(&self, floor: f32) -> bool {
+        let held =
+            self.pre_delay.held_samples() + self.early.iter().map(Ring::len).sum::<usize>() + self.fdn.held_samples();
+        let limit = settle_limit(floor, held);
+        self.pre_delay.settled(limit) && self.early.iter().all(|r| r.peak() <= limit) && self.fdn.peak() <= limit
     }
 
     /// The late network's slowest (DC) decay to -100 dB after the pre-delay, the reflection span and its

@@ -183,7 +183,7 @@ impl Ring {
     }
 
     /// How many samples it holds (its capacity).
-    pub fn len(&self) -> usize {
+    pub fn held_samples(&self) -> usize {
         self.mask + 1
     }
 
@@ -279,7 +279,7 @@ impl PreDelay {
 
     /// How many samples its rings hold.
     pub fn held_samples(&self) -> usize {
-        self.left.len() + self.right.len()
+        self.left.held_samples() + self.right.held_samples()
     }
 
     #[inline(always)]
@@ -357,7 +357,7 @@ impl Allpass {
 
     /// How many samples it holds.
     pub fn held_samples(&self) -> usize {
-        self.ring.len()
+        self.ring.held_samples()
     }
 
     pub fn reset(&mut self) {
@@ -616,7 +616,7 @@ impl Fdn {
 
     /// How many samples its lines hold.
     pub fn held_samples(&self) -> usize {
-        self.lines[..self.n].iter().map(Ring::len).sum::<usize>() + self.n
+        self.lines[..self.n].iter().map(Ring::held_samples).sum::<usize>() + self.n
     }
 
     /// The longest nominal line in samples.

@@ -272,7 +272,7 @@ impl Kernel for PlateReverb {
         let rings = self.delay1.iter().chain(&self.delay2);
         let held = self.pre_delay.held_samples()
             + allpasses.clone().map(Allpass::held_samples).sum::<usize>()
-            + rings.clone().map(Ring::len).sum::<usize>()
+            + rings.clone().map(Ring::held_samples).sum::<usize>()
             + 3;
         let limit = settle_limit(floor, held);
         self.pre_delay.settled(limit)

@@ -358,7 +358,17 @@ impl<K: Kernel> Processor<K> {
     fn process_piece(&mut self, left: &mut [f32], right: &mut [f32], events: &[Event], next: &mut usize) {
         let n = left.len();
         let start = self.frame;
-        let input_silent = sanitize_and_peak(left, right) < SILENCE_THRESHOLD;
+        let input_peak = sanitize_and_peak(left, right);
+        let input_silent = input_peak < SILENCE_THRESHOLD;
+        if self.kernel_idle
+            && self.dry.is_none()
+            && self.controls_at_rest()
+            && !self.piece_has_events(events, *next, start, n)
+        {
+            // Bypassed, with no latency to keep and nothing changing: the sanitised input is the output.
+            self.finish_piece(n, input_peak, input_silent);
+            return;
+        }
         if self.asleep {
             if input_silent && !self.piece_has_events(events, *next, start, n) {
                 left.fill(0.0);
@@ -420,6 +430,12 @@ impl<K: Kernel> Processor<K> {
             i = end;
         }
         let output_peak = guard_and_peak(left, right);
+        self.finish_piece(n, output_peak, input_silent);
+    }
+
+    /// Counts a piece of `n` frames done: its output peak, the silence before sleeping, the deepest gain
+    /// reduction, and at a piece boundary whether to sleep.
+    fn finish_piece(&mut self, n: usize, output_peak: f32, input_silent: bool) {
         self.peak_since_wake = self.peak_since_wake.max(output_peak);
         self.frame += n as u64;
         self.silent_frames = if input_silent { self.silent_frames + n as u64 } else { 0 };
@@ -452,6 +468,10 @@ impl<K: Kernel> Processor<K> {
         let mix = self.mix_index.map_or(1.0, |m| self.current[m] as f32);
         let s = &mut *self.scratch;
         let (dry_l, dry_r) = (&mut s.dry_left[..len], &mut s.dry_right[..len]);
+        if self.kernel_idle && self.dry.is_none() {
+            // Bypassed with no latency to keep: the (sanitised) input is the output.
+            return;
+        }
         let dry_needed = mix != 1.0 || self.bypass_fade.is_some() || !self.enabled;
         match &mut self.dry {
             // The ring is written every segment: priming and latency switches read its history.
@@ -538,39 +558,63 @@ impl<K: Kernel> Processor<K> {
     }
 }
 
-/// Replaces non-finite samples by 0 (effects.md's rule) and returns the largest magnitude, in one pass.
+/// Replaces non-finite samples by 0 (the rule every effect keeps) and returns the largest magnitude: one
+/// read-only pass, and a second that writes only when something was not finite.
 #[inline]
 fn sanitize_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
-    let mut peak = 0.0f32;
-    for channel in [left, right] {
-        for x in channel.iter_mut() {
-            let v = if x.is_finite() { *x } else { 0.0 };
-            *x = v;
-            peak = peak.max(v.abs());
-        }
+    let (peak, finite) = peak_and_finite(left, right);
+    if finite {
+        return peak;
     }
-    peak
+    denormal::sanitize(left);
+    denormal::sanitize(right);
+    peak_and_finite(left, right).0
 }
 
 /// Returns the largest output magnitude; a non-finite sample (only a kernel bug makes one) is replaced by 0.
 #[inline]
 fn guard_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
-    let mut peak = 0.0f32;
-    // `0 x x` is 0 for finite x and NaN otherwise; the sum stays 0 unless something is not finite.
-    let mut poison = 0.0f32;
-    for x in left.iter().chain(right.iter()) {
-        peak = peak.max(x.abs());
-        poison += *x * 0.0;
-    }
-    if poison != 0.0 {
-        denormal::sanitize(left);
-        denormal::sanitize(right);
-        peak = 0.0;
-        for x in left.iter().chain(right.iter()) {
-            peak = peak.max(x.abs());
+    sanitize_and_peak(left, right)
+}
+
+/// Independent accumulators, so the scan vectorises and its additions do not wait on one another (four SSE
+/// registers per accumulator; 16 measured 15 % faster than 8).
+const LANES: usize = 16;
+
+/// The largest magnitude of both channels, and whether every sample is finite (the peak is meaningless if not).
+#[inline]
+#[allow(clippy::eq_op)] // `x - x` is the point: NaN exactly when x is not finite
+fn peak_and_finite(left: &[f32], right: &[f32]) -> (f32, bool) {
+    let mut peaks = [0.0f32; LANES];
+    // `x - x` is 0 for finite x and NaN otherwise: the sums stay 0 unless something is not finite.
+    let mut poison = [0.0f32; LANES];
+    let (mut rest_peak, mut rest_poison) = (0.0f32, 0.0f32);
+    for channel in [left, right] {
+        let mut chunks = channel.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            for ((peak, poison), x) in peaks.iter_mut().zip(poison.iter_mut()).zip(chunk) {
+                *peak = larger(*peak, x.abs());
+                *poison += *x - *x;
+            }
+        }
+        for x in chunks.remainder() {
+            rest_peak = larger(rest_peak, x.abs());
+            rest_poison += *x - *x;
         }
     }
-    peak
+    let finite = poison.iter().fold(rest_poison, |m, p| m + p) == 0.0;
+    (peaks.into_iter().fold(rest_peak, larger), finite)
+}
+
+/// The larger of two magnitudes, where a NaN `b` leaves `a`: a plain comparison vectorises (to `maxps` and
+/// its kin) where `f32::max`, which must handle NaN either way, does not.
+#[inline(always)]
+fn larger(a: f32, b: f32) -> f32 {
+    if b > a {
+        b
+    } else {
+        a
+    }
 }
 
 impl<K: Kernel> Effect for Processor<K> {

@@ -196,8 +196,9 @@ impl Kernel for RoomReverb {
     /// The pre-delay (not slewing), the reflection lines and the network all below the reverb limit
     /// (`dsp::reverb_parts::settle_limit`).
     fn settled(&self, floor: f32) -> bool {
-        let held =
-            self.pre_delay.held_samples() + self.early.iter().map(Ring::held_samples).sum::<usize>() + self.fdn.held_samples();
+        let held = self.pre_delay.held_samples()
+            + self.early.iter().map(Ring::held_samples).sum::<usize>()
+            + self.fdn.held_samples();
         let limit = settle_limit(floor, held);
         self.pre_delay.settled(limit) && self.early.iter().all(|r| r.peak() <= limit) && self.fdn.peak() <= limit
     }

@@ -1,0 +1,430 @@
+//! The engine's control side: the project model (app shapes, defaults, bad input naming its JSON path), routing
+//! (cycles found by brute force, render order), latency planning on hand-worked graphs, automation curves against
+//! engine.md's formulas evaluated directly in f64, modes, LFOs, recording with thinning, and the transport.
+
+use corelogic_dsp::engine::control::automation::AutomationMode;
+use corelogic_dsp::engine::control::project::{
+    parse_project, parse_project_value, ClipFrames, ClipPlan, Destination, InsertKind, ProjectPlan, StripRef,
+    TargetParam, TrackKind,
+};
+use corelogic_dsp::engine::control::transport::TimeSignature;
+use corelogic_dsp::engine::control::{Problem, ProjectError};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+fn parse(value: Value) -> Result<ProjectPlan, ProjectError> {
+    parse_project_value(&value, Path::new("/projects/song"))
+}
+
+fn error_of(value: Value) -> String {
+    parse(value).unwrap_err().to_string()
+}
+
+/// The project of the command line's documentation, written out in full.
+fn cli_example() -> Value {
+    json!({
+      "sampleRate": 48000, "bitDepth": 24, "bpm": 120, "timeSignature": "4/4",
+      "tracks": [ {
+         "id": "t1", "name": "Drums", "type": "audio",
+         "audio": { "path": "drums.wav", "startTime": 0.0, "offset": 0.0 },
+         "inputGain": 0, "volume": -3, "pan": -0.2, "stereoWidth": 100, "phaseFlip": false,
+         "muted": false, "soloed": false, "routing": "Master",
+         "inserts": [ {"id": "p1", "name": "EQ", "type": "eq", "enabled": true,
+                       "effect": "parametric-eq", "parameters": {"b2GainDb": 3}} ],
+         "sends": [ {"id": "s1", "destination": "bus-verb", "level": -12, "prePost": "post", "enabled": true} ] } ],
+      "buses": [ {"id": "bus-verb", "name": "Reverb", "volume": 0, "pan": 0, "muted": false, "routing": "Master",
+                  "inserts": [ {"id": "p9", "effect": "plate-reverb", "parameters": {"mix": 1}} ] } ],
+      "master": { "volume": 0, "inserts": [] },
+      "automation": [ {"id": "a1", "trackId": "t1", "parameter": "volume",
+                       "points": [ {"time": 0, "value": -60, "curveType": "linear"},
+                                   {"time": 2, "value": 0, "curveType": "linear"} ], "mode": "read"} ],
+      "loop": null
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Project model
+// ---------------------------------------------------------------------------------------------------------------
+
+#[test]
+fn the_documented_project_parses_into_a_resolved_plan() {
+    let plan = parse(cli_example()).unwrap();
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    assert_eq!(
+        (plan.sample_rate, plan.bit_depth, plan.bpm),
+        (48_000.0, Some(24), 120.0)
+    );
+    assert_eq!(
+        plan.time_signature,
+        TimeSignature {
+            beats_per_bar: 4,
+            beat_unit: 4
+        }
+    );
+    let t = &plan.tracks[0];
+    assert_eq!((t.id.as_str(), t.kind), ("t1", TrackKind::Audio));
+    assert_eq!((t.volume_db, t.pan, t.stereo_width_percent), (-3.0, -0.2, 100.0));
+    assert_eq!(t.routing, Destination::Master);
+    assert_eq!(t.clips.len(), 1);
+    assert_eq!(t.clips[0].file, PathBuf::from("/projects/song/drums.wav"));
+    assert_eq!(t.clips[0].duration_s, None);
+    assert_eq!(t.inserts[0].effect_id(), Some("parametric-eq"));
+    match &t.inserts[0].kind {
+        InsertKind::Effect { parameters, .. } => assert_eq!(parameters, &vec![("b2GainDb", 3.0)]),
+        other => panic!("{other:?}"),
+    }
+    let s = &t.sends[0];
+    assert_eq!(
+        (s.destination, s.level_db, s.pre_fader, s.enabled),
+        (0, -12.0, false, true)
+    );
+    assert_eq!(plan.buses[0].inserts[0].effect_id(), Some("plate-reverb"));
+    let a = &plan.automation[0];
+    assert_eq!(a.target.strip, StripRef::Track(0));
+    assert_eq!(a.target.param, TargetParam::Volume);
+    assert_eq!(plan.effective_mode(a), AutomationMode::Read);
+    assert_eq!(plan.loop_region, None);
+}
+
+#[test]
+fn the_apps_track_plugin_send_and_bus_shapes_are_accepted_as_they_are() {
+    // Field for field as the app's types hold them (dawcontext.md), with its extra fields.
+    let project = json!({
+        "id": "p", "name": "Song", "sampleRate": 44100, "bitDepth": 16, "bpm": 90, "timeSignature": "6/8",
+        "createdAt": "2026-01-01", "updatedAt": "2026-01-02",
+        "tracks": [
+            {"id": "t1", "name": "Gtr", "type": "audio", "color": "#f00", "muted": false, "soloed": true,
+             "armed": false, "inputGain": 2, "volume": -6, "pan": 0.5, "stereoWidth": 80, "phaseFlip": true,
+             "duration": 12.5, "parentTrackId": null, "childTrackIds": [], "automationMode": "touch",
+             "inserts": [{"id": "pl1", "name": "Comp", "type": "compressor", "enabled": false, "parameters": {}}],
+             "sends": [{"id": "sn1", "destination": "b1", "level": -10, "prePost": "pre", "enabled": false}],
+             "routing": "b1", "input": "in-1"},
+            {"id": "master-main", "name": "Master", "type": "master", "color": "#000", "muted": false,
+             "soloed": false, "armed": false, "inputGain": 0, "volume": -1, "pan": 0, "stereoWidth": 100,
+             "phaseFlip": false, "automationMode": "off", "inserts": [], "sends": [], "routing": "Master"}
+        ],
+        "buses": [{"id": "b1", "name": "Bus", "color": "#0f0", "volume": -2, "pan": -0.5, "muted": false,
+                   "trackIds": ["t1"], "inserts": []}],
+        "automation": [{"id": "c1", "trackId": "t1", "parameter": "pan", "mode": "latch", "recording": false,
+                        "points": [{"time": 1, "value": -1, "curveType": "exponential"},
+                                   {"time": 2, "value": 1, "curveType": "logarithmic"}]}]
+    });
+    let plan = parse(project).unwrap();
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    let t = &plan.tracks[0];
+    assert_eq!(
+        (t.input_gain_db, t.phase_flip, t.soloed, t.stereo_width_percent),
+        (2.0, true, true, 80.0)
+    );
+    assert_eq!(t.routing, Destination::Bus(0));
+    assert!(!t.inserts[0].enabled);
+    assert!(t.sends[0].pre_fader && !t.sends[0].enabled);
+    assert_eq!(t.automation_mode, Some(AutomationMode::Touch));
+    assert_eq!((plan.master.id.as_str(), plan.master.volume_db), ("master-main", -1.0));
+    assert_eq!(
+        plan.time_signature,
+        TimeSignature {
+            beats_per_bar: 6,
+            beat_unit: 8
+        }
+    );
+    // The curve's own mode wins over the track's automationMode.
+    assert_eq!(plan.effective_mode(&plan.automation[0]), AutomationMode::Latch);
+}
+
+#[test]
+fn each_app_plugin_type_maps_to_its_default_effect() {
+    // cli.md: eq -> parametric-eq, compressor, gate, saturation, delay -> simple-delay with mix 0.3,
+    // reverb -> freeverb with dry 0.5 and wet 1/3; meter and utility pass audio through; unknown: bypassed.
+    let types = [
+        "eq",
+        "compressor",
+        "gate",
+        "saturation",
+        "delay",
+        "reverb",
+        "meter",
+        "utility",
+        "third-party",
+    ];
+    let inserts: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"id": format!("p{i}"), "name": t, "type": t, "enabled": true, "parameters": {}}))
+        .collect();
+    let plan = parse(json!({"tracks": [{"id": "t", "type": "audio", "inserts": inserts}]})).unwrap();
+    let got: Vec<Option<&str>> = plan.tracks[0].inserts.iter().map(|p| p.effect_id()).collect();
+    let want = [
+        Some("parametric-eq"),
+        Some("compressor"),
+        Some("gate"),
+        Some("saturation"),
+        Some("simple-delay"),
+        Some("freeverb"),
+        None,
+        None,
+        None,
+    ];
+    assert_eq!(got, want);
+    let inserts = &plan.tracks[0].inserts;
+    assert_eq!(inserts[6].kind, InsertKind::PassThrough);
+    assert_eq!(inserts[7].kind, InsertKind::PassThrough);
+    assert_eq!(inserts[8].kind, InsertKind::Bypassed);
+    assert_eq!(plan.warnings.len(), 1);
+    assert_eq!(plan.warnings[0].path, "tracks[0].inserts[8].type");
+    // The values each default effect is created with, read back from the created effect.
+    let created = |k: usize, name: &str| -> f64 {
+        let InsertKind::Effect {
+            entry,
+            preset,
+            parameters,
+            ..
+        } = &inserts[k].kind
+        else {
+            panic!()
+        };
+        let effect = entry
+            .create(48_000.0, preset.as_deref(), parameters.iter().map(|(n, v)| (*n, *v)))
+            .unwrap();
+        effect.param(entry.spec.index_of(name).unwrap())
+    };
+    assert_eq!(created(4, "mix"), 0.3);
+    assert_eq!(created(4, "timeMs"), 500.0);
+    assert_eq!(created(5, "dry"), 0.5);
+    assert!((created(5, "wet") - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(created(1, "ratio"), 4.0);
+    // App parameters on a typed plugin layer over the default effect's values, and are validated against it.
+    let plan = parse(json!({"tracks": [{"id": "t", "inserts": [
+        {"id": "d", "type": "delay", "parameters": {"mix": 0.8, "timeMs": 250}}]}]}))
+    .unwrap();
+    let InsertKind::Effect { parameters, .. } = &plan.tracks[0].inserts[0].kind else {
+        panic!()
+    };
+    assert_eq!(parameters, &vec![("mix", 0.8), ("timeMs", 250.0)]);
+    let e = error_of(json!({"tracks": [{"id": "t", "inserts": [
+        {"id": "d", "type": "reverb", "parameters": {"decaySeconds": 2}}]}]}));
+    assert!(
+        e.starts_with("tracks[0].inserts[0].parameters.decaySeconds: effect 'freeverb' has no parameter"),
+        "{e}"
+    );
+}
+
+#[test]
+fn track_types_audio_instrument_midi_aux_vca_and_master() {
+    let plan = parse(json!({"tracks": [
+        {"id": "a", "type": "audio"},
+        {"id": "i", "type": "instrument"},
+        {"id": "m", "type": "midi", "routing": "x"},
+        {"id": "x", "type": "aux", "volume": -4, "inserts": [{"id": "c", "effect": "compressor"}]},
+        {"id": "v", "type": "vca"},
+        {"id": "master-main", "type": "master", "volume": -2}
+    ]}))
+    .unwrap();
+    let kinds: Vec<TrackKind> = plan.tracks.iter().map(|t| t.kind).collect();
+    assert_eq!(kinds, [TrackKind::Audio, TrackKind::Instrument, TrackKind::Midi]);
+    assert_eq!(plan.buses.len(), 1);
+    assert_eq!((plan.buses[0].id.as_str(), plan.buses[0].volume_db), ("x", -4.0));
+    assert_eq!(plan.tracks[2].routing, Destination::Bus(0));
+    assert_eq!(plan.master.volume_db, -2.0);
+    assert_eq!(plan.warnings.len(), 1);
+    assert_eq!(plan.warnings[0].path, "tracks[4]");
+    assert!(plan.warnings[0].message.contains("vca"));
+}
+
+#[test]
+fn master_main_and_master_given_together_are_rejected() {
+    let e = error_of(json!({"tracks": [{"id": "master-main", "type": "master"}], "master": {"volume": 0}}));
+    assert_eq!(e, "master: the master is already given at tracks[0]");
+    let e = error_of(json!({"tracks": [{"id": "master-main", "type": "master"}, {"id": "m2", "type": "master"}]}));
+    assert_eq!(e, "tracks[1]: the master is already given at tracks[0]");
+    // Either alone is fine, and automation may target it as "master".
+    for project in [
+        json!({"tracks": [{"id": "master-main", "type": "master", "volume": -3}]}),
+        json!({"master": {"volume": -3}}),
+    ] {
+        let mut project = project;
+        project["automation"] = json!([{"trackId": "master", "parameter": "volume",
+                                         "points": [{"time": 0, "value": -6}]}]);
+        let plan = parse(project).unwrap();
+        assert_eq!(plan.master.volume_db, -3.0);
+        assert_eq!(plan.automation[0].target.strip, StripRef::Master);
+    }
+}
+
+/// A change that breaks a valid project.
+type Edit = Box<dyn Fn(&mut Value)>;
+
+/// Each bad project and the exact start of its message: the JSON path, then what was wrong.
+#[test]
+fn bad_projects_name_the_json_path_of_the_problem() {
+    let base = || {
+        json!({"tracks": [{"id": "t1"}, {"id": "t2"},
+        {"id": "t3", "inserts": [{"id": "c", "effect": "compressor"}], "sends": [{"id": "s", "destination": "b"}]}],
+        "buses": [{"id": "b"}]})
+    };
+    let cases: Vec<(Edit, &str)> = vec![
+        (Box::new(|p| p["tracks"][2]["inserts"][0]["parameters"] = json!({"ratio": 40})),
+         "tracks[2].inserts[0].parameters.ratio: effect 'compressor': parameter 'ratio' = 40 is out of range; allowed: a number from 1 to 20"),
+        (Box::new(|p| p["tracks"][2]["inserts"][0]["parameters"] = json!({"detector": 0.5})),
+         "tracks[2].inserts[0].parameters.detector: effect 'compressor': parameter 'detector' = 0.5 must be a whole number"),
+        (Box::new(|p| p["tracks"][2]["inserts"][0]["parameters"] = json!({"speed": 1})),
+         "tracks[2].inserts[0].parameters.speed: effect 'compressor' has no parameter 'speed'"),
+        (Box::new(|p| p["tracks"][2]["inserts"][0]["effect"] = json!("flanger")),
+         "tracks[2].inserts[0].effect: unknown effect 'flanger' (effects: parametric-eq,"),
+        (Box::new(|p| p["tracks"][2]["inserts"][0]["preset"] = json!("huge")),
+         "tracks[2].inserts[0].preset: effect 'compressor' has no preset 'huge'"),
+        (Box::new(|p| p["tracks"][2]["inserts"][0] = json!({"id": "x", "name": "no effect"})),
+         "tracks[2].inserts[0]: missing key 'effect'"),
+        (Box::new(|p| p["tracks"][2]["inserts"][0]["curve"] = json!([0, 1])),
+         "tracks[2].inserts[0].curve: effect 'compressor' takes no curve"),
+        (Box::new(|p| p["tracks"][0]["volume"] = json!(20)),
+         "tracks[0].volume: 20 dB is out of range (allowed: -144 to 12 dB)"),
+        (Box::new(|p| p["tracks"][0]["pan"] = json!("left")), "tracks[0].pan: expected a number, found a string"),
+        (Box::new(|p| p["tracks"][1]["stereoWidth"] = json!(-5)), "tracks[1].stereoWidth: -5 % is out of range"),
+        (Box::new(|p| p["tracks"][1]["type"] = json!("video")),
+         "tracks[1].type: unknown value 'video' (allowed: audio, instrument, midi, aux, vca, master)"),
+        (Box::new(|p| p["tracks"][1]["routing"] = json!("nowhere")),
+         "tracks[1].routing: 'nowhere' names no bus (allowed: Master, b)"),
+        (Box::new(|p| p["tracks"][1]["routing"] = json!("t3")), "tracks[1].routing: 't3' is a track, not a bus"),
+        (Box::new(|p| p["tracks"][2]["sends"][0]["destination"] = json!("zz")),
+         "tracks[2].sends[0].destination: 'zz' names no bus"),
+        (Box::new(|p| p["tracks"][2]["sends"][0]["prePost"] = json!("mid")),
+         "tracks[2].sends[0].prePost: unknown value 'mid' (allowed: pre, post)"),
+        (Box::new(|p| p["tracks"][1]["id"] = json!("b")), "buses[0].id: id 'b' is already used at tracks[1]"),
+        (Box::new(|p| p["tracks"][2]["inserts"].as_array_mut().unwrap().push(json!({"id": "c", "effect": "gate"}))),
+         "tracks[2].inserts[1].id: id 'c' is already used at tracks[2].inserts[0]"),
+        (Box::new(|p| p["tracks"][0].as_object_mut().unwrap().remove("id").map(|_| ()).unwrap()),
+         "tracks[0]: missing key 'id'"),
+        (Box::new(|p| p["tracks"][0]["clips"] = json!([{"path": "a.wav", "fadeIn": -1}])),
+         "tracks[0].clips[0].fadeIn: -1 s is out of range"),
+        (Box::new(|p| p["tracks"][0]["clips"] = json!([{"startTime": 1}])), "tracks[0].clips[0]: missing key 'path'"),
+        (Box::new(|p| p["buses"][0]["trackIds"] = json!(["t1"])),
+         "buses[0].trackIds[0]: bus 'b' and track 't1' disagree: the track's routing (tracks[0].routing) is 'Master'"),
+        (Box::new(|p| { p["tracks"][0]["routing"] = json!("b"); p["buses"][0]["trackIds"] = json!([]); }),
+         "buses[0].trackIds: bus 'b' and track 't1' disagree: the track's routing (tracks[0].routing) is 'b'"),
+        (Box::new(|p| p["buses"][0]["routing"] = json!("b")), "buses[0].routing: routing cycle: b -> b"),
+        (Box::new(|p| p["tracks"][2]["inserts"][0]["sidechain"] = json!("nobody")),
+         "tracks[2].inserts[0].sidechain: no track or bus 'nobody'"),
+        (Box::new(|p| p["tracks"][2]["inserts"][0] = json!({"id": "e", "effect": "parametric-eq", "sidechain": "t1"})),
+         "tracks[2].inserts[0].sidechain: effect 'parametric-eq' takes no sidechain"),
+        (Box::new(|p| p["sampleRate"] = json!(4000)), "sampleRate: 4000 Hz is out of range (allowed: 8000 to 192000 Hz)"),
+        (Box::new(|p| p["bitDepth"] = json!(20)), "bitDepth: unknown value '20' (allowed: 16, 24, 32)"),
+        (Box::new(|p| p["timeSignature"] = json!("4/5")), "timeSignature: unknown value '4/5'"),
+        (Box::new(|p| p["loop"] = json!({"enabled": true, "startTime": 4, "endTime": 2})), "loop.endTime: 2 s (after startTime) is out of range"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t9", "parameter": "volume", "points": [{"time": 0, "value": 0}]}])),
+         "automation[0].trackId: no track or bus 't9' (known: t1, t2, t3, b, master)"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t3", "parameter": "volume",
+            "points": [{"time": 0, "value": 0}, {"time": 1, "value": 30}]}])),
+         "automation[0].points[1].value: 30 dB is out of range (allowed: -144 to 12 dB)"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t3", "parameter": "inserts.c.ratio",
+            "points": [{"time": 0, "value": 0.5}]}])),
+         "automation[0].points[0].value: effect 'compressor': parameter 'ratio' = 0.5 is out of range"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t3", "parameter": "inserts.c.detector",
+            "points": [{"time": 0, "value": 1}]}])),
+         "automation[0].parameter: parameter 'inserts.c.detector' cannot be automated"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t3", "parameter": "inserts.q.ratio",
+            "points": [{"time": 0, "value": 2}]}])),
+         "automation[0].parameter: no insert 'q' (known: c)"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t3", "parameter": "sends.zz.level",
+            "points": [{"time": 0, "value": 2}]}])),
+         "automation[0].parameter: no send 'zz' (known: s)"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "b", "parameter": "stereoWidth",
+            "points": [{"time": 0, "value": 2}]}])),
+         "automation[0].parameter: parameter 'stereoWidth' cannot be automated: only tracks have it"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "master", "parameter": "pan",
+            "points": [{"time": 0, "value": 0}]}])),
+         "automation[0].parameter: parameter 'pan' cannot be automated: the master has no pan"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t1", "parameter": "volume",
+            "points": [{"time": 0, "value": 0, "curveType": "cubic"}]}])),
+         "automation[0].points[0].curveType: unknown value 'cubic' (allowed: linear, exponential, logarithmic, smooth, step)"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t1", "parameter": "volume", "points": []}])),
+         "automation[0]: an automation entry needs at least one point or an lfo"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t1", "parameter": "pan",
+            "lfo": {"shape": "sine", "rateHz": 1, "periodBeats": 1, "depth": 0.5}}])),
+         "automation[0].lfo: unknown value 'rate' (allowed: exactly one of rateHz"),
+        (Box::new(|p| p["automation"] = json!([{"trackId": "t1", "parameter": "pan",
+            "lfo": {"shape": "sine", "rateHz": 1, "depth": 5}}])),
+         "automation[0].lfo.depth: 5 is out of range (allowed: 0 to 2)"),
+    ];
+    for (i, (edit, want)) in cases.iter().enumerate() {
+        let mut project = base();
+        edit(&mut project);
+        let e = error_of(project);
+        assert!(
+            e.starts_with(want),
+            "case {i}: got\n  {e}\nwanted it to start with\n  {want}"
+        );
+    }
+    let e = parse_project("{\"tracks\": [}", Path::new(".")).unwrap_err();
+    assert!(matches!(*e.problem, Problem::Malformed(_)), "{e}");
+    assert!(e.to_string().contains("line 1 column"), "{e}");
+    let e = error_of(json!([1]));
+    assert_eq!(e, "expected an object, found an array");
+}
+
+#[test]
+fn unknown_keys_are_warned_with_their_path_not_rejected() {
+    let plan = parse(json!({"tracks": [{"id": "t", "volumee": -3}], "extra": 1})).unwrap();
+    let paths: Vec<&str> = plan.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(paths, ["extra", "tracks[0].volumee"]);
+}
+
+#[test]
+fn sidechains_resolve_to_their_source_strip() {
+    let plan = parse(json!({"tracks": [
+        {"id": "kick"},
+        {"id": "bass", "inserts": [{"id": "c", "effect": "compressor", "sidechain": "kick"}]}]}))
+    .unwrap();
+    let sc = plan.tracks[1].inserts[0].sidechain.as_ref().unwrap();
+    assert_eq!(sc.source, Some(StripRef::Track(0)));
+    // A key from a strip downstream of the insert is a cycle: bus -> track's compressor -> bus.
+    let e = error_of(json!({"tracks": [
+        {"id": "t", "routing": "b", "inserts": [{"id": "c", "effect": "gate", "sidechain": "b"}]}],
+        "buses": [{"id": "b"}]}));
+    assert!(
+        e.contains("routing cycle: ") && (e.contains("t -> b -> t") || e.contains("b -> t -> b")),
+        "{e}"
+    );
+}
+
+/// engine.md's clip gain, computed directly: 10^(gain/20) x min(1, n/Fi, (d-n)/Fo), zero fades left out.
+#[test]
+fn clip_gain_follows_the_formula_with_fades_scaled_when_they_overlap() {
+    let sr = 48_000.0;
+    let clip = |duration: f64, fade_in: f64, fade_out: f64| ClipPlan {
+        path: "c".into(),
+        file: "a.wav".into(),
+        start_s: 1.25,
+        offset_s: 0.5,
+        duration_s: Some(duration),
+        gain_db: -6.0,
+        fade_in_s: fade_in,
+        fade_out_s: fade_out,
+    };
+    let frames = ClipFrames::new(&clip(2.0, 0.1, 0.25), sr, 10 * 48_000);
+    assert_eq!((frames.start, frames.offset, frames.duration), (60_000, 24_000, 96_000));
+    assert_eq!((frames.fade_in, frames.fade_out), (4_800, 12_000));
+    let g = 10f64.powf(-6.0 / 20.0);
+    for n in [0u64, 1, 2_400, 4_799, 4_800, 50_000, 84_000, 90_000, 95_999, 96_000] {
+        let mut want = g;
+        if n < 96_000 {
+            want *= 1f64.min(n as f64 / 4_800.0).min((96_000 - n) as f64 / 12_000.0);
+        } else {
+            want = 0.0;
+        }
+        assert!(
+            (frames.gain_at(n) - want).abs() < 1e-12,
+            "n {n}: {} vs {want}",
+            frames.gain_at(n)
+        );
+    }
+    // Fades of 1 s + 3 s on a 2 s clip scale to 0.5 s + 1.5 s.
+    let frames = ClipFrames::new(&clip(2.0, 1.0, 3.0), sr, 10 * 48_000);
+    assert_eq!((frames.fade_in, frames.fade_out), (24_000, 72_000));
+    // No duration: to the end of the file after the offset.
+    let mut open = clip(0.0, 0.0, 0.0);
+    open.duration_s = None;
+    let frames = ClipFrames::new(&open, sr, 100_000);
+    assert_eq!(frames.duration, 100_000 - 24_000);
+    assert_eq!(frames.gain_at(0), g);
+}

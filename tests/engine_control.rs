@@ -7,6 +7,7 @@ use corelogic_dsp::engine::control::project::{
     parse_project, parse_project_value, ClipFrames, ClipPlan, Destination, InsertKind, ProjectPlan, StripRef,
     TargetParam, TrackKind,
 };
+use corelogic_dsp::engine::control::routing::{plan_latency, EdgeKind, InsertLatency, RoutingGraph};
 use corelogic_dsp::engine::control::transport::TimeSignature;
 use corelogic_dsp::engine::control::{Problem, ProjectError};
 use serde_json::{json, Value};
@@ -427,4 +428,343 @@ fn clip_gain_follows_the_formula_with_fades_scaled_when_they_overlap() {
     let frames = ClipFrames::new(&open, sr, 100_000);
     assert_eq!(frames.duration, 100_000 - 24_000);
     assert_eq!(frames.gain_at(0), g);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Routing
+// ---------------------------------------------------------------------------------------------------------------
+
+/// xorshift64* (Vigna 2016), for reproducible random graphs written here independently of the crate.
+struct Rand(u64);
+
+impl Rand {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A graph of `tracks` tracks, `buses` buses and the master with random outputs and sends.
+fn random_graph(rand: &mut Rand, tracks: usize, buses: usize, acyclic: bool) -> RoutingGraph {
+    let mut g = RoutingGraph::new();
+    for t in 0..tracks {
+        g.add_node(StripRef::Track(t), format!("t{t}"));
+    }
+    for b in 0..buses {
+        g.add_node(StripRef::Bus(b), format!("b{b}"));
+    }
+    g.add_node(StripRef::Master, "master");
+    // In an acyclic graph a bus only feeds buses with a higher index.
+    let dest = |rand: &mut Rand, from_bus: Option<usize>| -> StripRef {
+        let lowest = match (acyclic, from_bus) {
+            (true, Some(b)) => b + 1,
+            _ => 0,
+        };
+        if lowest >= buses || rand.below(3) == 0 {
+            StripRef::Master
+        } else {
+            StripRef::Bus(lowest + rand.below((buses - lowest) as u64) as usize)
+        }
+    };
+    for t in 0..tracks {
+        let to = dest(rand, None);
+        g.add_edge(StripRef::Track(t), to, EdgeKind::Output, format!("tracks[{t}].routing"));
+        if rand.below(2) == 0 && buses > 0 {
+            let to = StripRef::Bus(rand.below(buses as u64) as usize);
+            g.add_edge(
+                StripRef::Track(t),
+                to,
+                EdgeKind::Send {
+                    send: 0,
+                    pre_fader: true,
+                },
+                "send",
+            );
+        }
+    }
+    for b in 0..buses {
+        let to = dest(rand, Some(b));
+        g.add_edge(StripRef::Bus(b), to, EdgeKind::Output, format!("buses[{b}].routing"));
+        if rand.below(3) == 0 {
+            if let StripRef::Bus(_) = dest(rand, Some(b)) {
+                let to = dest(rand, Some(b));
+                if to != StripRef::Master {
+                    g.add_edge(
+                        StripRef::Bus(b),
+                        to,
+                        EdgeKind::Send {
+                            send: 0,
+                            pre_fader: false,
+                        },
+                        "send",
+                    );
+                }
+            }
+        }
+    }
+    g
+}
+
+/// Brute force: the transitive closure by repeated relaxation; a cycle exists iff a node reaches itself.
+fn has_cycle_brute_force(g: &RoutingGraph) -> bool {
+    let n = g.nodes.len();
+    let at = |s: StripRef| g.nodes.iter().position(|x| *x == s).unwrap();
+    let mut reach = vec![vec![false; n]; n];
+    for e in &g.edges {
+        reach[at(e.from)][at(e.to)] = true;
+    }
+    for k in 0..n {
+        for i in 0..n {
+            for j in 0..n {
+                if reach[i][k] && reach[k][j] {
+                    reach[i][j] = true;
+                }
+            }
+        }
+    }
+    (0..n).any(|i| reach[i][i])
+}
+
+#[test]
+fn cycles_are_found_as_brute_force_finds_them_and_named_as_real_cycles() {
+    let mut rand = Rand(0x9E37_79B9_7F4A_7C15);
+    let (mut cyclic, mut acyclic) = (0, 0);
+    for round in 0..400 {
+        let g = random_graph(&mut rand, 1 + round % 7, round % 6, round % 2 == 0);
+        let expect_cycle = has_cycle_brute_force(&g);
+        match g.render_order() {
+            Ok(order) => {
+                assert!(!expect_cycle, "round {round}: a cycle was missed");
+                acyclic += 1;
+                assert_eq!(order.len(), g.nodes.len());
+                for e in &g.edges {
+                    let pos = |s| order.iter().position(|x| *x == s).unwrap();
+                    assert!(pos(e.from) < pos(e.to), "round {round}: {:?} after {:?}", e.from, e.to);
+                }
+            }
+            Err(e) => {
+                assert!(expect_cycle, "round {round}: no cycle, yet {e}");
+                cyclic += 1;
+                let Problem::Cycle(names) = &*e.problem else {
+                    panic!("{e}")
+                };
+                let names: Vec<&str> = names.split(" -> ").collect();
+                assert!(names.len() >= 2 && names.first() == names.last(), "{names:?}");
+                let node = |id: &str| g.nodes[g.ids.iter().position(|x| x == id).unwrap()];
+                for pair in names.windows(2) {
+                    let (from, to) = (node(pair[0]), node(pair[1]));
+                    assert!(
+                        g.edges.iter().any(|e| e.from == from && e.to == to),
+                        "round {round}: {names:?} has no edge {} -> {}",
+                        pair[0],
+                        pair[1]
+                    );
+                }
+                // The error sits at the path of an edge of the cycle.
+                assert!(g.edges.iter().any(|edge| edge.path == e.path), "{}", e.path);
+            }
+        }
+    }
+    assert!(cyclic > 20 && acyclic > 20, "{cyclic} cyclic, {acyclic} acyclic");
+}
+
+#[test]
+fn a_bus_cycle_in_a_project_is_named() {
+    let e = error_of(json!({"buses": [{"id": "bus-a", "routing": "bus-b"}, {"id": "bus-b", "routing": "bus-a"}]}));
+    // The error sits at the cycle's first edge: bus-a's routing to bus-b.
+    assert_eq!(e, "buses[0].routing: routing cycle: bus-a -> bus-b -> bus-a");
+    // Through a send: t -> bus-a (routing) -> bus-b (send) -> bus-a.
+    let e = error_of(json!({"tracks": [{"id": "t", "routing": "bus-a"}],
+        "buses": [{"id": "bus-a", "routing": "bus-b"},
+                  {"id": "bus-b", "sends": [{"id": "s", "destination": "bus-a", "enabled": false}]}]}));
+    assert!(
+        e.ends_with("routing cycle: bus-a -> bus-b -> bus-a") || e.ends_with("bus-b -> bus-a -> bus-b"),
+        "{e}"
+    );
+}
+
+fn lat(current: usize, max: usize) -> InsertLatency {
+    InsertLatency { current, max }
+}
+
+/// The hand-worked graph: t1 [100] -> A [50] -> master; t2 [] -> master and a post send to A; t3 [] -> B [30] -> A.
+fn hand_graph() -> (RoutingGraph, Vec<Vec<InsertLatency>>) {
+    let mut g = RoutingGraph::new();
+    for (s, id) in [
+        (StripRef::Track(0), "t1"),
+        (StripRef::Track(1), "t2"),
+        (StripRef::Track(2), "t3"),
+        (StripRef::Bus(0), "A"),
+        (StripRef::Bus(1), "B"),
+        (StripRef::Master, "master"),
+    ] {
+        g.add_node(s, id);
+    }
+    let post = EdgeKind::Send {
+        send: 0,
+        pre_fader: false,
+    };
+    g.add_edge(StripRef::Track(0), StripRef::Bus(0), EdgeKind::Output, "e0");
+    g.add_edge(StripRef::Track(1), StripRef::Master, EdgeKind::Output, "e1");
+    g.add_edge(StripRef::Track(1), StripRef::Bus(0), post, "e2");
+    g.add_edge(StripRef::Track(2), StripRef::Bus(1), EdgeKind::Output, "e3");
+    g.add_edge(StripRef::Bus(1), StripRef::Bus(0), EdgeKind::Output, "e4");
+    g.add_edge(StripRef::Bus(0), StripRef::Master, EdgeKind::Output, "e5");
+    let latencies = vec![
+        vec![lat(100, 480)],
+        vec![],
+        vec![],
+        vec![lat(50, 50)],
+        vec![lat(30, 60)],
+        vec![],
+    ];
+    (g, latencies)
+}
+
+#[test]
+fn latency_plan_of_a_hand_worked_graph() {
+    let (g, latencies) = hand_graph();
+    let order = g.render_order().unwrap();
+    let plan = plan_latency(&g, &order, &latencies);
+    // Worked by hand: out(t1) = 100, out(t2) = out(t3) = 0, out(B) = 30; A aligns to 100 and outputs 150;
+    // the master aligns to 150.
+    let outputs: Vec<usize> = plan.nodes.iter().map(|n| n.output).collect();
+    assert_eq!(outputs, [100, 0, 0, 150, 30, 150]);
+    let alignments: Vec<usize> = plan.nodes.iter().map(|n| n.alignment).collect();
+    assert_eq!(alignments, [0, 0, 0, 100, 0, 150]);
+    let delays: Vec<usize> = plan.edges.iter().map(|e| e.delay).collect();
+    assert_eq!(delays, [0, 150, 100, 0, 70, 0]);
+    assert_eq!(plan.total, 150);
+    // With maximum latencies: A aligns to max(480, 0, 60) = 480 and outputs 530; the master aligns to 530.
+    let capacities: Vec<usize> = plan.edges.iter().map(|e| e.capacity).collect();
+    assert_eq!(capacities, [480, 530, 480, 0, 480, 530]);
+    assert_eq!(plan.total_max, 530);
+    assert_eq!(plan.nodes[3].upstream_of_insert(0), 100);
+    assert_eq!(plan.nodes[3].upstream_of_insert(1), 150);
+}
+
+#[test]
+fn a_sidechain_key_later_than_its_insert_raises_the_strips_alignment() {
+    // t1 [eq 100, compressor 0] keyed from t2 [limiter 240]; both to the master.
+    let mut g = RoutingGraph::new();
+    g.add_node(StripRef::Track(0), "t1");
+    g.add_node(StripRef::Track(1), "t2");
+    g.add_node(StripRef::Master, "master");
+    g.add_edge(StripRef::Track(0), StripRef::Master, EdgeKind::Output, "a");
+    g.add_edge(StripRef::Track(1), StripRef::Master, EdgeKind::Output, "b");
+    g.add_edge(
+        StripRef::Track(1),
+        StripRef::Track(0),
+        EdgeKind::Sidechain { insert: 1 },
+        "c",
+    );
+    let latencies = vec![vec![lat(100, 100), lat(0, 0)], vec![lat(240, 480)], vec![]];
+    let order = g.render_order().unwrap();
+    assert_eq!(order, [StripRef::Track(1), StripRef::Track(0), StripRef::Master]);
+    let plan = plan_latency(&g, &order, &latencies);
+    // The key arrives at 240; the compressor sits 100 after t1's input, so t1's input is delayed by 140.
+    assert_eq!(plan.nodes[0].alignment, 140);
+    assert_eq!(plan.nodes[0].input_delay, 140);
+    assert_eq!(plan.nodes[0].before_insert, [140, 240]);
+    assert_eq!(plan.nodes[0].output, 240);
+    let delays: Vec<usize> = plan.edges.iter().map(|e| e.delay).collect();
+    assert_eq!(delays, [0, 0, 0]);
+    assert_eq!(plan.total, 240);
+    // An earlier key is delayed instead: with the limiter at 40 the key waits 60 frames.
+    let latencies = vec![vec![lat(100, 100), lat(0, 0)], vec![lat(40, 480)], vec![]];
+    let plan = plan_latency(&g, &order, &latencies);
+    assert_eq!(plan.nodes[0].alignment, 0);
+    assert_eq!(plan.edges[2].delay, 60);
+    assert_eq!(plan.edges[1].delay, 60);
+}
+
+/// Every path from a track's input to the master, by depth-first enumeration: its latency is the track's input
+/// delay plus, along the path, each strip's insert latencies and each edge's delay (sidechain edges end inside a
+/// strip, at their insert).
+fn path_latencies(
+    g: &RoutingGraph,
+    latencies: &[Vec<InsertLatency>],
+    plan: &corelogic_dsp::engine::control::routing::LatencyPlan,
+) -> Vec<usize> {
+    let at = |s: StripRef| g.nodes.iter().position(|x| *x == s).unwrap();
+    let chain = |n: usize, upto: usize| latencies[n][..upto].iter().map(|l| l.current).sum::<usize>();
+    let mut out = Vec::new();
+    // (node, latency so far at the node's input after its alignment delay, or inside the chain at an insert)
+    let mut stack: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, s) in g.nodes.iter().enumerate() {
+        if matches!(s, StripRef::Track(_)) {
+            stack.push((i, plan.nodes[i].input_delay, 0));
+        }
+    }
+    while let Some((n, so_far, from_insert)) = stack.pop() {
+        let at_output = so_far + chain(n, latencies[n].len()) - chain(n, from_insert);
+        if g.nodes[n] == StripRef::Master {
+            out.push(at_output);
+            continue;
+        }
+        for (e, edge) in g.edges.iter().enumerate().filter(|(_, e)| at(e.from) == n) {
+            let to = at(edge.to);
+            let arrive = at_output + plan.edges[e].delay;
+            match edge.kind {
+                EdgeKind::Sidechain { insert } => {
+                    // The key must meet the main signal at the insert.
+                    assert_eq!(arrive, plan.nodes[to].before_insert[insert], "key misaligned");
+                }
+                _ => stack.push((to, arrive, 0)),
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_path_to_the_master_has_the_same_latency_and_delays_fit_their_capacity() {
+    let mut rand = Rand(42);
+    let mut sidechains = 0;
+    for round in 0..300 {
+        let tracks = 1 + round % 9;
+        let mut g = random_graph(&mut rand, tracks, round % 5, true);
+        let latencies: Vec<Vec<InsertLatency>> = g
+            .nodes
+            .iter()
+            .map(|_| {
+                (0..rand.below(3))
+                    .map(|_| {
+                        let max = rand.below(500) as usize;
+                        lat(rand.below(max as u64 + 1) as usize, max)
+                    })
+                    .collect()
+            })
+            .collect();
+        // Sidechain keys from a lower-numbered track into an insert of a higher one (still acyclic).
+        let mut keys = 0;
+        for (t, chain) in latencies.iter().enumerate().take(tracks).skip(1) {
+            if !chain.is_empty() && rand.below(2) == 0 {
+                let insert = rand.below(chain.len() as u64) as usize;
+                let source = StripRef::Track(rand.below(t as u64) as usize);
+                g.add_edge(source, StripRef::Track(t), EdgeKind::Sidechain { insert }, "key");
+                keys += 1;
+            }
+        }
+        sidechains += keys;
+        let order = g.render_order().unwrap();
+        let plan = plan_latency(&g, &order, &latencies);
+        let paths = path_latencies(&g, &latencies, &plan);
+        assert!(!paths.is_empty());
+        assert!(
+            paths.iter().all(|&p| p == plan.total),
+            "round {round}: {paths:?} vs {}",
+            plan.total
+        );
+        for (e, d) in plan.edges.iter().enumerate() {
+            assert!(d.delay <= d.capacity, "round {round}: edge {e} {d:?}");
+        }
+        assert!(plan.total <= plan.total_max);
+    }
+    assert!(sidechains > 50, "only {sidechains} sidechains exercised");
 }

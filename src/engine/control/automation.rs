@@ -464,8 +464,14 @@ pub fn record_tolerance(range: Range) -> f64 {
     }
 }
 
-/// Records a gesture while writing or touching: values at timeline frames, at most one per 20 ms (a value
-/// arriving sooner replaces a pending one, so the gesture's last value is never lost), thinned when finished.
+/// The share of the tolerance thinning may use at the recorded samples: the rest covers the gesture between
+/// samples (at most 20 ms apart, where a fader's move is nearly straight).
+pub const THINNING_SHARE: f64 = 0.9;
+
+/// Records a gesture while writing or touching: values at timeline frames, at most one per 20 ms, thinned when
+/// finished. A value arriving sooner than 20 ms after the last kept one is held as pending and, when the gesture
+/// ends, replaces the last kept value (so the gesture's final value is never lost, and no two points are closer
+/// than 20 ms; a gesture shorter than 20 ms records its final value alone).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorder {
     interval_frames: u64,
@@ -493,17 +499,20 @@ impl Recorder {
         }
     }
 
-    /// The gesture as sampled (at most one value per 20 ms, the last value included).
+    /// The gesture as sampled: at most one value per 20 ms, ending with its last value.
     pub fn samples(&self) -> Vec<(u64, f64)> {
         let mut all = self.kept.clone();
-        all.extend(self.pending);
+        if let Some(pending) = self.pending {
+            all.pop();
+            all.push(pending);
+        }
         all
     }
 
     /// The recorded points, thinned so that linear segments between them reproduce every sample within
-    /// `tolerance` (in the parameter's unit; see [`record_tolerance`]).
+    /// [`THINNING_SHARE`] x `tolerance` (in the parameter's unit; see [`record_tolerance`]).
     pub fn finish(&self, tolerance: f64, sample_rate: f64) -> Vec<PointPlan> {
-        thin(&self.samples(), tolerance)
+        thin(&self.samples(), tolerance * THINNING_SHARE)
             .into_iter()
             .map(|(frame, value)| PointPlan {
                 time_s: frame as f64 / sample_rate,

@@ -2,14 +2,19 @@
 //! (cycles found by brute force, render order), latency planning on hand-worked graphs, automation curves against
 //! engine.md's formulas evaluated directly in f64, modes, LFOs, recording with thinning, and the transport.
 
-use corelogic_dsp::engine::control::automation::AutomationMode;
+mod common;
+
+use corelogic_dsp::engine::control::automation::{
+    lane_for, thin, value_source, AutomationMode, CompiledCurve, CurveType, GestureState, InsertPlayer, Lane, Lfo,
+    LfoRate, LfoShape, Recorder, ValueSource,
+};
 use corelogic_dsp::engine::control::project::{
-    parse_project, parse_project_value, ClipFrames, ClipPlan, Destination, InsertKind, ProjectPlan, StripRef,
-    TargetParam, TrackKind,
+    parse_project, parse_project_value, ClipFrames, ClipPlan, Destination, InsertKind, PointPlan, ProjectPlan,
+    StripRef, TargetParam, TrackKind,
 };
 use corelogic_dsp::engine::control::routing::{plan_latency, EdgeKind, InsertLatency, RoutingGraph};
 use corelogic_dsp::engine::control::transport::TimeSignature;
-use corelogic_dsp::engine::control::{Problem, ProjectError};
+use corelogic_dsp::engine::control::{Problem, ProjectError, Range};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -767,4 +772,386 @@ fn every_path_to_the_master_has_the_same_latency_and_delays_fit_their_capacity()
         assert!(plan.total <= plan.total_max);
     }
     assert!(sidechains > 50, "only {sidechains} sidechains exercised");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Automation
+// ---------------------------------------------------------------------------------------------------------------
+
+fn point(time_s: f64, value: f64, curve: CurveType) -> PointPlan {
+    PointPlan { time_s, value, curve }
+}
+
+/// engine.md's segment formulas, written out in f64 (u the fraction of the way in frames).
+fn formula(curve: CurveType, v0: f64, v1: f64, u: f64) -> f64 {
+    match curve {
+        CurveType::Linear => v0 + (v1 - v0) * u,
+        CurveType::Exponential => v0 + (v1 - v0) * u.powi(2),
+        CurveType::Logarithmic => v0 + (v1 - v0) * (1.0 - (1.0 - u).powi(2)),
+        CurveType::Smooth => v0 + (v1 - v0) * (3.0 * u.powi(2) - 2.0 * u.powi(3)),
+        CurveType::Step => v0,
+    }
+}
+
+const DB: Range = Range::new(-144.0, 12.0, "dB");
+
+fn lane(points: &[PointPlan], sample_rate: f64) -> Lane {
+    Lane::new(
+        CompiledCurve::compile(points, sample_rate),
+        -99.0,
+        DB,
+        sample_rate,
+        120.0,
+    )
+}
+
+#[test]
+fn each_curve_type_follows_its_formula_per_sample_in_any_block_sizes() {
+    let sr = 44_100.0;
+    for curve in CurveType::ALL {
+        // -40 dB at 0.5 s to -6 dB at 1.25 s, then 0 dB at 2 s; frames 22050, 55125, 88200.
+        let points = [
+            point(0.5, -40.0, curve),
+            point(1.25, -6.0, curve),
+            point(2.0, 0.0, CurveType::Linear),
+        ];
+        let lane = lane(&points, sr);
+        let expected = |f: u64| -> f64 {
+            let (f0, f1, f2) = (22_050u64, 55_125u64, 88_200u64);
+            if f < f0 {
+                -40.0
+            } else if f < f1 {
+                formula(curve, -40.0, -6.0, (f - f0) as f64 / (f1 - f0) as f64)
+            } else if f < f2 {
+                formula(curve, -6.0, 0.0, (f - f1) as f64 / (f2 - f1) as f64)
+            } else {
+                0.0
+            }
+        };
+        let total = 100_000usize;
+        let mut whole = vec![0f32; total];
+        lane.fill(0, &mut whole);
+        for (f, &v) in whole.iter().enumerate() {
+            let want = expected(f as u64);
+            assert!((lane.value_at(f as u64) - want).abs() < 1e-9, "{curve:?} frame {f}");
+            assert!(
+                (v as f64 - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "{curve:?} frame {f}: {v} vs {want}"
+            );
+        }
+        // Blocks of varying sizes (1 to 4096) give the same samples.
+        let mut pieces = vec![0f32; total];
+        let (mut start, mut rand) = (0usize, Rand(curve as u64 + 7));
+        while start < total {
+            let len = (1 + rand.below(4096) as usize).min(total - start);
+            lane.fill(start as u64, &mut pieces[start..start + len]);
+            start += len;
+        }
+        assert_eq!(pieces, whole, "{curve:?}");
+    }
+    // A step is a step: the value holds to the frame before the next point and jumps on it.
+    let lane = lane(
+        &[point(0.0, -20.0, CurveType::Step), point(1.0, 0.0, CurveType::Step)],
+        48_000.0,
+    );
+    assert_eq!((lane.value_at(47_999), lane.value_at(48_000)), (-20.0, 0.0));
+}
+
+#[test]
+fn points_are_put_on_frames_sorted_and_the_last_on_a_frame_wins() {
+    let sr = 48_000.0;
+    // Given out of order; 1.00001 s rounds to the frame of 1 s (48000.48 -> 48000), and is given later.
+    let points = [
+        point(2.0, 4.0, CurveType::Linear),
+        point(1.0, 1.0, CurveType::Linear),
+        point(0.5, 0.0, CurveType::Linear),
+        point(1.00001, 2.0, CurveType::Linear),
+    ];
+    let curve = CompiledCurve::compile(&points, sr);
+    let frames: Vec<(u64, f64)> = curve.points.iter().map(|p| (p.frame, p.value)).collect();
+    assert_eq!(frames, [(24_000, 0.0), (48_000, 2.0), (96_000, 4.0)]);
+    let lane = lane(&points, sr);
+    assert_eq!(lane.value_at(0), 0.0); // before the first point: the first value
+    assert_eq!(lane.value_at(36_000), 1.0); // halfway from 0 to 2
+    assert_eq!(lane.value_at(1_000_000), 4.0); // after the last: the last value
+}
+
+#[test]
+fn insert_parameters_hold_the_16_frame_grid_value_but_steps_switch_on_their_frame() {
+    let sr = 48_000.0;
+    // Step from frame 100 (value 1) to frame 205 (value 2), then linear to frame 301 (value 4).
+    let points = [
+        point(100.0 / sr, 1.0, CurveType::Step),
+        point(205.0 / sr, 2.0, CurveType::Linear),
+        point(301.0 / sr, 4.0, CurveType::Linear),
+    ];
+    let lane = lane(&points, sr);
+    let linear = |f: u64| 2.0 + 2.0 * (f - 205) as f64 / 96.0;
+    // Worked by hand: 1 until the step lands at 205; from 205 the value at 205 holds to the next grid frame
+    // 208; then the value at each 16k holds for 16 frames; from 304 (after the last point) 4.
+    let expected = |f: u64| -> f64 {
+        match f {
+            0..=204 => 1.0,
+            205..=207 => 2.0,
+            208..=223 => linear(208),
+            224..=239 => linear(224),
+            240..=255 => linear(240),
+            256..=271 => linear(256),
+            272..=287 => linear(272),
+            288..=303 => linear(288),
+            _ => 4.0,
+        }
+    };
+    for f in 0..400 {
+        assert_eq!(lane.insert_value_at(f), expected(f), "frame {f}");
+    }
+    // The events of one block: each change once, at its frame.
+    let mut events = Vec::new();
+    lane.insert_events(&mut InsertPlayer::default(), 0, 400, |f, v| events.push((f, v)));
+    let mut want = vec![(0, 1.0), (205, 2.0)];
+    want.extend((208..=288).step_by(16).map(|f| (f, linear(f))));
+    want.push((304, 4.0));
+    assert_eq!(events, want);
+    // Blocks of odd sizes give the same events; a fresh player (after a seek) sends the value at its start.
+    let mut pieces = Vec::new();
+    let mut player = InsertPlayer::default();
+    let mut start = 0u64;
+    for len in [1usize, 7, 100, 97, 3, 16, 33, 143] {
+        lane.insert_events(&mut player, start, len, |f, v| pieces.push((f, v)));
+        start += len as u64;
+    }
+    assert_eq!(pieces, want);
+    let mut after_seek = Vec::new();
+    lane.insert_events(&mut InsertPlayer::default(), 250, 10, |f, v| after_seek.push((f, v)));
+    assert_eq!(after_seek, [(250, linear(240)), (256, linear(256))]);
+}
+
+#[test]
+fn block_evaluation_allocates_nothing() {
+    let points: Vec<PointPlan> = (0..64)
+        .map(|i| point(i as f64 * 0.01, (i % 7) as f64, CurveType::ALL[i % 5]))
+        .collect();
+    let lane = lane(&points, 48_000.0).with_lfo(Some(Lfo {
+        shape: LfoShape::SampleAndHold,
+        rate: LfoRate::Hz(3.0),
+        depth: 2.0,
+        phase: 0.0,
+        seed: 9,
+    }));
+    let mut out = [0f32; 128];
+    let mut player = InsertPlayer::default();
+    let mut count = 0usize;
+    let before = common::allocations();
+    for q in 0..400u64 {
+        lane.fill(q * 128, &mut out);
+        lane.insert_events(&mut player, q * 128, 128, |_, _| count += 1);
+    }
+    assert_eq!(common::allocations() - before, 0);
+    assert!(count > 100, "{count} events");
+}
+
+#[test]
+fn modes_decide_between_static_value_curve_and_gesture() {
+    use AutomationMode::*;
+    let idle = GestureState::default();
+    let held = GestureState {
+        touched: true,
+        touched_since_play: true,
+    };
+    let released = GestureState {
+        touched: false,
+        touched_since_play: true,
+    };
+    let table = [
+        (Off, idle, ValueSource::Static, ValueSource::Static),
+        (Off, held, ValueSource::Static, ValueSource::Static),
+        (Read, held, ValueSource::Curve, ValueSource::Curve),
+        (Write, idle, ValueSource::Gesture, ValueSource::Curve),
+        (Touch, idle, ValueSource::Curve, ValueSource::Curve),
+        (Touch, held, ValueSource::Gesture, ValueSource::Curve),
+        (Touch, released, ValueSource::Curve, ValueSource::Curve),
+        (Latch, idle, ValueSource::Curve, ValueSource::Curve),
+        (Latch, held, ValueSource::Gesture, ValueSource::Curve),
+        (Latch, released, ValueSource::Gesture, ValueSource::Curve),
+    ];
+    for (mode, gesture, playing, offline) in table {
+        assert_eq!(
+            value_source(mode, gesture, false),
+            playing,
+            "{mode:?} {gesture:?} playing"
+        );
+        assert_eq!(
+            value_source(mode, gesture, true),
+            offline,
+            "{mode:?} {gesture:?} offline"
+        );
+    }
+    // In a project: a curve in mode off leaves the static value; the curve's mode wins over the track's.
+    let project = |curve_mode: Value, track_mode: &str| {
+        let mut automation = json!({"trackId": "t", "parameter": "volume",
+            "points": [{"time": 0, "value": -20}, {"time": 1, "value": 0}]});
+        if !curve_mode.is_null() {
+            automation["mode"] = curve_mode;
+        }
+        parse(json!({"tracks": [{"id": "t", "volume": -3, "automationMode": track_mode}], "automation": [automation]}))
+            .unwrap()
+    };
+    for (curve_mode, track_mode, follows) in [
+        (json!("off"), "read", false),
+        (json!("read"), "off", true),
+        (Value::Null, "off", false),
+        (Value::Null, "latch", true),
+    ] {
+        let plan = project(curve_mode.clone(), track_mode);
+        let lane = lane_for(&plan, &plan.automation[0]);
+        let want = if follows { -10.0 } else { -3.0 };
+        assert_eq!(lane.value_at(24_000), want, "{curve_mode} over {track_mode}");
+    }
+}
+
+/// Each LFO shape written out here from its definition (phase p in cycles).
+fn lfo_reference(shape: LfoShape, p: f64) -> f64 {
+    let p = p - p.floor();
+    match shape {
+        LfoShape::Sine => (2.0 * std::f64::consts::PI * p).sin(),
+        LfoShape::Triangle => {
+            // Straight lines through (0, 0), (1/4, 1), (3/4, -1), (1, 0).
+            let q = (p + 0.25) % 1.0;
+            if q < 0.5 {
+                -1.0 + 4.0 * q
+            } else {
+                3.0 - 4.0 * q
+            }
+        }
+        LfoShape::Square => {
+            if p < 0.5 {
+                1.0
+            } else {
+                -1.0
+            }
+        }
+        LfoShape::Saw => 2.0 * p - 1.0,
+        LfoShape::SampleAndHold => unreachable!(),
+    }
+}
+
+#[test]
+fn lfo_shapes_rates_depth_and_clamping() {
+    let sr = 48_000.0;
+    let pan = Range::new(-1.0, 1.0, "");
+    for shape in [LfoShape::Sine, LfoShape::Triangle, LfoShape::Square, LfoShape::Saw] {
+        for (rate, hz) in [(LfoRate::Hz(3.0), 3.0), (LfoRate::Beats(2.0), 1.0)] {
+            let lfo = Lfo {
+                shape,
+                rate,
+                depth: 0.25,
+                phase: 0.1,
+                seed: 1,
+            };
+            // Static pan 0.2 plus the LFO; at 120 BPM two beats per cycle is 1 Hz.
+            let lane = Lane::new(CompiledCurve::default(), 0.2, pan, sr, 120.0).with_lfo(Some(lfo));
+            for f in (0..200_000u64).step_by(997) {
+                let p = f as f64 * hz / sr + 0.1;
+                let want = 0.2 + 0.25 * lfo_reference(shape, p);
+                assert!((lane.value_at(f) - want).abs() < 1e-9, "{shape:?} {rate:?} frame {f}");
+            }
+        }
+    }
+    // Depth is added to the automated value and clamped to the range: pan 0.9 + 0.5 x square is 1 (not 1.4),
+    // then 0.4.
+    let lfo = Lfo {
+        shape: LfoShape::Square,
+        rate: LfoRate::Hz(1.0),
+        depth: 0.5,
+        phase: 0.0,
+        seed: 1,
+    };
+    let curve = CompiledCurve::compile(&[point(0.0, 0.9, CurveType::Linear)], sr);
+    let lane = Lane::new(curve, 0.0, pan, sr, 120.0).with_lfo(Some(lfo));
+    assert_eq!(lane.value_at(0), 1.0);
+    assert!((lane.value_at(36_000) - 0.4).abs() < 1e-12);
+    // Sample and hold: one value per cycle in [-1, 1), the same in every instance and after a seek, a new
+    // value each cycle, spread over the range.
+    let lfo = Lfo {
+        shape: LfoShape::SampleAndHold,
+        rate: LfoRate::Hz(4.0),
+        depth: 1.0,
+        phase: 0.0,
+        seed: 77,
+    };
+    let values: Vec<f64> = (0..400u64).map(|c| lfo.wave_at(c * 12_000 + 5, sr, 120.0)).collect();
+    for (c, v) in values.iter().enumerate() {
+        assert!((-1.0..1.0).contains(v));
+        assert_eq!(
+            lfo.wave_at(c as u64 * 12_000 + 11_999, sr, 120.0),
+            *v,
+            "held through cycle {c}"
+        );
+    }
+    assert!(values.windows(2).all(|w| w[0] != w[1]));
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    assert!(mean.abs() < 0.1, "mean {mean}");
+    assert!(values.iter().any(|v| *v > 0.8) && values.iter().any(|v| *v < -0.8));
+    let other_seed = Lfo { seed: 78, ..lfo };
+    assert_ne!(other_seed.wave_at(5, sr, 120.0), values[0]);
+}
+
+#[test]
+fn an_lfo_in_a_project_modulates_its_parameter() {
+    let plan = parse(json!({"bpm": 90, "tracks": [{"id": "t", "pan": -0.5}],
+        "automation": [{"trackId": "t", "parameter": "pan",
+                        "lfo": {"shape": "triangle", "periodBeats": 4, "depth": 0.5}}]}))
+    .unwrap();
+    let lane = lane_for(&plan, &plan.automation[0]);
+    // 90 BPM, 4 beats per cycle: 0.375 Hz; the triangle peaks a quarter cycle in (32000 frames at 48 kHz).
+    assert_eq!(lane.value_at(0), -0.5);
+    assert!((lane.value_at(32_000) - 0.0).abs() < 1e-12);
+    assert!((lane.value_at(96_000) + 1.0).abs() < 1e-12);
+}
+
+#[test]
+fn a_recorded_gesture_is_thinned_and_reproduced_within_a_tenth_of_a_db() {
+    let sr = 48_000.0;
+    // A fader gesture as the UI sends it, 60 times a second for 4 s: a rise from -30 to 0 dB with a wobble.
+    let gesture = |t: f64| -30.0 + 7.5 * t + 3.0 * (std::f64::consts::PI * t).sin();
+    let mut recorder = Recorder::new(sr);
+    let ui_frames: Vec<u64> = (0..=240).map(|i| (i as f64 * sr / 60.0).round() as u64).collect();
+    for &f in &ui_frames {
+        recorder.push(f, gesture(f as f64 / sr));
+    }
+    let samples = recorder.samples();
+    // At most one point per 20 ms (960 frames); the gesture's last value is kept.
+    assert!(samples.windows(2).all(|w| w[1].0 - w[0].0 >= 960), "{samples:?}");
+    assert_eq!(samples.last().unwrap().0, 192_000);
+    let points = recorder.finish(0.1, sr);
+    assert!(
+        points.len() < samples.len() / 2,
+        "{} points of {}",
+        points.len(),
+        samples.len()
+    );
+    let curve = CompiledCurve::compile(&points, sr);
+    let mut worst = 0.0f64;
+    for f in (0..=192_000u64).step_by(80) {
+        worst = worst.max((curve.value_at(f) - gesture(f as f64 / sr)).abs());
+    }
+    assert!(worst <= 0.1, "worst error {worst} dB");
+    println!(
+        "gesture: {} UI values, {} samples, {} points, worst {worst:.4} dB",
+        ui_frames.len(),
+        samples.len(),
+        points.len()
+    );
+    // Thinning by itself: every dropped sample is within the tolerance of the chord that replaces it.
+    let kept = thin(&samples, 0.05);
+    let check = CompiledCurve::compile(
+        &kept
+            .iter()
+            .map(|&(f, v)| point(f as f64 / sr, v, CurveType::Linear))
+            .collect::<Vec<_>>(),
+        sr,
+    );
+    for &(f, v) in &samples {
+        assert!((check.value_at(f) - v).abs() <= 0.05 + 1e-12);
+    }
 }

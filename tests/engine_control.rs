@@ -13,7 +13,7 @@ use corelogic_dsp::engine::control::project::{
     StripRef, TargetParam, TrackKind,
 };
 use corelogic_dsp::engine::control::routing::{plan_latency, EdgeKind, InsertLatency, RoutingGraph};
-use corelogic_dsp::engine::control::transport::TimeSignature;
+use corelogic_dsp::engine::control::transport::{LoopFrames, TimeSignature, Transport};
 use corelogic_dsp::engine::control::{Problem, ProjectError, Range};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -1154,4 +1154,135 @@ fn a_recorded_gesture_is_thinned_and_reproduced_within_a_tenth_of_a_db() {
     for &(f, v) in &samples {
         assert!((check.value_at(f) - v).abs() <= 0.05 + 1e-12);
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Transport
+// ---------------------------------------------------------------------------------------------------------------
+
+#[test]
+fn play_pause_stop_and_seek_in_seconds_frames_and_beats() {
+    let mut t = Transport::new(48_000.0, 120.0, TimeSignature::default());
+    t.advance(1000);
+    assert_eq!(t.position(), 0, "a stopped transport does not move");
+    t.play();
+    t.advance(48_000);
+    assert_eq!(t.position(), 48_000);
+    t.pause();
+    t.advance(128);
+    assert_eq!(t.position(), 48_000, "pause keeps the position");
+    t.seek_seconds(1.5);
+    assert_eq!(t.position(), 72_000);
+    t.seek_seconds(1.0 / 96_000.0 * 3.0); // 1.5 frames rounds to 2
+    assert_eq!(t.position(), 2);
+    t.seek_frames(12_345);
+    assert_eq!(t.position(), 12_345);
+    t.seek_beats(3.0); // 120 BPM: a beat is 24000 frames
+    assert_eq!(t.position(), 72_000);
+    assert_eq!(t.beats_at(t.position()), 3.0);
+    t.play();
+    t.stop();
+    assert_eq!((t.position(), t.is_playing()), (0, false), "stop returns to zero");
+}
+
+#[test]
+fn tempo_changes_keep_the_beat_count_and_seeks_follow_the_tempo_map() {
+    let mut t = Transport::new(48_000.0, 120.0, TimeSignature::default());
+    // Two beats at 120 BPM (48000 frames), then 60 BPM (48000 frames per beat).
+    t.set_tempo(60.0, 48_000);
+    assert_eq!(t.beats_at(48_000), 2.0);
+    assert_eq!(t.beats_at(96_000), 3.0);
+    t.seek_beats(4.0);
+    assert_eq!(t.position(), 144_000);
+    // Non-integer frames per beat: 44.1 kHz at 130 BPM, beat 7 at round(7 x 20353.846...) = 142477.
+    let mut t = Transport::new(44_100.0, 130.0, TimeSignature::default());
+    t.seek_beats(7.0);
+    assert_eq!(t.position(), (7.0f64 * 44_100.0 * 60.0 / 130.0).round() as u64);
+    assert_eq!(t.position(), 142_477);
+}
+
+#[test]
+fn loops_wrap_at_their_end_and_blocks_split_there() {
+    let sr = 48_000.0;
+    let region = LoopFrames::from_seconds(1.0, 3.0, sr);
+    assert_eq!((region.start, region.end), (48_000, 144_000));
+    let mut t = Transport::new(sr, 120.0, TimeSignature::default());
+    t.loop_region = Some(region);
+    t.seek_seconds(2.9);
+    t.play();
+    t.advance(9_600); // 0.2 s from 2.9 s: 0.1 s past the end, so 1.1 s
+    assert_eq!(t.position(), 52_800);
+    // A long jump wraps as often as needed: 2.9 s + 4.2 s = 7.1 s -> 1 + (7.1 - 3) mod 2 = 1.1 s.
+    assert_eq!(region.advance(139_200, 201_600), 52_800);
+    assert_eq!(region.frames_before_wrap(139_200, 128), None);
+    assert_eq!(region.frames_before_wrap(143_900, 128), Some(100));
+    assert_eq!(region.frames_before_wrap(143_872, 128), Some(128));
+    // Started after the loop: plays on.
+    assert_eq!(region.advance(200_000, 1_000), 201_000);
+    // Brute force: frame by frame, a position at the end goes back to the start.
+    let mut p = 140_000u64;
+    for _ in 0..300_000 {
+        p = if p + 1 == region.end { region.start } else { p + 1 };
+    }
+    assert_eq!(region.advance(140_000, 300_000), p);
+}
+
+#[test]
+fn bar_and_beat_follow_time_signature_changes_and_latency() {
+    let sr = 48_000.0;
+    let mut t = Transport::new(sr, 120.0, TimeSignature::default());
+    let at = |t: &Transport, beats: f64| {
+        let mut t = t.clone();
+        t.seek_beats(beats);
+        let s = t.snapshot(0);
+        (s.bar, s.beat)
+    };
+    assert_eq!(at(&t, 0.0), (1, 1));
+    assert_eq!(at(&t, 5.5), (2, 2));
+    // 3/4 from beat 6 (mid-bar in 4/4): bar 3 starts at beat 6, bar 4 at beat 9.
+    t.set_signature(
+        TimeSignature {
+            beats_per_bar: 3,
+            beat_unit: 4,
+        },
+        6 * 24_000,
+    );
+    assert_eq!(at(&t, 6.0), (3, 1));
+    assert_eq!(at(&t, 8.0), (3, 3));
+    assert_eq!(at(&t, 9.0), (4, 1));
+    // The snapshot reports what is heard: the master is late by the total latency.
+    t.seek_frames(48_000);
+    t.play();
+    let s = t.snapshot(480);
+    assert_eq!(
+        (s.sample_frame, s.time_seconds, s.playing, s.bpm, s.looping),
+        (47_520, 0.99, true, 120.0, false)
+    );
+    assert_eq!(t.snapshot(100_000).sample_frame, 0);
+}
+
+#[test]
+fn metronome_clicks_land_on_rounded_beat_frames_in_any_blocks() {
+    // 44.1 kHz at 130 BPM in 3/4: beat k at round(k x 44100 x 60 / 130), a downbeat every third.
+    let t = Transport::new(
+        44_100.0,
+        130.0,
+        TimeSignature {
+            beats_per_bar: 3,
+            beat_unit: 4,
+        },
+    );
+    let fpb = 44_100.0 * 60.0 / 130.0;
+    let want: Vec<(u64, bool)> = (0..40u64)
+        .map(|k| ((k as f64 * fpb).round() as u64, k % 3 == 0))
+        .collect();
+    let total = want.last().unwrap().0 + 1;
+    let mut got = Vec::new();
+    let (mut start, mut rand) = (0u64, Rand(5));
+    while start < total {
+        let len = (1 + rand.below(3000)).min(total - start);
+        t.clicks(start, len, |c| got.push((c.frame, c.downbeat)));
+        start += len;
+    }
+    assert_eq!(got, want);
 }

@@ -5,7 +5,10 @@
 //! A beat is one unit of the time signature (a quarter note in x/4, an eighth in x/8) at the tempo's BPM.
 //! Tempo and signature changes apply from a frame onwards: the beat count continues from where it was (an
 //! anchor), so a change never moves audio already played. A signature change starts a new bar at the next whole
-//! beat (at once when that beat is a bar line). Frames are whole: frame = round(seconds x sampleRate).
+//! beat (at once when that beat is a bar line). The transport holds one tempo and one signature (the project
+//! format has a single `bpm` and `timeSignature`; changes come from the user while playing): positions before
+//! the last change are reported as if the current tempo and signature had always applied from that anchor.
+//! Frames are whole: frame = round(seconds x sampleRate).
 
 use super::project::seconds_to_frame;
 

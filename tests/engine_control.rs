@@ -1286,3 +1286,66 @@ fn metronome_clicks_land_on_rounded_beat_frames_in_any_blocks() {
     }
     assert_eq!(got, want);
 }
+
+/// The examples of docs/project.md, put together into one project, load without warnings and resolve.
+#[test]
+fn the_documented_examples_load_together() {
+    let plan = parse(json!({
+        "sampleRate": 48000, "bpm": 100, "timeSignature": "7/8",
+        "tracks": [
+            {"id": "t1", "name": "Drums", "type": "audio",
+             "audio": {"path": "drums.wav", "startTime": 0.0, "offset": 0.0},
+             "inputGain": 0, "phaseFlip": false, "stereoWidth": 100, "volume": -3, "pan": -0.2,
+             "muted": false, "soloed": false, "routing": "bus-verb", "automationMode": "read",
+             "inserts": [{"id": "p1", "name": "EQ", "type": "eq", "enabled": true,
+                          "effect": "parametric-eq", "parameters": {"b2GainDb": 3}}],
+             "sends": [{"id": "s1", "destination": "bus-verb", "level": -12, "prePost": "post", "enabled": true}],
+             "clips": [{"path": "verse.wav", "startTime": 4, "offset": 1.5, "duration": 8, "gain": -3,
+                        "fadeIn": 0.01, "fadeOut": 0.5}]},
+            {"id": "kick", "audio": {"path": "kick.wav"}},
+            {"id": "bass", "audio": {"path": "bass.wav"},
+             "inserts": [{"id": "duck", "effect": "compressor", "sidechain": "kick",
+                          "parameters": {"thresholdDb": -30, "ratio": 8}}]},
+            {"id": "t2", "inserts": [{"id": "f1", "effect": "high-low-pass", "parameters": {"mode": 1}}]}
+        ],
+        "buses": [{"id": "bus-verb", "name": "Reverb", "volume": 0, "pan": 0, "muted": false, "routing": "Master",
+                   "trackIds": ["t1"], "inserts": [{"id": "p9", "effect": "plate-reverb", "parameters": {"mix": 1}}]}],
+        "master": {"volume": -1, "inserts": [{"id": "lim", "effect": "limiter", "parameters": {"ceilingDb": -1}}]},
+        "automation": [
+            {"id": "a1", "trackId": "t1", "parameter": "volume", "mode": "read",
+             "points": [{"time": 0, "value": -60, "curveType": "linear"},
+                        {"time": 2, "value": 0, "curveType": "smooth"},
+                        {"time": 6, "value": -6, "curveType": "step"},
+                        {"time": 8, "value": -3}]},
+            {"trackId": "t1", "parameter": "sends.s1.level",
+             "points": [{"time": 4, "value": -20, "curveType": "exponential"}, {"time": 5, "value": -6}]},
+            {"trackId": "bus-verb", "parameter": "inserts.p9.mix",
+             "points": [{"time": 0, "value": 0.2, "curveType": "logarithmic"}, {"time": 10, "value": 1}]},
+            {"trackId": "master", "parameter": "volume", "points": [{"time": 30, "value": 0}, {"time": 34, "value": -60}]},
+            {"trackId": "t1", "parameter": "pan", "lfo": {"shape": "sine", "rateHz": 0.5, "depth": 0.4, "phase": 0.25}},
+            {"trackId": "t2", "parameter": "inserts.f1.frequencyHz", "points": [{"time": 0, "value": 800}],
+             "lfo": {"shape": "sampleAndHold", "periodBeats": 1, "depth": 300, "seed": 7}}
+        ],
+        "loop": {"enabled": true, "startTime": 4, "endTime": 12},
+        "metronome": {"enabled": false, "volume": 0.3, "beatSound": "click", "accentFirst": true}
+    }))
+    .unwrap();
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    assert_eq!(plan.tracks[0].clips.len(), 2);
+    assert_eq!(plan.tracks[0].routing, Destination::Bus(0));
+    assert_eq!(plan.automation.len(), 6);
+    assert_eq!(plan.automation[1].target.param, TargetParam::SendLevel(0));
+    assert_eq!(
+        plan.automation[2].target.param,
+        TargetParam::Insert { insert: 0, index: 4 }
+    );
+    // The 800 Hz point with a +/-300 Hz sample-and-hold stays within 500..1100 Hz.
+    let lane = lane_for(&plan, &plan.automation[5]);
+    for f in (0..480_000).step_by(4_801) {
+        let v = lane.value_at(f);
+        assert!((500.0..=1100.0).contains(&v), "{v}");
+    }
+    let l = plan.loop_region.unwrap();
+    assert_eq!((l.enabled, l.start_s, l.end_s), (true, 4.0, 12.0));
+    assert!(!plan.metronome.unwrap().enabled);
+}

@@ -12,7 +12,9 @@ use corelogic_dsp::engine::control::project::{
     parse_project, parse_project_value, ClipFrames, ClipPlan, Destination, InsertKind, PointPlan, ProjectPlan,
     StripRef, TargetParam, TrackKind,
 };
-use corelogic_dsp::engine::control::routing::{plan_latency, EdgeKind, InsertLatency, RoutingGraph};
+use corelogic_dsp::engine::control::routing::{
+    insert_latencies, plan_latency, render_tail, EdgeKind, InsertLatency, RoutingGraph,
+};
 use corelogic_dsp::engine::control::transport::{LoopFrames, TimeSignature, Transport};
 use corelogic_dsp::engine::control::{Problem, ProjectError, Range};
 use serde_json::{json, Value};
@@ -1348,4 +1350,84 @@ fn the_documented_examples_load_together() {
     let l = plan.loop_region.unwrap();
     assert_eq!((l.enabled, l.start_s, l.end_s), (true, 4.0, 12.0));
     assert!(!plan.metronome.unwrap().enabled);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What the render side takes from the plan
+// ---------------------------------------------------------------------------------------------------------------
+
+#[test]
+fn created_inserts_report_latencies_that_plan_the_compensation() {
+    // Two tracks to the master, one through a limiter (enabled or bypassed: a bypass keeps the latency).
+    for enabled in [true, false] {
+        let plan = parse(json!({"tracks": [
+            {"id": "lim", "inserts": [{"id": "l", "effect": "limiter", "enabled": enabled},
+                                      {"id": "m", "type": "meter"}]},
+            {"id": "dry"}]}))
+        .unwrap();
+        let effects: Vec<Vec<Option<Box<dyn corelogic_dsp::Effect>>>> = plan
+            .tracks
+            .iter()
+            .map(|t| t.inserts.iter().map(|i| i.create(48_000.0, 120.0).unwrap()).collect())
+            .collect();
+        assert!(effects[0][1].is_none(), "a meter runs no effect");
+        assert_eq!(effects[0][0].as_ref().unwrap().is_enabled(), enabled);
+        let graph = RoutingGraph::from_plan(&plan);
+        let latencies = insert_latencies(&graph, &plan, |strip, k| match strip {
+            StripRef::Track(t) => effects[t][k]
+                .as_ref()
+                .map(|e| InsertLatency {
+                    current: e.latency(),
+                    max: e.max_latency(),
+                })
+                .unwrap_or_default(),
+            _ => InsertLatency::default(),
+        });
+        let order = graph.render_order().unwrap();
+        let latency = plan_latency(&graph, &order, &latencies);
+        // effects.md: the limiter's lookahead is round(lookaheadMs x fs / 1000) = round(5 x 48) = 240 samples.
+        assert_eq!(latency.total, 240);
+        let dry_edge = graph.edges.iter().position(|e| e.from == StripRef::Track(1)).unwrap();
+        assert_eq!(latency.edges[dry_edge].delay, 240);
+        // Sized up front for the longest lookahead (10 ms = 480 samples, plus the true-peak filter when on).
+        assert!(latency.edges[dry_edge].capacity >= 480, "{:?}", latency.edges[dry_edge]);
+    }
+}
+
+#[test]
+fn the_render_tail_is_the_longest_path_sum_capped() {
+    let (g, _) = hand_graph();
+    let order = g.render_order().unwrap();
+    // Nodes: t1, t2, t3, A, B, master. Paths: t1-A-master, t2-master, t2-A-master (send), t3-B-A-master.
+    let tails = |t3: Option<u64>| {
+        vec![
+            vec![Some(1_000)],
+            vec![],
+            vec![t3],
+            vec![Some(500)],
+            vec![Some(30)],
+            vec![Some(7)],
+        ]
+    };
+    // By hand: t1-A-master 1000 + 500 + 7 = 1507; t3-B-A-master 200 + 30 + 500 + 7 = 737.
+    assert_eq!(render_tail(&g, &order, &tails(Some(200)), 480_000), 1_507);
+    // t3 at 2000: 2000 + 30 + 500 + 7 = 2537 is now the longest.
+    assert_eq!(render_tail(&g, &order, &tails(Some(2_000)), 480_000), 2_537);
+    // An infinite tail (a frozen reverb) and long sums stop at the cap.
+    assert_eq!(render_tail(&g, &order, &tails(None), 480_000), 480_000);
+    assert_eq!(render_tail(&g, &order, &tails(Some(1_000)), 1_200), 1_200);
+}
+
+#[test]
+fn solo_silences_the_others_and_mute_wins() {
+    let audible = |tracks: Value| parse(json!({"tracks": tracks})).unwrap().audible_tracks();
+    let t = |id: &str, muted: bool, soloed: bool| json!({"id": id, "muted": muted, "soloed": soloed});
+    assert_eq!(
+        audible(json!([t("a", false, false), t("b", true, false)])),
+        [true, false]
+    );
+    assert_eq!(
+        audible(json!([t("a", false, true), t("b", false, false), t("c", true, true)])),
+        [true, false, false]
+    );
 }

@@ -10,7 +10,7 @@
 //! every quantum.
 
 use super::json::Range;
-use super::project::{seconds_to_frame, AutomationPlan, PointPlan, ProjectPlan};
+use super::project::{seconds_to_frame, AutomationPlan, PointPlan, ProjectPlan, Target};
 use crate::dsp::rng::Pcg32;
 use crate::effects::CONTROL_INTERVAL;
 
@@ -433,6 +433,15 @@ pub fn lane_for(project: &ProjectPlan, automation: &AutomationPlan) -> Lane {
     .with_lfo(automation.lfo);
     lane.follow_curve = project.effective_mode(automation) != AutomationMode::Off;
     lane
+}
+
+/// Every automation curve of a project as a lane, with its target, in the project's order.
+pub fn compile_all(project: &ProjectPlan) -> Vec<(Target, Lane)> {
+    project
+        .automation
+        .iter()
+        .map(|a| (a.target, lane_for(project, a)))
+        .collect()
 }
 
 /// What an insert parameter's player remembers between blocks: the last value sent to the effect.

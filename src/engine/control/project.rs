@@ -12,7 +12,7 @@ use super::json::{array, wrong, Obj, Range, Result};
 use super::routing::RoutingGraph;
 use super::transport::TimeSignature;
 use crate::chain::{CURVE_EFFECT_ID, CURVE_LEN_RANGE};
-use crate::effects::{find, EffectEntry, SAMPLE_RATE_RANGE};
+use crate::effects::{find, Effect, EffectEntry, SAMPLE_RATE_RANGE};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -221,6 +221,33 @@ impl InsertPlan {
             InsertKind::Effect { entry, .. } => Some(entry.spec.id),
             _ => None,
         }
+    }
+
+    /// Creates the insert's effect at a sample rate and tempo, set up before audio runs (parameters, custom
+    /// curve, enabled or bypassed from the first sample, tempo); `None` for an insert that runs no effect (audio
+    /// passes unchanged). May allocate: call it while loading or between quanta.
+    pub fn create(&self, sample_rate: f64, bpm: f64) -> Result<Option<Box<dyn Effect>>> {
+        let InsertKind::Effect {
+            entry,
+            preset,
+            parameters,
+            curve,
+        } = &self.kind
+        else {
+            return Ok(None);
+        };
+        let values = parameters.iter().map(|(n, v)| (*n, *v));
+        let mut effect = entry
+            .create(sample_rate, preset.as_deref(), values)
+            .map_err(|e| ProjectError::at(&self.path, Problem::Effect(e)))?;
+        if let Some(curve) = curve {
+            effect
+                .set_curve_immediately(curve)
+                .map_err(|e| ProjectError::at(format!("{}.curve", self.path), Problem::Curve(e.to_string())))?;
+        }
+        effect.set_enabled_immediately(self.enabled);
+        effect.set_tempo_immediately(bpm);
+        Ok(Some(effect))
     }
 }
 
@@ -558,6 +585,16 @@ impl ProjectPlan {
                 _ => 0.0,
             },
         }
+    }
+
+    /// Which tracks sound: a muted track never does; when any track is soloed, only soloed tracks do (mute wins
+    /// over solo). Buses are not silenced by solo (they carry what soloed tracks send them).
+    pub fn audible_tracks(&self) -> Vec<bool> {
+        let any_solo = self.tracks.iter().any(|t| t.soloed);
+        self.tracks
+            .iter()
+            .map(|t| !t.muted && (!any_solo || t.soloed))
+            .collect()
     }
 
     /// The automation mode that applies to a curve: its own `mode` wins over the strip's `automationMode`;

@@ -188,6 +188,51 @@ impl RoutingGraph {
     }
 }
 
+/// The insert latencies of every node of a project's graph (parallel to `graph.nodes`, each strip's inserts in
+/// chain order), from a function that reads them (typically `Effect::latency` and `Effect::max_latency` of the
+/// created effects; 0 and 0 for an insert that runs no effect).
+pub fn insert_latencies(
+    graph: &RoutingGraph,
+    plan: &ProjectPlan,
+    latency_of: impl Fn(StripRef, usize) -> InsertLatency,
+) -> Vec<Vec<InsertLatency>> {
+    graph
+        .nodes
+        .iter()
+        .map(|&strip| (0..plan.inserts(strip).len()).map(|k| latency_of(strip, k)).collect())
+        .collect()
+}
+
+/// The most tail a render adds after the last clip (cli.md: the tails along a path added up, capped at 10 s).
+pub const RENDER_TAIL_CAP_S: f64 = 10.0;
+
+/// The longest tail along any signal path from a track to the master: each path's inserts' tails (in frames;
+/// `None` for an infinite tail, such as a frozen reverb) added up, the longest path taken, capped at `cap`.
+/// Sidechain keys carry no audio to the master and are not paths. `tails` is parallel to `graph.nodes`.
+pub fn render_tail(graph: &RoutingGraph, order: &[StripRef], tails: &[Vec<Option<u64>>], cap: u64) -> u64 {
+    // longest[n]: the longest tail sum of a path from a track through node n's inserts (None: no track reaches n).
+    let mut longest: Vec<Option<u64>> = vec![None; graph.nodes.len()];
+    for &strip in order {
+        let n = graph.index(strip);
+        let own = tails[n]
+            .iter()
+            .try_fold(0u64, |sum, t| t.map(|t| sum.saturating_add(t)))
+            .unwrap_or(cap);
+        let upstream = graph
+            .edges
+            .iter()
+            .filter(|e| e.to == strip && !matches!(e.kind, EdgeKind::Sidechain { .. }))
+            .filter_map(|e| longest[graph.index(e.from)])
+            .max();
+        let start = match strip {
+            StripRef::Track(_) => Some(upstream.unwrap_or(0)),
+            _ => upstream,
+        };
+        longest[n] = start.map(|s| s.saturating_add(own).min(cap));
+    }
+    longest[graph.index(StripRef::Master)].unwrap_or(0).min(cap)
+}
+
 /// The latency of one insert: what it has now and the most it can have at this sample rate (`Effect::latency`
 /// and `Effect::max_latency`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1241,39 +1241,47 @@ fn disagreement(track: &TrackPlan, bus: &BusPlan) -> Problem {
 }
 
 fn resolve_sidechains(plan: &mut ProjectPlan) -> Result<()> {
-    let lookup = plan.clone();
-    let known = || {
-        lookup
-            .tracks
-            .iter()
-            .map(|t| t.id.as_str())
-            .chain(lookup.buses.iter().map(|b| b.id.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let inserts = plan
-        .tracks
-        .iter_mut()
-        .flat_map(|t| t.inserts.iter_mut())
-        .chain(plan.buses.iter_mut().flat_map(|b| b.inserts.iter_mut()))
-        .chain(plan.master.inserts.iter_mut());
-    for insert in inserts {
-        let Some(sidechain) = &mut insert.sidechain else {
-            continue;
-        };
-        let source = lookup.strip_by_id(&sidechain.source_id);
-        match source {
-            Some(StripRef::Master) | None => {
-                return Err(ProjectError::at(
-                    format!("{}.sidechain", insert.path),
-                    Problem::UnknownTarget {
-                        what: "track or bus",
-                        id: sidechain.source_id.clone(),
-                        known: known(),
-                    },
-                ))
+    // Look every source up first (reading the plan), then write the results (no clone of the plan).
+    let strips: Vec<StripRef> = (0..plan.tracks.len())
+        .map(StripRef::Track)
+        .chain((0..plan.buses.len()).map(StripRef::Bus))
+        .chain([StripRef::Master])
+        .collect();
+    let mut found = Vec::new();
+    for &strip in &strips {
+        for (k, insert) in plan.inserts(strip).iter().enumerate() {
+            let Some(sidechain) = &insert.sidechain else {
+                continue;
+            };
+            match plan.strip_by_id(&sidechain.source_id) {
+                Some(StripRef::Master) | None => {
+                    let known: Vec<&str> = plan
+                        .tracks
+                        .iter()
+                        .map(|t| t.id.as_str())
+                        .chain(plan.buses.iter().map(|b| b.id.as_str()))
+                        .collect();
+                    return Err(ProjectError::at(
+                        format!("{}.sidechain", insert.path),
+                        Problem::UnknownTarget {
+                            what: "track or bus",
+                            id: sidechain.source_id.clone(),
+                            known: known.join(", "),
+                        },
+                    ));
+                }
+                Some(source) => found.push((strip, k, source)),
             }
-            Some(strip) => sidechain.source = Some(strip),
+        }
+    }
+    for (strip, k, source) in found {
+        let inserts = match strip {
+            StripRef::Track(i) => &mut plan.tracks[i].inserts,
+            StripRef::Bus(i) => &mut plan.buses[i].inserts,
+            StripRef::Master => &mut plan.master.inserts,
+        };
+        if let Some(sidechain) = &mut inserts[k].sidechain {
+            sidechain.source = Some(source);
         }
     }
     Ok(())

@@ -63,6 +63,14 @@ pub enum Problem {
     NoSidechain { effect: &'static str },
     /// An automation entry with neither points nor an LFO.
     NothingToAutomate,
+    /// Keys of which exactly one must be given (an LFO's `rateHz` or `periodBeats`).
+    ExactlyOneOf(&'static [&'static str]),
+    /// A time that must come after another (a loop's `endTime` after its `startTime`).
+    NotAfter {
+        value: f64,
+        other_key: &'static str,
+        other: f64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -109,6 +117,14 @@ impl fmt::Display for Problem {
                 "effect '{effect}' takes no sidechain (only compressor, expander and gate do)"
             ),
             Problem::NothingToAutomate => f.write_str("an automation entry needs at least one point or an lfo"),
+            Problem::ExactlyOneOf(keys) => write!(f, "give exactly one of {}", keys.join(", ")),
+            Problem::NotAfter {
+                value,
+                other_key,
+                other,
+            } => {
+                write!(f, "{value} s must be after {other_key} ({other} s)")
+            }
         }
     }
 }

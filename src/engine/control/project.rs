@@ -1108,11 +1108,10 @@ fn parse_loop(value: &Value, path: &str) -> Result<LoopRegion> {
     if end_s <= start_s {
         return Err(ProjectError::at(
             obj.at("endTime"),
-            Problem::OutOfRange {
+            Problem::NotAfter {
                 value: end_s,
-                min: start_s,
-                max: TIME_S.max,
-                unit: "s (after startTime)",
+                other_key: "startTime",
+                other: start_s,
             },
         ));
     }
@@ -1465,10 +1464,7 @@ fn parse_lfo(value: &Value, path: &str, range: Range) -> Result<Lfo> {
         _ => {
             return Err(ProjectError::at(
                 path,
-                Problem::UnknownValue {
-                    value: "rate".into(),
-                    allowed: "exactly one of rateHz (cycles per second) or periodBeats (beats per cycle)".into(),
-                },
+                Problem::ExactlyOneOf(&["rateHz", "periodBeats"]),
             ))
         }
     };

@@ -5,8 +5,8 @@
 mod common;
 
 use corelogic_dsp::engine::control::automation::{
-    lane_for, thin, value_source, AutomationMode, CompiledCurve, CurveType, GestureState, InsertPlayer, Lane, Lfo,
-    LfoRate, LfoShape, Recorder, ValueSource,
+    compile_all, lane_for, thin, value_source, AutomationMode, CompiledCurve, CurveType, GestureState, InsertPlayer,
+    Lane, Lfo, LfoRate, LfoShape, Recorder, ValueSource,
 };
 use corelogic_dsp::engine::control::project::{
     parse_project, parse_project_value, ClipFrames, ClipPlan, Destination, InsertKind, PointPlan, ProjectPlan,
@@ -1430,4 +1430,51 @@ fn solo_silences_the_others_and_mute_wins() {
         audible(json!([t("a", false, true), t("b", false, false), t("c", true, true)])),
         [true, false, false]
     );
+}
+
+/// 128 tracks (each an EQ and a compressor, a post send) and 16 buses chained bus to bus: the whole plan loads,
+/// every bus comes after what feeds it, and the latency plan is zero (no insert has latency at defaults).
+/// `cargo test --release --test engine_control capacity -- --nocapture` prints how long loading took.
+#[test]
+fn capacity_128_tracks_and_16_buses() {
+    let tracks: Vec<Value> = (0..128)
+        .map(|i| {
+            json!({"id": format!("t{i}"), "routing": format!("b{}", i % 16),
+                   "inserts": [{"id": "eq", "type": "eq"}, {"id": "c", "type": "compressor"}],
+                   "sends": [{"id": "s", "destination": format!("b{}", (i + 1) % 16), "level": -12}]})
+        })
+        .collect();
+    let buses: Vec<Value> = (0..16)
+        .map(|b| {
+            json!({"id": format!("b{b}"), "routing": if b == 15 { "Master".to_string() } else { format!("b{}", b + 1) },
+                        "inserts": [{"id": "v", "effect": "plate-reverb"}]})
+        })
+        .collect();
+    let automation: Vec<Value> = (0..128)
+        .map(|i| {
+            json!({"trackId": format!("t{i}"), "parameter": "inserts.c.thresholdDb",
+                        "points": [{"time": 0, "value": -30}, {"time": 10, "value": -10, "curveType": "smooth"}]})
+        })
+        .collect();
+    let project = json!({"tracks": tracks, "buses": buses, "automation": automation});
+    let started = std::time::Instant::now();
+    let plan = parse(project).unwrap();
+    let graph = RoutingGraph::from_plan(&plan);
+    let order = graph.render_order().unwrap();
+    let latencies = insert_latencies(&graph, &plan, |_, _| InsertLatency::default());
+    let latency = plan_latency(&graph, &order, &latencies);
+    let lanes = compile_all(&plan);
+    println!(
+        "128 tracks, 16 buses, 128 curves: parsed and planned in {:?}",
+        started.elapsed()
+    );
+    assert_eq!((plan.tracks.len(), plan.buses.len(), lanes.len()), (128, 16, 128));
+    assert_eq!(graph.nodes.len(), 145);
+    assert_eq!(graph.edges.len(), 128 * 2 + 16);
+    for e in &graph.edges {
+        let pos = |s| order.iter().position(|x| *x == s).unwrap();
+        assert!(pos(e.from) < pos(e.to));
+    }
+    assert_eq!(*order.last().unwrap(), StripRef::Master);
+    assert_eq!(latency.total, 0);
 }

@@ -7,6 +7,8 @@
 //! - [`listing`]: the effect listing (parameters, tapers, latency) as typed data and JSON.
 //! - [`chain`]: effect chains from JSON, validated with errors that name the JSON path.
 //! - [`dither`]: quantisation to 16/24-bit integers with TPDF dither from a seeded PCG32.
+//! - [`engine`]: the mixing engine (its control side so far: project model, routing, latency, automation,
+//!   transport).
 //! - [`analysis`]: loudness, true peak, spectral features, MFCCs, tempo and waveform peaks.
 //! - `wav` (feature `cli`): reading and atomically writing WAV files.
 
@@ -15,6 +17,7 @@ pub mod chain;
 pub mod dither;
 pub mod dsp;
 pub mod effects;
+pub mod engine;
 pub mod listing;
 pub mod params;
 #[cfg(feature = "cli")]

@@ -8,6 +8,7 @@
 //! - [`chain`]: effect chains from JSON, validated with errors that name the JSON path.
 //! - [`dither`]: quantisation to 16/24-bit integers with TPDF dither from a seeded PCG32.
 //! - [`analysis`]: loudness, true peak, spectral features, MFCCs, tempo and waveform peaks.
+//! - [`host`]: effect chains addressed by number (the WebAssembly bindings in `src/wasm/` are a thin layer over it).
 //! - `wav` (feature `cli`): reading and atomically writing WAV files.
 
 pub mod analysis;
@@ -15,8 +16,11 @@ pub mod chain;
 pub mod dither;
 pub mod dsp;
 pub mod effects;
+pub mod host;
 pub mod listing;
 pub mod params;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 #[cfg(feature = "cli")]
 pub mod wav;
 

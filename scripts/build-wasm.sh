@@ -42,17 +42,25 @@ fi
 log "cargo build --lib --target wasm32-unknown-unknown --no-default-features --profile wasm-release"
 cargo build --lib --target wasm32-unknown-unknown --no-default-features --profile wasm-release
 
-log "wasm-bindgen --target web"
-mkdir -p "$out_dir"
-wasm-bindgen --target web --out-dir "$out_dir" target/wasm32-unknown-unknown/wasm-release/corelogic_dsp.wasm
-# The glue is an ES module; Node reads .js as CommonJS unless the nearest package.json says otherwise.
-printf '{\n  "type": "module"\n}\n' > "$out_dir/package.json"
-
+cargo_wasm=target/wasm32-unknown-unknown/wasm-release/corelogic_dsp.wasm
 wasm="$out_dir/corelogic_dsp_bg.wasm"
-if [[ $optimise == 1 ]]; then
-  log "wasm-opt -O3 --strip-debug"
-  "$wasm_opt" -O3 --strip-debug "$wasm" -o "$wasm.opt"
-  mv "$wasm.opt" "$wasm"
+stamp="$out_dir/.built-with-opt-$optimise"
+if [[ -f $stamp && $wasm -nt $cargo_wasm && $stamp -nt $cargo_wasm ]]; then
+  log "target/wasm is up to date with $cargo_wasm (skipping wasm-bindgen and wasm-opt)"
+else
+  log "wasm-bindgen --target web"
+  rm -rf "$out_dir"
+  mkdir -p "$out_dir"
+  wasm-bindgen --target web --out-dir "$out_dir" "$cargo_wasm"
+  # The glue is an ES module; Node reads .js as CommonJS unless the nearest package.json says otherwise.
+  printf '{\n  "type": "module"\n}\n' > "$out_dir/package.json"
+
+  if [[ $optimise == 1 ]]; then
+    log "wasm-opt -O3 --strip-debug"
+    "$wasm_opt" -O3 --strip-debug "$wasm" -o "$wasm.opt"
+    mv "$wasm.opt" "$wasm"
+  fi
+  touch "$stamp"
 fi
 
 raw_bytes=$(wc -c < "$wasm")

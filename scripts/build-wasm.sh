@@ -4,13 +4,19 @@
 # web`, optimises with wasm-opt and prints the raw and gzipped size.
 #
 # Output: target/wasm/corelogic_dsp.js (glue, ES module), target/wasm/corelogic_dsp_bg.wasm (optimised),
-# target/wasm/corelogic_dsp.d.ts. Usage: bash scripts/build-wasm.sh [--no-opt]
+# target/wasm/corelogic_dsp.d.ts. Usage: bash scripts/build-wasm.sh [--no-opt | --install-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 
 optimise=1
-[[ "${1:-}" == "--no-opt" ]] && optimise=0
+install_only=0
+case "${1:-}" in
+  --no-opt) optimise=0 ;;
+  --install-only) install_only=1 ;; # for scripts/setup.sh: the tools only, no build
+  "") ;;
+  *) echo "usage: bash scripts/build-wasm.sh [--no-opt | --install-only]" >&2; exit 2 ;;
+esac
 
 log() { printf '\n== %s\n' "$*"; }
 out_dir=target/wasm
@@ -38,6 +44,8 @@ if [[ $optimise == 1 ]]; then
   fi
   log "$($wasm_opt --version) (npm binaryen)"
 fi
+
+[[ $install_only == 1 ]] && exit 0
 
 log "cargo build --lib --target wasm32-unknown-unknown --no-default-features --profile wasm-release"
 cargo build --lib --target wasm32-unknown-unknown --no-default-features --profile wasm-release

@@ -11,7 +11,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { loadWasm, listing, createChain, appendChainJson, lastError, views } from '../../benches/wasm/corelogic-wasm.mjs';
+import {
+  loadWasm, listing, createChain, appendChainJson, lastError, views, instantiateWithoutGlue, EXTERNREF_BASE,
+} from '../../benches/wasm/corelogic-wasm.mjs';
 
 const cli = process.argv[2];
 if (!cli) throw new Error('usage: node tests/wasm/raw-interface.mjs PATH/TO/corelogic-dsp');
@@ -226,7 +228,48 @@ function testErrors(w) {
   console.log('errors: every bad index and value gave its code and message, no trap');
 }
 
+/** The AudioWorklet's way in: no glue, no TextDecoder/TextEncoder in scope. The same chain, changes and blocks
+ * give the same output as through the glue, bit for bit, and errors still read as text. */
+function testWithoutGlue(glued) {
+  const glue = readFileSync(new URL('../../target/wasm/corelogic_dsp.js', import.meta.url), 'utf8');
+  assert.ok(glue.includes(`table.set(${EXTERNREF_BASE}, undefined);`),
+    `the glue's externref table layout changed: update EXTERNREF_BASE (${EXTERNREF_BASE})`);
+  const saved = { TextDecoder: globalThis.TextDecoder, TextEncoder: globalThis.TextEncoder };
+  delete globalThis.TextDecoder;
+  delete globalThis.TextEncoder;
+  try {
+    const bytes = readFileSync(new URL('../../target/wasm/corelogic_dsp_bg.wasm', import.meta.url));
+    const raw = instantiateWithoutGlue(new WebAssembly.Module(bytes));
+    const run = (w) => {
+      const { id } = createChain(w, 44100, 128);
+      appendChainJson(w, id, [{ effect: 'saturation' }, { effect: 'room-reverb', parameters: { mix: 0.5 } }]);
+      const input = testSignal();
+      const { left, right } = views(w, id);
+      const out = new Float32Array(4096);
+      for (let q = 0; q < 32; q++) {
+        if (q === 10) assert.equal(w.chain_set_param(id, 0, 0, 12, q * 128 + 5, 1), 0);
+        if (q === 20) assert.equal(w.chain_set_enabled(id, 1, false, q * 128 + 64), 0);
+        left.set(input.left.subarray(q * 128, q * 128 + 128));
+        right.set(input.right.subarray(q * 128, q * 128 + 128));
+        assert.equal(w.chain_process(id, 128), 0);
+        out.set(left, q * 128);
+      }
+      assert.equal(w.chain_free(id), 0);
+      return out;
+    };
+    const viaRaw = run(raw);
+    assert.deepEqual(viaRaw, run(glued));
+    assert.ok(viaRaw.some((x) => x !== 0));
+    expectError(raw, raw.chain_append(99, 0), -1, 'no chain 99');
+    assert.equal(listing(raw).length, 19);
+    console.log('without glue (no TextDecoder/TextEncoder): same output bit for bit, errors readable');
+  } finally {
+    Object.assign(globalThis, saved);
+  }
+}
+
 const w = await loadWasm();
 testParity(w);
 testErrors(w);
+testWithoutGlue(w);
 console.log('wasm raw interface: ok');

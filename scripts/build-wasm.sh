@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the WebAssembly module: installs (or reuses) the pinned wasm-bindgen CLI and npm binaryen's wasm-opt,
-# compiles the crate for wasm32 with the wasm-release profile, generates the glue with `wasm-bindgen --target
-# web`, optimises with wasm-opt and prints the raw and gzipped size.
+# Builds the WebAssembly module: installs (or reuses) the pinned wasm-bindgen CLI and the npm tools (binaryen's
+# wasm-opt, TypeScript), compiles the crate for wasm32 with the wasm-release profile, generates the glue with
+# `wasm-bindgen --target web`, optimises with wasm-opt, compiles the worklet processor and prints the raw and
+# gzipped size.
 #
 # Output: target/wasm/corelogic_dsp.js (glue, ES module), target/wasm/corelogic_dsp_bg.wasm (optimised),
-# target/wasm/corelogic_dsp.d.ts. Usage: bash scripts/build-wasm.sh [--no-opt | --install-only]
+# target/wasm/corelogic_dsp.d.ts; target/worklet/processor.js. Usage: bash scripts/build-wasm.sh [--no-opt | --install-only]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
@@ -34,16 +35,18 @@ if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $bindgen_
 fi
 log "$(wasm-bindgen --version)"
 
-if [[ $optimise == 1 ]]; then
-  # npm's binaryen (package.json at the repo root); Debian's wasm-opt 108 writes broken modules.
-  wasm_opt=node_modules/.bin/wasm-opt
-  wanted_binaryen=$(node -p "require('./package.json').devDependencies.binaryen")
-  if [[ ! -x $wasm_opt ]] || [[ "$($wasm_opt --version)" != "wasm-opt version ${wanted_binaryen%%.*} "* ]]; then
-    log "installing npm binaryen $wanted_binaryen (package.json, into node_modules/)"
-    npm install --no-audit --no-fund
-  fi
-  log "$($wasm_opt --version) (npm binaryen)"
+# npm's binaryen (package.json at the repo root); Debian's wasm-opt 108 writes broken modules.
+wasm_opt=node_modules/.bin/wasm-opt
+wanted_binaryen=$(node -p "require('./package.json').devDependencies.binaryen")
+# npm tools (package.json at the repo root, into node_modules/): binaryen's wasm-opt and TypeScript's tsc.
+wanted_typescript=$(node -p "require('./package.json').devDependencies.typescript")
+if [[ $optimise == 1 && ( ! -x $wasm_opt || "$($wasm_opt --version)" != "wasm-opt version ${wanted_binaryen%%.*} "* ) ]] ||
+  [[ ! -x node_modules/.bin/tsc || "$(node_modules/.bin/tsc --version)" != "Version $wanted_typescript" ]]; then
+  log "installing npm packages of package.json into node_modules/"
+  npm install --no-audit --no-fund
 fi
+[[ $optimise == 1 ]] && log "$($wasm_opt --version) (npm binaryen)"
+log "tsc $(node_modules/.bin/tsc --version) (npm typescript)"
 
 [[ $install_only == 1 ]] && exit 0
 
@@ -70,6 +73,10 @@ else
   fi
   touch "$stamp"
 fi
+
+log "tsc -p worklet (the AudioWorkletProcessor, into target/worklet/)"
+node_modules/.bin/tsc -p worklet
+printf '{\n  "type": "module"\n}\n' > target/worklet/package.json
 
 raw_bytes=$(wc -c < "$wasm")
 gzip_bytes=$(gzip -9 -c "$wasm" | wc -c)

@@ -3,7 +3,8 @@
 // port; no TextDecoder/TextEncoder). Run with `node --expose-gc --max-semi-space-size=1 tests/wasm/worklet.mjs` by scripts/test-wasm.sh.
 // Checks: the output equals the same chain run through the glued module bit for bit; a parameter message with
 // a context time lands at that frame; `process()` allocates nothing (heap after 10^5 calls); the processor is
-// registered once when the module is evaluated twice; bad messages come back as error messages.
+// registered once when the module is evaluated twice; bad messages come back as error messages; a trap is
+// recovered from.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -108,6 +109,53 @@ const error = node.port.posted.shift();
 assert.equal(error.type, 'error');
 assert.equal(error.code, -3);
 assert.match(error.message, /has no insert 7 \(it has 3 inserts\)/);
+
+// A trap inside process() (simulated: the shared instance's chain_process throws what a trap throws) never
+// escapes: that block is silent, an error is posted, and both processors of the context rebuild their chains
+// on a fresh instance with the parameters sent so far; the recovered output equals a fresh chain with them.
+{
+  const other = new Processor({ processorOptions: { module: wasmModule, chainJson: utf8Encode('[{"effect": "low-shelf"}]') } });
+  other.port.posted.length = 0;
+  const shared = globalThis.__corelogicShared;
+  const healthy = shared.exports;
+  const generation = shared.generation;
+  shared.exports = new Proxy(healthy, {
+    get: (target, name) => (name === 'chain_process'
+      ? () => { throw new WebAssembly.RuntimeError('unreachable'); }
+      : target[name]),
+  });
+  output[0].fill(1);
+  node.process([input], [output], {});
+  assert.ok(output[0].every((x) => x === 0) && output[1].every((x) => x === 0), 'the trapped block is silent');
+  const trap = node.port.posted.shift();
+  assert.equal(trap.type, 'error');
+  assert.equal(trap.code, 'trap');
+  assert.match(trap.message, /unreachable/);
+  assert.equal(shared.generation, generation + 1, 'a fresh instance');
+  assert.notEqual(shared.exports, healthy);
+  frameNow += QUANTUM;
+  // After: both processors run again; the node's output equals a fresh chain with thresholdDb -10.
+  const { id: fresh } = createChain(glued, SAMPLE_RATE_HZ, QUANTUM);
+  appendChainJson(glued, fresh, chainJson);
+  assert.equal(glued.chain_set_param(fresh, 1, THRESHOLD_PARAM, -10, 0, 1), 0);
+  const f = views(glued, fresh);
+  for (let q = 0; q < 20; q++) {
+    input[0].set(inL.subarray(q * QUANTUM, (q + 1) * QUANTUM));
+    input[1].set(inR.subarray(q * QUANTUM, (q + 1) * QUANTUM));
+    node.process([input], [output], {});
+    f.left.set(input[0]);
+    f.right.set(input[1]);
+    glued.chain_process(fresh, QUANTUM);
+    assert.deepEqual(output[0], f.left, `recovered output, quantum ${q}`);
+    other.process([input], [output], {});
+    assert.ok(output[0].some((x) => x !== 0), 'the other processor runs too');
+    frameNow += QUANTUM;
+  }
+  assert.deepEqual(node.port.posted, []);
+  assert.deepEqual(other.port.posted, []);
+  glued.chain_free(fresh);
+  console.log('worklet: a trap gave one silent block and an error; both processors recovered with their parameters');
+}
 
 // process() allocates nothing: the heap after 10^5 calls is where it was (messages off).
 if (typeof gc !== 'function') throw new Error('run with node --expose-gc --max-semi-space-size=1');

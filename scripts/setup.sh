@@ -20,3 +20,6 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
+
+# The wasm build's tools (pinned wasm-bindgen-cli, npm binaryen); each is skipped when its version matches.
+bash "$(dirname "$0")/build-wasm.sh" --install-only

@@ -19,5 +19,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib --quiet
 step "wasm32 build of the DSP core"
 cargo build --lib --target wasm32-unknown-unknown --no-default-features --release
 
+step "wasm module in Node: raw interface against the CLI, error codes (scripts/test-wasm.sh)"
+bash scripts/test-wasm.sh
+
 step "cargo test"
 cargo test

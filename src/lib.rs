@@ -10,6 +10,7 @@
 //! - [`engine`]: the mixing engine (its control side so far: project model, routing, latency, automation,
 //!   transport).
 //! - [`analysis`]: loudness, true peak, spectral features, MFCCs, tempo and waveform peaks.
+//! - [`host`]: effect chains addressed by number (the WebAssembly bindings in `src/wasm/` are a thin layer over it).
 //! - `wav` (feature `cli`): reading and atomically writing WAV files.
 
 pub mod analysis;
@@ -18,8 +19,11 @@ pub mod dither;
 pub mod dsp;
 pub mod effects;
 pub mod engine;
+pub mod host;
 pub mod listing;
 pub mod params;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 #[cfg(feature = "cli")]
 pub mod wav;
 

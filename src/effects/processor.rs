@@ -538,39 +538,79 @@ impl<K: Kernel> Processor<K> {
     }
 }
 
+/// Independent accumulators for the peak scans: a single running maximum is one dependent chain of scalar
+/// compares per sample, while eight lanes let the compiler keep them in vector registers (the maximum does
+/// not depend on the order, so the result is the same).
+const PEAK_LANES: usize = 8;
+
+/// `a` if it is larger, else `b`: the plain compare `maxps` implements (both operands are finite here, or the
+/// result is discarded).
+#[inline(always)]
+fn larger(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The largest of the lanes.
+#[inline(always)]
+fn lanes_max(lanes: &[f32; PEAK_LANES]) -> f32 {
+    lanes.iter().fold(0.0, |m, &p| larger(p, m))
+}
+
 /// Replaces non-finite samples by 0 (effects.md's rule) and returns the largest magnitude, in one pass.
 #[inline]
 fn sanitize_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
-    let mut peak = 0.0f32;
+    let mut peaks = [0.0f32; PEAK_LANES];
     for channel in [left, right] {
-        for x in channel.iter_mut() {
+        let mut chunks = channel.chunks_exact_mut(PEAK_LANES);
+        for chunk in &mut chunks {
+            for (x, p) in chunk.iter_mut().zip(peaks.iter_mut()) {
+                let v = if x.is_finite() { *x } else { 0.0 };
+                *x = v;
+                *p = larger(v.abs(), *p);
+            }
+        }
+        for x in chunks.into_remainder() {
             let v = if x.is_finite() { *x } else { 0.0 };
             *x = v;
-            peak = peak.max(v.abs());
+            peaks[0] = larger(v.abs(), peaks[0]);
         }
     }
-    peak
+    lanes_max(&peaks)
 }
 
 /// Returns the largest output magnitude; a non-finite sample (only a kernel bug makes one) is replaced by 0.
 #[inline]
 fn guard_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
-    let mut peak = 0.0f32;
-    // `0 x x` is 0 for finite x and NaN otherwise; the sum stays 0 unless something is not finite.
-    let mut poison = 0.0f32;
-    for x in left.iter().chain(right.iter()) {
-        peak = peak.max(x.abs());
-        poison += *x * 0.0;
-    }
-    if poison != 0.0 {
-        denormal::sanitize(left);
-        denormal::sanitize(right);
-        peak = 0.0;
-        for x in left.iter().chain(right.iter()) {
-            peak = peak.max(x.abs());
+    let mut peaks = [0.0f32; PEAK_LANES];
+    // `0 x x` is 0 for finite x and NaN otherwise; the sums stay 0 unless something is not finite.
+    let mut poison = [0.0f32; PEAK_LANES];
+    for channel in [&*left, &*right] {
+        let chunks = channel.chunks_exact(PEAK_LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for ((x, p), z) in chunk.iter().zip(peaks.iter_mut()).zip(poison.iter_mut()) {
+                *p = larger(x.abs(), *p);
+                *z += *x * 0.0;
+            }
+        }
+        for x in rest {
+            peaks[0] = larger(x.abs(), peaks[0]);
+            poison[0] += *x * 0.0;
         }
     }
-    peak
+    if poison.iter().any(|z| *z != 0.0) {
+        denormal::sanitize(left);
+        denormal::sanitize(right);
+        peaks = [0.0; PEAK_LANES];
+        for x in left.iter().chain(right.iter()) {
+            peaks[0] = larger(x.abs(), peaks[0]);
+        }
+    }
+    lanes_max(&peaks)
 }
 
 impl<K: Kernel> Effect for Processor<K> {
@@ -720,5 +760,41 @@ impl<K: Kernel> Effect for Processor<K> {
 
     fn is_kernel_running(&self) -> bool {
         !self.asleep && !self.kernel_idle
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain one-accumulator scans the lane versions replace (the reference they must equal).
+    fn reference(samples: &[f32]) -> (Vec<f32>, f32) {
+        let clean: Vec<f32> = samples.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect();
+        let peak = clean.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        (clean, peak)
+    }
+
+    #[test]
+    fn lane_peak_scans_equal_the_plain_scan_with_and_without_non_finite_samples() {
+        for len in [0usize, 1, 7, 8, 9, 100, 128] {
+            for bad_at in [None, Some(0), Some(len / 2), Some(len.saturating_sub(1))] {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut left: Vec<f32> = (0..len).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+                    let mut right: Vec<f32> = (0..len).map(|i| ((i * 53 % 97) as f32 - 48.0) / 3.0).collect();
+                    if let Some(at) = bad_at.filter(|_| len > 0) {
+                        left[at] = bad;
+                        right[len - 1 - at] = bad;
+                    }
+                    let both: Vec<f32> = left.iter().chain(&right).copied().collect();
+                    let (clean, peak) = reference(&both);
+                    let (mut l, mut r) = (left.clone(), right.clone());
+                    assert_eq!(sanitize_and_peak(&mut l, &mut r), peak);
+                    assert_eq!([l.clone(), r.clone()].concat(), clean);
+                    let (mut l, mut r) = (left.clone(), right.clone());
+                    assert_eq!(guard_and_peak(&mut l, &mut r), peak);
+                    assert_eq!([l, r].concat(), clean);
+                }
+            }
+        }
     }
 }

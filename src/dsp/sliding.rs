@@ -17,14 +17,16 @@ pub enum Extremum {
 pub struct SlidingExtremum {
     kind: Extremum,
     values: Vec<f64>,
-    stamps: Vec<u64>,
+    /// Arrival counts, wrapping: only differences with `now` are read, and an entry is never older than the
+    /// ring's size, so 32 bits suffice (half the memory of 64).
+    stamps: Vec<u32>,
     mask: usize,
     /// Ring index of the front (oldest) entry.
     head: usize,
     /// Entries in the deque.
     len: usize,
     /// The index the next sample gets.
-    now: u64,
+    now: u32,
     window: usize,
 }
 
@@ -89,11 +91,11 @@ impl SlidingExtremum {
         self.values[slot] = x;
         self.stamps[slot] = self.now;
         self.len += 1;
-        while self.stamps[self.head] + self.window as u64 <= self.now {
+        while self.now.wrapping_sub(self.stamps[self.head]) >= self.window as u32 {
             self.head = (self.head + 1) & self.mask;
             self.len -= 1;
         }
-        self.now += 1;
+        self.now = self.now.wrapping_add(1);
         self.values[self.head]
     }
 

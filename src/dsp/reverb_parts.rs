@@ -50,6 +50,13 @@ impl FreeverbComb {
         self.index = other.index;
         self.store = other.store;
     }
+
+    /// Whether the damping filter's state and every value in the buffer are within `limit` of zero. From
+    /// such a state, with silent input, the comb never outputs more than `limit` (its loop only averages and
+    /// scales by `feedback <= 1`). Scans the buffer, stopping at the first value above the limit.
+    pub fn settled(&self, limit: f32) -> bool {
+        self.store.abs() <= limit && self.buf.iter().all(|x| x.abs() <= limit)
+    }
 }
 
 /// Freeverb's bank of eight combs for one channel over a block: `sums[n]` receives the combs' outputs at frame
@@ -156,6 +163,11 @@ impl FreeverbAllpass {
     pub fn copy_state_from(&mut self, other: &Self) {
         self.buf.copy_from_slice(&other.buf);
         self.index = other.index;
+    }
+
+    /// Whether every value in the buffer is within `limit` of zero (a scan that stops at the first above).
+    pub fn settled(&self, limit: f32) -> bool {
+        self.buf.iter().all(|x| x.abs() <= limit)
     }
 }
 

@@ -470,9 +470,10 @@ impl Kernel for Limiter {
             let h = self.window_min.push(g);
             let recovered = 1.0 - self.release_coeff * (1.0 - self.recovered);
             self.recovered = flush(h.min(recovered));
-            // `as u64` truncates and saturates negatives to 0, so it equals `floor() as u64` for every value,
-            // without `floor`'s library call on baseline x86-64.
-            let held = (self.recovered * UNIT) as u64;
+            // Truncation equals `floor` here (0 <= recovered <= 1, so the product is within [0, 2^52]), without
+            // `floor`'s library call on baseline x86-64; through i64 because that conversion is one instruction
+            // there, while f64 -> u64 is a compare-and-branch sequence (the same value for this range).
+            let held = (self.recovered * UNIT) as i64 as u64;
             let leaving = self.held[self.pos.wrapping_sub(self.lookahead + 1) & self.held_mask];
             self.held[self.pos & self.held_mask] = held;
             self.sum = self.sum + held - leaving;
@@ -480,7 +481,8 @@ impl Kernel for Limiter {
             let delayed = self.pos.wrapping_sub(delay) & self.mask;
             let (dl, dr) = (self.input_left[delayed], self.input_right[delayed]);
             self.pos = (self.pos + 1) & self.mask;
-            let gain = self.sum as f64 * boxcar_scale;
+            // The sum is at most (max L + 1) x 2^52 < 2^63: i64 converts it exactly, in one instruction.
+            let gain = self.sum as i64 as f64 * boxcar_scale;
             self.applied = gain;
             *l = (dl as f64 * gain) as f32;
             *r = (dr as f64 * gain) as f32;

@@ -86,14 +86,18 @@ pub fn freeverb_comb_bank(
             .zip(&mut sums[done..done + run])
             .enumerate()
         {
-            let mut acc = 0.0f32;
-            for (segment, store) in segments.iter_mut().zip(store.iter_mut()) {
-                let out = segment[j];
-                *store = flush_f32(out * damp2 + *store * damp1);
-                segment[j] = flush_f32(*x + *store * feedback);
-                acc += out;
+            // Gathered into an array, the eight recursions run as lanes of vector instructions; the writes
+            // scatter back and the outputs add in comb order, as before.
+            let outs: [f32; 8] = std::array::from_fn(|k| segments[k][j]);
+            let mut writes = [0.0f32; 8];
+            for ((w, out), store) in writes.iter_mut().zip(&outs).zip(store.iter_mut()) {
+                *store = flush_f32(*out * damp2 + *store * damp1);
+                *w = flush_f32(*x + *store * feedback);
             }
-            *sum = acc;
+            for (segment, w) in segments.iter_mut().zip(writes) {
+                segment[j] = w;
+            }
+            *sum = outs.iter().fold(0.0f32, |acc, out| acc + out);
         }
         for c in combs.iter_mut() {
             c.index += run;

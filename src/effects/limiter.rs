@@ -75,6 +75,7 @@ use crate::dsp::denormal::flush;
 use crate::dsp::detector::one_pole_coefficient;
 use crate::dsp::oversampler::kaiser_lowpass;
 use crate::dsp::sliding::{Extremum, SlidingExtremum};
+use crate::dsp::PIECE_FRAMES;
 use crate::params::{Category, EffectSpec, ParamSpec};
 use std::sync::OnceLock;
 
@@ -369,6 +370,55 @@ impl Limiter {
         self.lookahead = lookahead;
     }
 
+    /// The block at once when the limiter is at rest and stays there (sample-peak mode): every required and held
+    /// gain in play is 1 (the window's minimum is 1, the boxcar is full of `UNIT`s, the release is at 1) and no
+    /// frame of the block exceeds the ceiling. Then every per-frame step of `render` gives g = h = h' = 1 and
+    /// leaves the boxcar's sum unchanged, so the applied gain is the same for each frame: this writes the rings
+    /// as those steps would, moves the sliding minimum by `push_repeated`, and multiplies the delayed input by
+    /// that gain, computed as `render` computes it (identical output). Returns false, having changed nothing
+    /// that `render` does not write again, when the block does not qualify.
+    fn render_at_unity(&mut self, left: &mut [f32], right: &mut [f32]) -> bool {
+        let full = (self.lookahead as u64 + 1) * UNIT as u64;
+        if self.true_peak || self.recovered != 1.0 || self.sum != full || self.window_min.extremum() != Some(1.0) {
+            return false;
+        }
+        let big = f32::MAX as f64;
+        let n = left.len().min(right.len());
+        // The ring holds at least a block beyond the delay only for blocks up to a piece; longer ones go frame by
+        // frame.
+        if n == 0 || n > PIECE_FRAMES {
+            return false;
+        }
+        let mut quiet = true;
+        for (k, (l, r)) in left.iter().zip(right.iter()).enumerate() {
+            let at = (self.pos + k) & self.mask;
+            let xl = (*l as f64 * self.input_gain).clamp(-big, big) as f32;
+            let xr = (*r as f64 * self.input_gain).clamp(-big, big) as f32;
+            self.input_left[at] = xl;
+            self.input_right[at] = xr;
+            quiet &= (xl.abs() as f64).max(xr.abs() as f64) <= self.ceiling;
+        }
+        if !quiet {
+            return false;
+        }
+        for k in 0..n {
+            self.required[(self.pos + k) & self.mask] = 1.0;
+            self.held[(self.pos + k) & self.held_mask] = UNIT as u64;
+        }
+        self.window_min.push_repeated(1.0, n);
+        let boxcar_scale = 1.0 / ((self.lookahead + 1) as f64 * UNIT);
+        let gain = self.sum as i64 as f64 * boxcar_scale;
+        self.applied = gain;
+        let delay = delay_frames(self.lookahead, self.true_peak);
+        for (k, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+            let delayed = (self.pos + k).wrapping_sub(delay) & self.mask;
+            *l = (self.input_left[delayed] as f64 * gain) as f32;
+            *r = (self.input_right[delayed] as f64 * gain) as f32;
+        }
+        self.pos = (self.pos + n) & self.mask;
+        true
+    }
+
     fn clear(&mut self) {
         self.input_left.fill(0.0);
         self.input_right.fill(0.0);
@@ -390,7 +440,11 @@ impl Kernel for Limiter {
     fn new(sample_rate: f64, params: &[f64]) -> Self {
         let max_lookahead = lookahead_samples(MAX_LOOKAHEAD_MS, sample_rate);
         // Room to rebuild after a change: 2 L + 2 hold + 1 required gains, and the detector's history before them.
-        let size = (2 * max_lookahead + 2 * TRUE_PEAK_HOLD + DETECTOR_TAPS + 3).next_power_of_two();
+        // Also a piece beyond the longest delay, which `render_at_unity` writes before it reads the delay (it only
+        // matters at low rates: 1024 frames either way at 44.1 and 48 kHz).
+        let size = (2 * max_lookahead + 2 * TRUE_PEAK_HOLD + DETECTOR_TAPS + 3)
+            .max(Self::max_latency(sample_rate) + PIECE_FRAMES + 1)
+            .next_power_of_two();
         // The boxcar and the value leaving it; a power of two no larger than `size`, so both rings share `pos`.
         let held_size = (max_lookahead + 2).next_power_of_two();
         let lookahead = lookahead_samples(params[LOOKAHEAD], sample_rate).min(max_lookahead);
@@ -451,6 +505,9 @@ impl Kernel for Limiter {
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        if self.render_at_unity(left, right) {
+            return;
+        }
         let big = f32::MAX as f64;
         let boxcar_scale = 1.0 / ((self.lookahead + 1) as f64 * UNIT);
         let delay = delay_frames(self.lookahead, self.true_peak);

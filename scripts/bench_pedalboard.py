@@ -161,11 +161,20 @@ def main():
         effect_id, settings, _ = EFFECTS[n]
         ours, theirs = [], []
         for _ in range(runs):
+            # Each side writes a new file (removed before timing): replacing an existing file makes ext4 write
+            # it out at once (auto_da_alloc), a cost that depends on the file system, not on the DSP.
+            remove_if_present(ours_out, theirs_out)
             ours.append(timed(lambda: run_ours(binary, effect_id, settings, src, ours_out), children_cpu_seconds))
             theirs.append(timed(lambda: run_pedalboard(boards[n], src, theirs_out), time.process_time))
         (a, ac), (b, bc) = [tuple(statistics.median(x) for x in zip(*side)) for side in (ours, theirs)]
         print(f"{n:<15}{a:>8.3f}{b:>10.3f}{b / a:>7.2f}x   {ac:>9.3f}{bc:>11.3f}{bc / ac:>7.2f}x", flush=True)
     print("median seconds (wall, then CPU = user + system); ratio = pedalboard's time / ours, the speed of ours")
+
+
+def remove_if_present(*paths):
+    for path in paths:
+        if os.path.exists(path):
+            os.remove(path)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,7 @@ fn every_effect_instance_size_and_eq_filter_dynamics_at_most_32_kb() {
             "high-shelf",
             "high-low-pass",
             "compressor",
-            // The limiter (49 KB at 48 kHz) is not held to it yet: its rings are rounded up to a power of two
-            // (2048 frames for 10 ms of lookahead and the true-peak history) in four arrays.
+            "limiter",
             "expander",
             "gate",
         ];

@@ -235,6 +235,53 @@ fn long_tails_sleep_once_settled_and_wake_as_if_they_never_slept() {
     }
 }
 
+#[test]
+fn freeverb_sleeps_once_its_combs_settle_wakes_as_if_it_never_slept_and_never_sleeps_frozen() {
+    // At the defaults (comb feedback 0.84) the state needs about 5 s of silence to fall below the floor divided
+    // by the state-to-output bound (more than the 4 s of the test above); roomSize 1 (feedback 0.98) far longer.
+    let cases: [&[(&str, f64)]; 3] = [&[], &[("roomSize", 1.0), ("damping", 0.0)], &[("freeze", 1.0)]];
+    for values in cases {
+        let frozen = values.contains(&("freeze", 1.0));
+        let entry = corelogic_dsp::effects::find("freeverb").unwrap();
+        let make = || entry.create(FS, None, values.iter().copied()).unwrap();
+        let mut pair = Pair {
+            sleeper: make(),
+            awake: make(),
+            frame: 0,
+            peak: 0.0,
+            diff: 0.0,
+        };
+        pair.awake.set_sleep_allowed(false);
+        let burst = noise_f32(31, 4800);
+        pair.run(|f| burst.get(f).map_or(0.0, |x| 0.5 * x), 48_000);
+        let mut waited_s = 0;
+        while !pair.sleeper.is_asleep() && waited_s < 120 {
+            pair.run(|_| 0.0, 48_000);
+            waited_s += 1;
+        }
+        if frozen {
+            assert!(!pair.sleeper.is_asleep(), "a frozen freeverb fell asleep");
+            continue;
+        }
+        assert!(
+            pair.sleeper.is_asleep(),
+            "freeverb {values:?} still awake after {waited_s} s of silence"
+        );
+        pair.run(|_| 0.0, 48_000 + 77);
+        let wake = pair.frame;
+        assert_ne!(wake % 128, 0);
+        pair.run(|f| burst.get(f - wake).map_or(0.0, |x| 0.4 * x), 10 * 48_000);
+        let below = -20.0 * (pair.diff / pair.peak).log10();
+        println!("freeverb {values:?}: asleep after {waited_s} s of silence; after waking within {below:.1} dB of never sleeping");
+        assert!(
+            pair.diff <= 1e-5 * pair.peak,
+            "freeverb {values:?}: difference {:e}, peak {}",
+            pair.diff,
+            pair.peak
+        );
+    }
+}
+
 /// The smallest local peak (over windows of `window` frames) within `range`: a dip shows as a low value.
 fn lowest_local_peak(x: &[f32], range: std::ops::Range<usize>, window: usize) -> f32 {
     x[range]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Frames read, processed and written per block (effects split it into their own pieces).
-const BLOCK_FRAMES: usize = 4096;
+const BLOCK_FRAMES: usize = 16384;
 
 /// Inputs longer than this show a progress bar (when stderr is a terminal).
 const PROGRESS_MIN_SECONDS: f64 = 10.0;

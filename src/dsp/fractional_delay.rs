@@ -81,6 +81,26 @@ impl DelayLine {
         a + (b - a) * frac
     }
 
+    /// A whole-sample delay equal to what [`DelayLine::read`] would read for `delay`, when there is one: the
+    /// clamped delay if it has no fraction.
+    pub fn whole_delay(&self, delay: f64) -> Option<usize> {
+        let d = delay.clamp(1.0, self.max_delay);
+        (d == d.trunc()).then_some(d as usize)
+    }
+
+    /// One channel's block through the line at a constant whole-sample `delay` (from [`DelayLine::whole_delay`])
+    /// with a feedback loop: per sample `y = read(delay)`, `write(x + feedback x filters(y))`, output `y`, the
+    /// same operations in the same order as a per-sample loop of `read`, `process` and `write` (so the result is
+    /// identical), without the per-sample clamp, conversion and interpolation test.
+    pub fn feedback_block(&mut self, block: &mut [f32], delay: usize, feedback: f32, filters: &mut FeedbackFilters) {
+        for x in block {
+            let y = self.buf[self.pos.wrapping_sub(delay) & self.mask];
+            let back = filters.process(y);
+            self.write(*x + feedback * back);
+            *x = y;
+        }
+    }
+
     #[inline]
     pub fn write(&mut self, x: f32) {
         let x = flush_f32(x);
@@ -290,6 +310,37 @@ pub fn echoes_to_silence(feedback: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_whole_sample_feedback_block_equals_the_per_sample_loop() {
+        let input: Vec<f32> = (0..3000).map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 600.0).collect();
+        for (delay, cuts) in [
+            (1.0, (20.0, 20_000.0)),
+            (7.0, (300.0, 4000.0)),
+            (1234.0, (20.0, 8000.0)),
+        ] {
+            let mut filters = FeedbackFilters::default();
+            filters.set(cuts.0, cuts.1, 48_000.0);
+            let (mut a, mut b) = (DelayLine::new(48_000.0), DelayLine::new(48_000.0));
+            let (mut fa, mut fb) = (filters, filters);
+            let mut by_sample = input.clone();
+            for x in by_sample.iter_mut() {
+                let y = a.read(delay);
+                let back = fa.process(y);
+                a.write(*x + 0.9 * back);
+                *x = y;
+            }
+            let mut by_block = input.clone();
+            let whole = b.whole_delay(delay).unwrap();
+            for block in by_block.chunks_mut(128) {
+                b.feedback_block(block, whole, 0.9, &mut fb);
+            }
+            assert_eq!(by_sample, by_block, "delay {delay}");
+            assert_eq!(a.peak(), b.peak());
+        }
+        assert_eq!(DelayLine::new(48_000.0).whole_delay(2.5), None);
+        assert_eq!(DelayLine::new(48_000.0).whole_delay(0.0), Some(1));
+    }
 
     #[test]
     fn integer_reads_are_exact_and_fractional_reads_interpolate() {

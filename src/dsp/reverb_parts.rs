@@ -51,6 +51,13 @@ impl FreeverbComb {
         self.index = other.index;
         self.store = other.store;
     }
+
+    /// Whether the damping filter's state and every value in the buffer are within `limit` of zero. From
+    /// such a state, with silent input, the comb never outputs more than `limit` (its loop only averages and
+    /// scales by `feedback <= 1`). Scans the buffer, stopping at the first value above the limit.
+    pub fn settled(&self, limit: f32) -> bool {
+        self.store.abs() <= limit && self.buf.iter().all(|x| x.abs() <= limit)
+    }
 }
 
 /// Freeverb's bank of eight combs for one channel over a block: `sums[n]` receives the combs' outputs at frame
@@ -80,14 +87,18 @@ pub fn freeverb_comb_bank(
             .zip(&mut sums[done..done + run])
             .enumerate()
         {
-            let mut acc = 0.0f32;
-            for (segment, store) in segments.iter_mut().zip(store.iter_mut()) {
-                let out = segment[j];
-                *store = flush_f32(out * damp2 + *store * damp1);
-                segment[j] = flush_f32(*x + *store * feedback);
-                acc += out;
+            // Gathered into an array, the eight recursions run as lanes of vector instructions; the writes
+            // scatter back and the outputs add in comb order, as before.
+            let outs: [f32; 8] = std::array::from_fn(|k| segments[k][j]);
+            let mut writes = [0.0f32; 8];
+            for ((w, out), store) in writes.iter_mut().zip(&outs).zip(store.iter_mut()) {
+                *store = flush_f32(*out * damp2 + *store * damp1);
+                *w = flush_f32(*x + *store * feedback);
             }
-            *sum = acc;
+            for (segment, w) in segments.iter_mut().zip(writes) {
+                segment[j] = w;
+            }
+            *sum = outs.iter().fold(0.0f32, |acc, out| acc + out);
         }
         for c in combs.iter_mut() {
             c.index += run;
@@ -157,6 +168,11 @@ impl FreeverbAllpass {
     pub fn copy_state_from(&mut self, other: &Self) {
         self.buf.copy_from_slice(&other.buf);
         self.index = other.index;
+    }
+
+    /// Whether every value in the buffer is within `limit` of zero (a scan that stops at the first above).
+    pub fn settled(&self, limit: f32) -> bool {
+        self.buf.iter().all(|x| x.abs() <= limit)
     }
 }
 

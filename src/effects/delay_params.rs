@@ -133,6 +133,11 @@ impl SyncedTime {
         self.glide.settled()
     }
 
+    /// The delay in samples now (what the next `tick` returns once settled).
+    pub fn current(&self) -> f64 {
+        self.glide.current()
+    }
+
     /// The longer of the current and the target time, samples (for tail lengths).
     pub fn longest(&self) -> f64 {
         self.glide.current().max(self.glide.target())

@@ -30,6 +30,14 @@ const SCALE_ROOM: f32 = 0.28;
 const OFFSET_ROOM: f32 = 0.7;
 const ALLPASS_FEEDBACK: f32 = 0.5;
 
+/// A bound on the output that a state whose every value (comb buffers and filters, allpass buffers) is at most
+/// s can still produce from silent input, over s: each comb keeps its output within s (its loop averages and
+/// scales by `feedback <= 1`), so their sum stays within 8 s; a Freeverb allpass with input at most a and buffer
+/// at most b keeps its buffer within max(b, a + b/2) <= max(b, 2a) and outputs at most that plus a, so each of
+/// the four at most triples the bound (8 s -> 24 s -> 72 s -> 216 s -> 648 s, every buffer below its input's
+/// bound times 2); the wet gains add to at most `wet x SCALE_WET = 3`.
+const STATE_TO_OUTPUT_BOUND: f32 = 648.0 * SCALE_WET;
+
 pub static SPEC: EffectSpec = EffectSpec {
     id: "freeverb",
     name: "Freeverb",
@@ -181,6 +189,17 @@ impl Kernel for Freeverb {
         {
             a.copy_state_from(b);
         }
+    }
+
+    /// Never while frozen. Otherwise when every comb and allpass value is below `floor / STATE_TO_OUTPUT_BOUND`,
+    /// so that what the kept state could still add after waking stays below the floor at any `wet` and `width`
+    /// (the bound uses the largest wet gain, so a later `wet` change cannot uncover a tail). The scans stop at
+    /// the first value above the limit, so they are short while the reverb still rings.
+    fn settled(&self, floor: f32) -> bool {
+        let limit = floor / STATE_TO_OUTPUT_BOUND;
+        !self.frozen
+            && self.combs.iter().flatten().all(|c| c.settled(limit))
+            && self.allpasses.iter().flatten().all(|a| a.settled(limit))
     }
 
     /// Infinite while frozen. Otherwise each comb's loop gain is at most `feedback` at every frequency (its

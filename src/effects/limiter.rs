@@ -71,12 +71,13 @@
 use super::Kernel;
 use crate::analysis::true_peak::{PHASES, PHASE_COEFFICIENTS, TAPS_PER_PHASE};
 use crate::dsp::db_to_gain;
-use crate::dsp::delay_line::StereoLine;
 use crate::dsp::denormal::flush;
 use crate::dsp::detector::one_pole_coefficient;
 use crate::dsp::oversampler::kaiser_lowpass;
 use crate::dsp::sliding::{Extremum, SlidingExtremum};
+use crate::dsp::PIECE_FRAMES;
 use crate::params::{Category, EffectSpec, ParamSpec};
+use std::sync::OnceLock;
 
 const CEILING: usize = 0;
 const RELEASE: usize = 1;
@@ -177,6 +178,24 @@ fn detector_phases() -> [[f64; DETECTOR_TAPS]; PHASES] {
     out
 }
 
+/// The detector phases, computed once and shared by every instance (2.3 KB that each limiter used to hold).
+fn shared_detector_phases() -> &'static [[f64; DETECTOR_TAPS]; PHASES] {
+    static PHASES_ONCE: OnceLock<[[f64; DETECTOR_TAPS]; PHASES]> = OnceLock::new();
+    PHASES_ONCE.get_or_init(detector_phases)
+}
+
+/// A required gain as stored for rebuilding: the largest f32 not above it, so that a rebuilt window never
+/// holds a gain above the one measured (the ceiling proof needs `h <= g`; rounding down keeps it).
+#[inline]
+fn stored_gain(g: f64) -> f32 {
+    let r = g as f32;
+    if r as f64 > g && r > 0.0 {
+        f32::from_bits(r.to_bits() - 1)
+    } else {
+        r
+    }
+}
+
 /// The four detection values at input frame `at` of `ring` (frames `at - 41 ..= at`).
 #[inline]
 fn detector_values(phases: &[[f64; DETECTOR_TAPS]; PHASES], ring: &[f32], mask: usize, at: usize) -> [f64; PHASES] {
@@ -230,21 +249,24 @@ pub struct Limiter {
     lookahead: usize,
     /// Whether detection runs on the 4x-oversampled signal.
     true_peak: bool,
-    delay: StereoLine,
-    /// The gained input, the last `mask + 1` frames (same positions as `required`): the true-peak filter's
-    /// history, and what the required gains are recomputed from when `truePeak` changes.
+    /// The gained input, the last `mask + 1` frames (same positions as `required`): the audio's lookahead delay
+    /// (read `latency` frames back), the true-peak filter's history, and what the required gains are
+    /// recomputed from when `truePeak` changes.
     input_left: Vec<f32>,
     input_right: Vec<f32>,
-    /// The true-peak detector's phases ([`detector_phases`]).
-    detector: [[f64; DETECTOR_TAPS]; PHASES],
+    /// The true-peak detector's phases ([`detector_phases`]), shared by every instance.
+    detector: &'static [[f64; DETECTOR_TAPS]; PHASES],
     /// The detection values of the previous frame, per channel (true-peak mode).
     previous_left: [f64; PHASES],
     previous_right: [f64; PHASES],
     /// Required gains g, the last `mask + 1` samples (at least 2 * max L + 2 * hold + 2, for rebuilding after a
-    /// change).
-    required: Vec<f64>,
-    /// h' in fixed point (`UNIT`), same positions as `required`.
+    /// change), rounded down to f32 ([`stored_gain`]): only a rebuild reads them, the render path pushes g
+    /// itself.
+    required: Vec<f32>,
+    /// h' in fixed point (`UNIT`) for the last `held_mask + 1` samples (at least max L + 2: the boxcar and the
+    /// value leaving it), at ring position `pos & held_mask`.
     held: Vec<u64>,
+    held_mask: usize,
     mask: usize,
     /// The ring position the next sample is written at.
     pos: usize,
@@ -292,8 +314,8 @@ impl Limiter {
     fn required_at(&mut self, at: usize) -> f64 {
         let peak = if self.true_peak {
             let raw = at.wrapping_sub(TRUE_PEAK_DETECTION_DELAY) & self.mask;
-            let left = detector_values(&self.detector, &self.input_left, self.mask, at);
-            let right = detector_values(&self.detector, &self.input_right, self.mask, at);
+            let left = detector_values(self.detector, &self.input_left, self.mask, at);
+            let right = detector_values(self.detector, &self.input_right, self.mask, at);
             let peak = interval_peak(self.input_left[raw], &self.previous_left, &left).max(interval_peak(
                 self.input_right[raw],
                 &self.previous_right,
@@ -322,12 +344,12 @@ impl Limiter {
             self.true_peak = true_peak;
             if true_peak {
                 let first = self.pos.wrapping_sub(2 + span) & self.mask;
-                self.previous_left = detector_values(&self.detector, &self.input_left, self.mask, first);
-                self.previous_right = detector_values(&self.detector, &self.input_right, self.mask, first);
+                self.previous_left = detector_values(self.detector, &self.input_left, self.mask, first);
+                self.previous_right = detector_values(self.detector, &self.input_right, self.mask, first);
             }
             for back in (0..=span).rev() {
                 let i = self.pos.wrapping_sub(1 + back) & self.mask;
-                self.required[i] = self.required_at(i);
+                self.required[i] = stored_gain(self.required_at(i));
             }
         }
         self.window_min.set_window(window);
@@ -335,20 +357,69 @@ impl Limiter {
         let mut sum = 0u64;
         for back in (0..=span).rev() {
             let i = self.pos.wrapping_sub(1 + back) & self.mask;
-            let h = self.window_min.push(self.required[i]);
+            let h = self.window_min.push(f64::from(self.required[i]));
             if back <= lookahead {
-                self.held[i] = self.held[i].min((h * UNIT).floor() as u64);
-                sum += self.held[i];
+                let j = i & self.held_mask;
+                self.held[j] = self.held[j].min((h * UNIT).floor() as u64);
+                sum += self.held[j];
             }
         }
         self.sum = sum;
-        let last = self.held[self.pos.wrapping_sub(1) & self.mask] as f64 / UNIT;
+        let last = self.held[self.pos.wrapping_sub(1) & self.held_mask] as f64 / UNIT;
         self.recovered = self.recovered.min(last);
         self.lookahead = lookahead;
     }
 
+    /// The block at once when the limiter is at rest and stays there (sample-peak mode): every required and held
+    /// gain in play is 1 (the window's minimum is 1, the boxcar is full of `UNIT`s, the release is at 1) and no
+    /// frame of the block exceeds the ceiling. Then every per-frame step of `render` gives g = h = h' = 1 and
+    /// leaves the boxcar's sum unchanged, so the applied gain is the same for each frame: this writes the rings
+    /// as those steps would, moves the sliding minimum by `push_repeated`, and multiplies the delayed input by
+    /// that gain, computed as `render` computes it (identical output). Returns false, having changed nothing
+    /// that `render` does not write again, when the block does not qualify.
+    fn render_at_unity(&mut self, left: &mut [f32], right: &mut [f32]) -> bool {
+        let full = (self.lookahead as u64 + 1) * UNIT as u64;
+        if self.true_peak || self.recovered != 1.0 || self.sum != full || self.window_min.extremum() != Some(1.0) {
+            return false;
+        }
+        let big = f32::MAX as f64;
+        let n = left.len().min(right.len());
+        // The ring holds at least a block beyond the delay only for blocks up to a piece; longer ones go frame by
+        // frame.
+        if n == 0 || n > PIECE_FRAMES {
+            return false;
+        }
+        let mut quiet = true;
+        for (k, (l, r)) in left.iter().zip(right.iter()).enumerate() {
+            let at = (self.pos + k) & self.mask;
+            let xl = (*l as f64 * self.input_gain).clamp(-big, big) as f32;
+            let xr = (*r as f64 * self.input_gain).clamp(-big, big) as f32;
+            self.input_left[at] = xl;
+            self.input_right[at] = xr;
+            quiet &= (xl.abs() as f64).max(xr.abs() as f64) <= self.ceiling;
+        }
+        if !quiet {
+            return false;
+        }
+        for k in 0..n {
+            self.required[(self.pos + k) & self.mask] = 1.0;
+            self.held[(self.pos + k) & self.held_mask] = UNIT as u64;
+        }
+        self.window_min.push_repeated(1.0, n);
+        let boxcar_scale = 1.0 / ((self.lookahead + 1) as f64 * UNIT);
+        let gain = self.sum as i64 as f64 * boxcar_scale;
+        self.applied = gain;
+        let delay = delay_frames(self.lookahead, self.true_peak);
+        for (k, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+            let delayed = (self.pos + k).wrapping_sub(delay) & self.mask;
+            *l = (self.input_left[delayed] as f64 * gain) as f32;
+            *r = (self.input_right[delayed] as f64 * gain) as f32;
+        }
+        self.pos = (self.pos + n) & self.mask;
+        true
+    }
+
     fn clear(&mut self) {
-        self.delay.reset();
         self.input_left.fill(0.0);
         self.input_right.fill(0.0);
         self.previous_left = [0.0; PHASES];
@@ -369,21 +440,27 @@ impl Kernel for Limiter {
     fn new(sample_rate: f64, params: &[f64]) -> Self {
         let max_lookahead = lookahead_samples(MAX_LOOKAHEAD_MS, sample_rate);
         // Room to rebuild after a change: 2 L + 2 hold + 1 required gains, and the detector's history before them.
-        let size = (2 * max_lookahead + 2 * TRUE_PEAK_HOLD + DETECTOR_TAPS + 3).next_power_of_two();
+        // Also a piece beyond the longest delay, which `render_at_unity` writes before it reads the delay (it only
+        // matters at low rates: 1024 frames either way at 44.1 and 48 kHz).
+        let size = (2 * max_lookahead + 2 * TRUE_PEAK_HOLD + DETECTOR_TAPS + 3)
+            .max(Self::max_latency(sample_rate) + PIECE_FRAMES + 1)
+            .next_power_of_two();
+        // The boxcar and the value leaving it; a power of two no larger than `size`, so both rings share `pos`.
+        let held_size = (max_lookahead + 2).next_power_of_two();
         let lookahead = lookahead_samples(params[LOOKAHEAD], sample_rate).min(max_lookahead);
         let true_peak = params[TRUE_PEAK] >= 0.5;
         let mut k = Limiter {
             sample_rate,
             lookahead,
             true_peak,
-            delay: StereoLine::new(Self::max_latency(sample_rate)),
             input_left: vec![0.0; size],
             input_right: vec![0.0; size],
-            detector: detector_phases(),
+            detector: shared_detector_phases(),
             previous_left: [0.0; PHASES],
             previous_right: [0.0; PHASES],
             required: vec![1.0; size],
-            held: vec![UNIT as u64; size],
+            held: vec![UNIT as u64; held_size],
+            held_mask: held_size - 1,
             mask: size - 1,
             pos: 0,
             window_min: SlidingExtremum::new(
@@ -428,6 +505,9 @@ impl Kernel for Limiter {
     }
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
+        if self.render_at_unity(left, right) {
+            return;
+        }
         let big = f32::MAX as f64;
         let boxcar_scale = 1.0 / ((self.lookahead + 1) as f64 * UNIT);
         let delay = delay_frames(self.lookahead, self.true_peak);
@@ -443,20 +523,24 @@ impl Kernel for Limiter {
                 let peak = (xl.abs() as f64).max(xr.abs() as f64);
                 required_gain(peak, self.ceiling)
             };
-            self.required[self.pos] = g;
+            self.required[self.pos] = stored_gain(g);
             let h = self.window_min.push(g);
             let recovered = 1.0 - self.release_coeff * (1.0 - self.recovered);
             self.recovered = flush(h.min(recovered));
-            // `as u64` truncates and saturates negatives to 0, so it equals `floor() as u64` for every value,
-            // without `floor`'s library call on baseline x86-64.
-            let held = (self.recovered * UNIT) as u64;
-            let leaving = self.held[self.pos.wrapping_sub(self.lookahead + 1) & self.mask];
-            self.held[self.pos] = held;
+            // Truncation equals `floor` here (0 <= recovered <= 1, so the product is within [0, 2^52]), without
+            // `floor`'s library call on baseline x86-64; through i64 because that conversion is one instruction
+            // there, while f64 -> u64 is a compare-and-branch sequence (the same value for this range).
+            let held = (self.recovered * UNIT) as i64 as u64;
+            let leaving = self.held[self.pos.wrapping_sub(self.lookahead + 1) & self.held_mask];
+            self.held[self.pos & self.held_mask] = held;
             self.sum = self.sum + held - leaving;
+            // The input ring is the lookahead delay line (`delay` < the ring's size).
+            let delayed = self.pos.wrapping_sub(delay) & self.mask;
+            let (dl, dr) = (self.input_left[delayed], self.input_right[delayed]);
             self.pos = (self.pos + 1) & self.mask;
-            let gain = self.sum as f64 * boxcar_scale;
+            // The sum is at most (max L + 1) x 2^52 < 2^63: i64 converts it exactly, in one instruction.
+            let gain = self.sum as i64 as f64 * boxcar_scale;
             self.applied = gain;
-            let (dl, dr) = self.delay.tick(xl, xr, delay);
             *l = (dl as f64 * gain) as f32;
             *r = (dr as f64 * gain) as f32;
         }
@@ -469,7 +553,6 @@ impl Kernel for Limiter {
     fn copy_state_from(&mut self, other: &Self) {
         self.lookahead = other.lookahead;
         self.true_peak = other.true_peak;
-        self.delay.copy_from(&other.delay);
         self.input_left.copy_from_slice(&other.input_left);
         self.input_right.copy_from_slice(&other.input_right);
         self.previous_left = other.previous_left;
@@ -514,7 +597,6 @@ impl Kernel for Limiter {
             && (self.recovered - 1.0).abs() <= 1e-7
             && self.held.iter().all(|h| *h == UNIT as u64)
             && self.required.iter().all(|g| *g == 1.0)
-            && self.delay.settled(limit)
             && self
                 .input_left
                 .iter()

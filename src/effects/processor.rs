@@ -59,12 +59,11 @@ pub const SETTLE_FLOOR_RATIO: f32 = 1e-6;
 
 const PIECE: u64 = PIECE_FRAMES as u64;
 
-/// One piece of scratch: the dry path and the outgoing kernel's output during a crossfade.
+/// One piece of scratch: the dry path (and the input replayed while priming, which ends before the dry path of
+/// the same piece is written).
 struct Scratch {
     dry_left: [f32; PIECE_FRAMES],
     dry_right: [f32; PIECE_FRAMES],
-    alt_left: [f32; PIECE_FRAMES],
-    alt_right: [f32; PIECE_FRAMES],
 }
 
 /// A latency change in progress: the output fades out until `switch_at` (a piece boundary), where the new
@@ -76,10 +75,13 @@ struct LatencySwitch {
     switched: bool,
 }
 
-/// The second kernel for crossfades, with the parameters it runs with.
+/// The second kernel for crossfades, with the parameters it runs with and a piece of scratch for its output
+/// (only effects that crossfade hold it).
 struct Spare<K> {
     kernel: K,
     params: Vec<f64>,
+    alt_left: [f32; PIECE_FRAMES],
+    alt_right: [f32; PIECE_FRAMES],
 }
 
 /// The generic half of every effect: events, glides, crossfades, mix, bypass, latency alignment, sleeping.
@@ -144,6 +146,8 @@ impl<K: Kernel> Processor<K> {
                 Box::new(Spare {
                     kernel: K::new(sample_rate, &params),
                     params: params.clone(),
+                    alt_left: [0.0; PIECE_FRAMES],
+                    alt_right: [0.0; PIECE_FRAMES],
                 })
             }),
             crossfade: None,
@@ -157,8 +161,6 @@ impl<K: Kernel> Processor<K> {
             scratch: Box::new(Scratch {
                 dry_left: [0.0; PIECE_FRAMES],
                 dry_right: [0.0; PIECE_FRAMES],
-                alt_left: [0.0; PIECE_FRAMES],
-                alt_right: [0.0; PIECE_FRAMES],
             }),
             fade_frames: smoothing_frames(sample_rate),
             curve_pending: Vec::with_capacity(if K::TAKES_CURVE { MAX_CURVE_LEN } else { 0 }),
@@ -240,7 +242,8 @@ impl<K: Kernel> Processor<K> {
     }
 
     /// Renders the last `2 x latency` input frames before `at` (at most what the dry ring holds) through the
-    /// kernel, discarding the output.
+    /// kernel, discarding the output. Uses the dry scratch: every caller renders the segment at `at` next,
+    /// which writes the dry path afresh.
     fn prime(&mut self, at: u64) {
         let latency = self.kernel.latency();
         let Some(dry) = &self.dry else { return };
@@ -255,12 +258,12 @@ impl<K: Kernel> Processor<K> {
             for k in 0..len {
                 // `read(d)` is the frame written `d` before the most recent one.
                 let (l, r) = dry.read(frames - 1 - (done + k));
-                s.alt_left[k] = l;
-                s.alt_right[k] = r;
+                s.dry_left[k] = l;
+                s.dry_right[k] = r;
             }
             let start = at - (frames - done) as u64;
             self.kernel
-                .render(start, &mut s.alt_left[..len], &mut s.alt_right[..len]);
+                .render(start, &mut s.dry_left[..len], &mut s.dry_right[..len]);
             done += len;
         }
     }
@@ -488,7 +491,7 @@ impl<K: Kernel> Processor<K> {
         } else {
             match (self.crossfade, &mut self.spare) {
                 (Some(x), Some(spare)) => {
-                    let (alt_l, alt_r) = (&mut s.alt_left[..len], &mut s.alt_right[..len]);
+                    let (alt_l, alt_r) = (&mut spare.alt_left[..len], &mut spare.alt_right[..len]);
                     alt_l.copy_from_slice(left);
                     alt_r.copy_from_slice(right);
                     spare.kernel.render(at, alt_l, alt_r);
@@ -764,5 +767,41 @@ impl<K: Kernel> Effect for Processor<K> {
 
     fn is_kernel_running(&self) -> bool {
         !self.asleep && !self.kernel_idle
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain one-accumulator scans the lane versions replace (the reference they must equal).
+    fn reference(samples: &[f32]) -> (Vec<f32>, f32) {
+        let clean: Vec<f32> = samples.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect();
+        let peak = clean.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        (clean, peak)
+    }
+
+    #[test]
+    fn lane_peak_scans_equal_the_plain_scan_with_and_without_non_finite_samples() {
+        for len in [0usize, 1, 7, 8, 9, 100, 128] {
+            for bad_at in [None, Some(0), Some(len / 2), Some(len.saturating_sub(1))] {
+                for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                    let mut left: Vec<f32> = (0..len).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+                    let mut right: Vec<f32> = (0..len).map(|i| ((i * 53 % 97) as f32 - 48.0) / 3.0).collect();
+                    if let Some(at) = bad_at.filter(|_| len > 0) {
+                        left[at] = bad;
+                        right[len - 1 - at] = bad;
+                    }
+                    let both: Vec<f32> = left.iter().chain(&right).copied().collect();
+                    let (clean, peak) = reference(&both);
+                    let (mut l, mut r) = (left.clone(), right.clone());
+                    assert_eq!(sanitize_and_peak(&mut l, &mut r), peak);
+                    assert_eq!([l.clone(), r.clone()].concat(), clean);
+                    let (mut l, mut r) = (left.clone(), right.clone());
+                    assert_eq!(guard_and_peak(&mut l, &mut r), peak);
+                    assert_eq!([l, r].concat(), clean);
+                }
+            }
+        }
     }
 }

@@ -70,6 +70,19 @@ impl Kernel for SimpleDelay {
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
         let LinePair { lines, filters } = &mut self.pair;
         self.time.start();
+        // A settled time ticks to the same value every frame: when it is a whole number of samples, each
+        // channel runs its block in one loop without the per-frame glide and interpolation (identical output).
+        if let Some(d) = self
+            .time
+            .settled()
+            .then(|| lines[0].whole_delay(self.time.current()))
+            .flatten()
+        {
+            for ((line, f), block) in lines.iter_mut().zip(filters.iter_mut()).zip([left, right]) {
+                line.feedback_block(block, d, self.feedback, f);
+            }
+            return;
+        }
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let d = self.time.tick();
             for (ch, x) in [l, r].into_iter().enumerate() {

@@ -10,7 +10,7 @@ ours, ...), so a machine that slows down during the call slows both.
 
 Settings matched on both sides (the effects' defaults where the two agree):
   compressor     thresholdDb -20, ratio 4, attackMs 10, releaseMs 100   Compressor(-20 dB, 4, 10 ms, 100 ms)
-  limiter        ceilingDb -1, releaseMs 50                             Limiter(threshold -1 dB, 50 ms)
+  limiter        ceilingDb -6, releaseMs 50                             Limiter(threshold -6 dB, 50 ms)
   distortion     soft (tanh), driveDb 12, toneHz 20000, oversample 1    Distortion(drive_db 12): tanh(g x)
   distortion-2x  the same at the default oversample 2 (not a goal)      the same Distortion
   simple-delay   timeMs 500, feedback 0.5, mix 0.5                      Delay(0.5 s, feedback 0.5, mix 0.5)
@@ -63,8 +63,8 @@ EFFECTS = {
     ),
     "limiter": (
         "limiter",
-        ["ceilingDb=-1", "releaseMs=50"],
-        lambda: [pedalboard.Limiter(threshold_db=-1, release_ms=50)],
+        ["ceilingDb=-6", "releaseMs=50"],
+        lambda: [pedalboard.Limiter(threshold_db=-6, release_ms=50)],
     ),
     "distortion": (
         "distortion",

@@ -30,3 +30,6 @@ cargo build --release --bin corelogic-dsp
 
 log "node tests/browser/run.mjs"
 node tests/browser/run.mjs target/release/corelogic-dsp
+
+log "node tests/browser/demo.mjs (the demo page driven as a user; screenshot in target/browser-screenshots/)"
+node tests/browser/demo.mjs

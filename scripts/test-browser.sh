@@ -28,6 +28,9 @@ bash scripts/build-package.sh
 log "cargo build --release --bin corelogic-dsp"
 cargo build --release --bin corelogic-dsp
 
+log "tsc -p tests/browser (the package's types: generated effect ids and parameter names reject typos)"
+node_modules/.bin/tsc -p tests/browser
+
 log "node tests/browser/run.mjs"
 node tests/browser/run.mjs target/release/corelogic-dsp
 

@@ -278,6 +278,23 @@ export function loadCoreLogic(): Promise<CoreLogic> {
   return loading;
 }
 
+/** The package bound to one AudioContext (or OfflineAudioContext): `createChain` is `createEffectChain` on it. */
+export interface Engine {
+  readonly coreLogic: CoreLogic;
+  readonly context: BaseAudioContext;
+  createChain(chain: Chain, options?: ChainOptions): Promise<EffectChainNode>;
+}
+
+/** Loads the package (once per page) and binds it to `context`. */
+export async function createEngine(context: BaseAudioContext): Promise<Engine> {
+  const coreLogic = await loadCoreLogic();
+  return {
+    coreLogic,
+    context,
+    createChain: (chain, options) => coreLogic.createEffectChain(context, chain, options),
+  };
+}
+
 export class CoreLogic {
   /** Worklet modules added, per context (a context needs the module once). */
   private readonly worklets = new WeakMap<BaseAudioContext, Promise<void>>();

@@ -100,7 +100,8 @@ const tests = {
     const input = toBuffer(await fetchWav('input.wav'));
     const render = async (change) => {
       const context = new OfflineAudioContext({ numberOfChannels: 2, length: input.length, sampleRate: input.sampleRate });
-      const node = await core.createEffectChain(context, [{ effect: 'parametric-eq', parameters: { b2GainDb: 6 } }]);
+      const engine = await CL.createEngine(context); // createEffectChain bound to the context
+      const node = await engine.createChain([{ effect: 'parametric-eq', parameters: { b2GainDb: 6 } }]);
       node.onerror = (e) => reported.push(e.message);
       if (change) node.setParameter(0, 'outputGainDb', gainDb, { time: changeFrame / input.sampleRate, source: 'automation' });
       await node.flush(); // messages do not reach the processor while an offline context renders

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Sets up and runs every check and test: formatting, lints, the wasm32 build of the core, and the test suites.
+# Sets up and runs every check and test: formatting, lints, the wasm32 build of the core, the wasm module in
+# Node, the npm package in headless Chromium, and the test suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
-step() { printf '\n== %s\n' "$*"; }
+# Each stage prints its title; the time the previous one took is printed when the next starts.
+stage_started=$SECONDS
+step() {
+  printf '\n(%d s)\n== %s\n' "$((SECONDS - stage_started))" "$*"
+  stage_started=$SECONDS
+}
 
 step "cargo fmt --check"
 cargo fmt --check
@@ -22,5 +28,9 @@ cargo build --lib --target wasm32-unknown-unknown --no-default-features --releas
 step "wasm module in Node: raw interface against the CLI, error codes (scripts/test-wasm.sh)"
 bash scripts/test-wasm.sh
 
+step "npm package in headless Chromium (scripts/test-browser.sh)"
+bash scripts/test-browser.sh
+
 step "cargo test"
 cargo test
+printf '\n(%d s)\n== all tests passed in %d s\n' "$((SECONDS - stage_started))" "$SECONDS"

@@ -14,6 +14,7 @@
 //!
 //! Control calls (creating chains, adding inserts, the listing) allocate and may take JSON.
 
+use crate::analysis::{self, MAX_PEAK_BUCKETS, MAX_PEAK_CHANNELS};
 use crate::chain::{parse_chain, ChainError};
 use crate::effects::{registry, Effect, Event, Source, DEFAULT_BPM, SAMPLE_RATE_RANGE};
 use crate::listing::listing_json;
@@ -50,6 +51,8 @@ pub enum ErrorCode {
     BadChainJson = -12,
     Internal = -13,
     BadSource = -14,
+    /// Analysis or peaks input the analysis cannot measure (sample rate, channels, frames, buckets, levels).
+    BadAnalysisInput = -15,
 }
 
 impl ErrorCode {
@@ -108,6 +111,7 @@ pub enum HostError {
     BadSource {
         source: u32,
     },
+    BadAnalysisInput(String),
 }
 
 impl HostError {
@@ -127,6 +131,7 @@ impl HostError {
             HostError::BadChainJson(_) => ErrorCode::BadChainJson,
             HostError::Internal(_) => ErrorCode::Internal,
             HostError::BadSource { .. } => ErrorCode::BadSource,
+            HostError::BadAnalysisInput(_) => ErrorCode::BadAnalysisInput,
         }
     }
 }
@@ -186,6 +191,7 @@ impl fmt::Display for HostError {
                     "change source {source} is neither 0 (user, glides) nor 1 (automation, exact)"
                 )
             }
+            HostError::BadAnalysisInput(message) => write!(f, "analysis: {message}"),
         }
     }
 }
@@ -250,7 +256,15 @@ pub struct Host {
     listing: Option<String>,
     /// Bytes the caller writes (e.g. chain JSON) before a call that reads them.
     input_bytes: Vec<u8>,
+    /// Samples the caller writes before [`Host::analyze`] or [`Host::peaks`]: planar, channel after channel.
+    analysis_samples: Vec<f32>,
+    /// The last analysis or peaks result (JSON).
+    result_json: String,
 }
+
+/// The most samples (frames x channels) one analysis or peaks call takes: 512 MiB of f32, a 23-minute stereo
+/// file at 192 kHz; a bound on what a request can make the host allocate.
+pub const MAX_ANALYSIS_SAMPLES: u64 = 1 << 27;
 
 /// A frame stamp from an f64: a whole number from 0 to 2^53 (pure).
 pub fn frame_from_f64(frame: f64) -> Result<u64, HostError> {
@@ -309,6 +323,83 @@ impl Host {
     pub fn input_bytes(&mut self, len: usize) -> &mut [u8] {
         self.input_bytes.resize(len, 0);
         &mut self.input_bytes
+    }
+
+    /// A buffer for `channels` x `frames` samples (planar: channel 0's frames, then channel 1's) that the caller
+    /// fills before [`Host::analyze`] or [`Host::peaks`]; valid until the next call.
+    pub fn analysis_samples(&mut self, channels: u32, frames: u32) -> Result<&mut [f32], HostError> {
+        let samples = u64::from(channels) * u64::from(frames);
+        if channels == 0 || channels as usize > MAX_PEAK_CHANNELS {
+            return Err(HostError::BadAnalysisInput(format!(
+                "{channels} channels: 1 to {MAX_PEAK_CHANNELS} are supported"
+            )));
+        }
+        if samples > MAX_ANALYSIS_SAMPLES {
+            return Err(HostError::BadAnalysisInput(format!(
+                "{frames} frames x {channels} channels is more than {MAX_ANALYSIS_SAMPLES} samples"
+            )));
+        }
+        self.analysis_samples.clear();
+        self.analysis_samples.resize(samples as usize, 0.0);
+        Ok(&mut self.analysis_samples)
+    }
+
+    /// The samples written by the caller, as one slice per channel, checked against what was reserved.
+    fn written_channels(&self, channels: u32, frames: u32) -> Result<Vec<&[f32]>, HostError> {
+        let (channels, frames) = (channels as usize, frames as usize);
+        if channels == 0 || channels * frames != self.analysis_samples.len() {
+            return Err(HostError::BadAnalysisInput(format!(
+                "{channels} channels x {frames} frames do not match the {} samples reserved by analysis_samples_ptr",
+                self.analysis_samples.len()
+            )));
+        }
+        if frames == 0 {
+            return Ok(vec![&[]; channels]);
+        }
+        Ok(self.analysis_samples.chunks_exact(frames).collect())
+    }
+
+    /// Analyses the samples written at [`Host::analysis_samples`] (1 or 2 channels) and returns the JSON of
+    /// `corelogic-dsp analyze --json` ([`crate::analysis::json`]).
+    pub fn analyze(&mut self, sample_rate_hz: f64, channels: u32, frames: u32) -> Result<&str, HostError> {
+        let slices = self.written_channels(channels, frames)?;
+        let result =
+            analysis::analyze(sample_rate_hz, &slices).map_err(|e| HostError::BadAnalysisInput(e.to_string()))?;
+        self.result_json = analysis::json::analysis_json(&result).to_string();
+        Ok(&self.result_json)
+    }
+
+    /// Waveform peaks of the samples written at [`Host::analysis_samples`] (1 to 8 channels): the JSON of
+    /// `corelogic-dsp peaks --json` ([`crate::analysis::json`]).
+    pub fn peaks(
+        &mut self,
+        sample_rate_hz: f64,
+        channels: u32,
+        frames: u32,
+        buckets: u32,
+        levels: u32,
+    ) -> Result<&str, HostError> {
+        let slices = self.written_channels(channels, frames)?;
+        let bad = |e: analysis::AnalysisError| HostError::BadAnalysisInput(e.to_string());
+        if let Some(finest) = (buckets as usize).checked_mul(1usize << levels.clamp(1, 16).saturating_sub(1)) {
+            if finest > MAX_PEAK_BUCKETS {
+                return Err(HostError::BadAnalysisInput(format!(
+                    "{buckets} buckets with {levels} levels asks for more than {MAX_PEAK_BUCKETS} buckets at the finest level"
+                )));
+            }
+        }
+        let mut builder =
+            analysis::PeaksBuilder::new(u64::from(frames), channels as usize, buckets as usize, levels as usize)
+                .map_err(bad)?;
+        builder.push(&slices).map_err(bad)?;
+        let json = analysis::json::peaks_json(sample_rate_hz, channels as usize, u64::from(frames), &builder.finish());
+        self.result_json = json.to_string();
+        Ok(&self.result_json)
+    }
+
+    /// The last result of [`Host::analyze`] or [`Host::peaks`].
+    pub fn result_json(&self) -> &str {
+        &self.result_json
     }
 
     /// Creates a chain with no inserts; returns its id. Ids of freed chains are reused.
@@ -778,5 +869,57 @@ mod tests {
         assert_eq!(host.listing_json().unwrap(), listing_json().unwrap());
         assert_eq!(effect_count(), 19);
         assert_eq!(param_count(index_of("compressor")).unwrap(), 8);
+    }
+
+    /// The host's analysis and peaks are the library's (the same JSON the CLI prints), from planar samples.
+    #[test]
+    fn analysis_and_peaks_equal_the_library() {
+        let (left, right) = (noise(48_000, 3), noise(48_000, 4));
+        let mut host = Host::new();
+        let samples = host.analysis_samples(2, 48_000).unwrap();
+        samples[..48_000].copy_from_slice(&left);
+        samples[48_000..].copy_from_slice(&right);
+        let expected = analysis::json::analysis_json(&analysis::analyze(44_100.0, &[&left, &right]).unwrap());
+        assert_eq!(host.analyze(44_100.0, 2, 48_000).unwrap(), expected.to_string());
+        let mut builder = analysis::PeaksBuilder::new(48_000, 2, 100, 3).unwrap();
+        builder.push(&[&left, &right]).unwrap();
+        let expected = analysis::json::peaks_json(44_100.0, 2, 48_000, &builder.finish());
+        assert_eq!(host.peaks(44_100.0, 2, 48_000, 100, 3).unwrap(), expected.to_string());
+        assert_eq!(host.result_json(), expected.to_string());
+    }
+
+    #[test]
+    fn bad_analysis_input_names_what_was_wrong() {
+        let mut host = Host::new();
+        let message = |e: HostError| (e.code(), e.to_string());
+        let (code, text) = message(host.analysis_samples(9, 10).unwrap_err());
+        assert_eq!(
+            (code, text.as_str()),
+            (
+                ErrorCode::BadAnalysisInput,
+                "analysis: 9 channels: 1 to 8 are supported"
+            )
+        );
+        assert!(message(host.analysis_samples(2, u32::MAX).unwrap_err())
+            .1
+            .contains("more than 134217728 samples"));
+        host.analysis_samples(2, 100).unwrap();
+        assert!(message(host.analyze(48_000.0, 2, 99).unwrap_err())
+            .1
+            .contains("do not match the 200 samples"));
+        assert!(message(host.analyze(10.0, 2, 100).unwrap_err())
+            .1
+            .contains("sample rate 10 Hz"));
+        host.analysis_samples(3, 100).unwrap();
+        assert!(message(host.analyze(48_000.0, 3, 100).unwrap_err())
+            .1
+            .contains("3 channels: 1 to 2"));
+        assert!(message(host.peaks(48_000.0, 3, 100, 0, 1).unwrap_err())
+            .1
+            .contains("at least 1 bucket"));
+        assert!(message(host.peaks(48_000.0, 3, 100, 1 << 20, 8).unwrap_err())
+            .1
+            .contains("finest level"));
+        assert_eq!(ErrorCode::BadAnalysisInput.code(), -15);
     }
 }

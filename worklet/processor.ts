@@ -44,6 +44,7 @@ interface Exports {
   chain_right_ptr(chain: number): number;
   chain_frame(chain: number): number;
   chain_insert_count(chain: number): number;
+  chain_latency(chain: number): number;
   chain_gain_reduction_db(chain: number, insert: number): number;
   input_bytes_ptr(len: number): number;
   last_error_code(): number;
@@ -62,7 +63,14 @@ export interface ChainProcessorOptions {
 export type ControlMessage =
   | { type: 'param'; insert: number; param: number; value: number; time?: number; source?: 'user' | 'automation' }
   | { type: 'enabled'; insert: number; enabled: boolean; time?: number }
-  | { type: 'tempo'; bpm: number; time?: number };
+  | { type: 'tempo'; bpm: number; time?: number }
+  /** Replaces the whole chain (its state starts fresh); answers `chain` with the new inserts and latency. */
+  | { type: 'chain'; chainJson: Uint8Array }
+  /** Answered by `pong` with the same id once every earlier message was applied (an OfflineAudioContext does
+   * not deliver messages while it renders: wait for this before `startRendering()`). */
+  | { type: 'ping'; id: number }
+  /** Frees the chain; the processor then outputs silence and lets the node be collected. */
+  | { type: 'dispose' };
 
 /** The first externref slot after wasm-bindgen 0.2.130's reserved ones (its glue sets the same slots). */
 const EXTERNREF_BASE = 1024;
@@ -165,7 +173,8 @@ class ChainProcessor extends AudioWorkletProcessor {
   /** The context frame at the chain's frame 0 (the chain counts the frames it processed). */
   private contextFrameAtChainStart = 0;
   private chainFrames = 0;
-  private readonly chainJson: Uint8Array;
+  private chainJson: Uint8Array;
+  private disposed = false;
   /** The last value of every parameter changed by message, replayed after a trap: key insert * 1024 + param. */
   private readonly lastParams = new Map<number, number>();
   private readonly lastEnabled = new Map<number, boolean>();
@@ -189,7 +198,7 @@ class ChainProcessor extends AudioWorkletProcessor {
     try {
       this.shared = sharedInstance(module);
       this.build();
-      this.port.postMessage({ type: 'ready', inserts: this.inserts });
+      this.port.postMessage({ type: 'ready', inserts: this.inserts, latency: this.shared.exports.chain_latency(this.chain) });
     } catch (e) {
       // A constructor exception reaches the page only as a bare `processorerror`: say what it was.
       this.failed = true;
@@ -227,8 +236,21 @@ class ChainProcessor extends AudioWorkletProcessor {
   }
 
   private control(message: ControlMessage): void {
-    if (this.failed) return;
+    if (message.type === 'ping') {
+      this.port.postMessage({ type: 'pong', id: message.id, frame: currentFrame });
+      return;
+    }
+    if (this.failed || this.disposed) return;
     const w = this.shared.exports;
+    if (message.type === 'dispose') {
+      w.chain_free(this.chain);
+      this.disposed = true;
+      return;
+    }
+    if (message.type === 'chain') {
+      this.replaceChain(message.chainJson);
+      return;
+    }
     let result = 0;
     if (message.type === 'param') {
       const source = message.source === 'automation' ? 1 : 0;
@@ -247,8 +269,39 @@ class ChainProcessor extends AudioWorkletProcessor {
     }
   }
 
+  /** Builds the new chain beside the old one and swaps only when it was accepted (then forgets the old
+   * chain's parameter changes: they addressed its inserts). */
+  private replaceChain(chainJson: Uint8Array): void {
+    const w = this.shared.exports;
+    const old = { chain: this.chain, json: this.chainJson, frames: this.chainFrames, start: this.contextFrameAtChainStart, params: new Map(this.lastParams), enabled: new Map(this.lastEnabled) };
+    this.chainJson = chainJson;
+    this.lastParams.clear();
+    this.lastEnabled.clear();
+    try {
+      this.build();
+      w.chain_free(old.chain);
+      this.port.postMessage({ type: 'chain', inserts: this.inserts, latency: w.chain_latency(this.chain) });
+    } catch (e) {
+      if (this.chain !== old.chain && this.chain >= 0) w.chain_free(this.chain);
+      this.chain = old.chain;
+      this.chainJson = old.json;
+      this.chainFrames = old.frames;
+      this.contextFrameAtChainStart = old.start;
+      for (const [k, v] of old.params) this.lastParams.set(k, v);
+      for (const [k, v] of old.enabled) this.lastEnabled.set(k, v);
+      this.inserts = w.chain_insert_count(old.chain);
+      this.gainReduction = new Float32Array(this.inserts);
+      this.buffer = null;
+      this.port.postMessage({ type: 'error', code: 'chain', message: String((e as Error).message ?? e) });
+    }
+  }
+
   process(inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
     const output = outputs[0];
+    if (this.disposed) {
+      for (let c = 0; c < output.length; c++) output[c].fill(0);
+      return false;
+    }
     if (this.failed) {
       for (let c = 0; c < output.length; c++) output[c].fill(0);
       return true;
@@ -300,9 +353,17 @@ class ChainProcessor extends AudioWorkletProcessor {
     }
     if (this.framesSinceMeter >= this.meterIntervalFrames) {
       const rms = Math.sqrt(this.sumSquares / (2 * this.meterFrames));
-      this.port.postMessage({ type: 'meters', gainReductionDb: Array.from(this.gainReduction), peak: this.peak, rms });
+      this.port.postMessage({
+        type: 'meters',
+        gainReductionDb: Array.from(this.gainReduction),
+        peak: this.peak,
+        rms,
+        frame: currentFrame + frames,
+      });
       this.gainReduction.fill(0);
-      this.peak = this.sumSquares = this.meterFrames = this.framesSinceMeter = 0;
+      this.peak = this.sumSquares = this.meterFrames = 0;
+      // Keep the remainder, so reports average exactly METER_RATE_HZ although they fall on quantum boundaries.
+      this.framesSinceMeter -= this.meterIntervalFrames;
     }
   }
 

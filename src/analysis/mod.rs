@@ -16,6 +16,7 @@
 
 mod error;
 pub mod features;
+pub mod json;
 pub mod loudness;
 pub mod mfcc;
 pub mod peaks;

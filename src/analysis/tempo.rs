@@ -35,22 +35,24 @@ const COARSE_STEP: f64 = 0.1;
 /// half).
 const TARGET_HOP_SECONDS: f64 = 0.0116;
 
+/// The FFT runs in f64 like the frame features' (`features.rs`): one float type for all analysis, so the wasm
+/// build holds one copy of rustfft (two float types doubled it: issue 11).
 pub struct TempoEstimator {
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: Arc<dyn RealToComplex<f64>>,
     n_fft: usize,
     hop: usize,
     frame_rate_hz: f64,
-    window: Vec<f32>,
-    frame: Vec<f32>,
+    window: Vec<f64>,
+    frame: Vec<f64>,
     fill: usize,
-    fft_in: Vec<f32>,
-    spectrum: Vec<Complex<f32>>,
-    scratch: Vec<Complex<f32>>,
+    fft_in: Vec<f64>,
+    spectrum: Vec<Complex<f64>>,
+    scratch: Vec<Complex<f64>>,
     /// Sum over frames of the frame's total power (for the onset-to-level ratio).
     power_sum: f64,
     frames: u64,
     /// Bin powers of the previous frame.
-    previous: Vec<f32>,
+    previous: Vec<f64>,
     has_previous: bool,
     /// The last raw envelope values, newest last, for the smoothing kernel.
     raw: [f64; SMOOTHING.len()],
@@ -81,10 +83,10 @@ impl TempoEstimator {
         let max_period_lag = (60.0 / MIN_BPM * frame_rate_hz).ceil() as usize;
         // Enough lags for the refining comb to see several multiples of the slowest period.
         let max_lag = max_period_lag * 2 * COMB_MULTIPLES;
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n_fft);
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
         let scratch = fft.make_scratch_vec();
         let window = (0..n_fft)
-            .map(|n| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / n_fft as f64).cos()) as f32)
+            .map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / n_fft as f64).cos())
             .collect();
         Ok(Self {
             fft,
@@ -116,7 +118,7 @@ impl TempoEstimator {
     /// Feeds mono samples.
     pub fn push(&mut self, samples: &[f64]) {
         for &x in samples {
-            self.frame[self.fill] = x as f32;
+            self.frame[self.fill] = x;
             self.fill += 1;
             if self.fill == self.n_fft {
                 self.process_frame();
@@ -133,19 +135,19 @@ impl TempoEstimator {
         self.fft
             .process_with_scratch(&mut self.fft_in, &mut self.spectrum, &mut self.scratch)
             .expect("buffers sized by the plan");
-        let scale = (4.0 / (self.n_fft as f64 * self.n_fft as f64)) as f32;
-        let (mut flux, mut total) = (0.0f32, 0.0f32);
+        let scale = 4.0 / (self.n_fft as f64 * self.n_fft as f64);
+        let (mut flux, mut total) = (0.0f64, 0.0f64);
         for (prev, c) in self.previous.iter_mut().zip(&self.spectrum) {
             let power = scale * c.norm_sqr();
             flux += (power - *prev).max(0.0);
             total += power;
             *prev = power;
         }
-        self.power_sum += f64::from(total);
+        self.power_sum += total;
         self.frames += 1;
         if std::mem::replace(&mut self.has_previous, true) {
             self.raw.copy_within(1.., 0);
-            self.raw[SMOOTHING.len() - 1] = f64::from(flux).sqrt();
+            self.raw[SMOOTHING.len() - 1] = flux.sqrt();
             self.raw_count += 1;
             if self.raw_count >= SMOOTHING.len() {
                 let smoothed = self.raw.iter().zip(&SMOOTHING).map(|(a, b)| a * b).sum();

@@ -303,3 +303,54 @@ pub fn chain_reset(chain: u32) -> i32 {
 fn busy() -> HostError {
     HostError::Internal(String::from("re-entrant call"))
 }
+
+/// Reserves room for `channels` x `frames` f32 samples (planar: channel 0's frames, then channel 1's) for
+/// [`analyze`] or [`peaks`] and returns its address (4-byte aligned), or 0 on failure. Valid until the next call.
+#[wasm_bindgen]
+pub fn analysis_samples_ptr(channels: u32, frames: u32) -> u32 {
+    with_host(
+        |host| match host.analysis_samples(channels, frames) {
+            Ok(samples) => samples.as_mut_ptr() as u32,
+            Err(e) => {
+                host.fail(e);
+                0
+            }
+        },
+        0,
+    )
+}
+
+/// Analyses the samples written at `analysis_samples_ptr` (`corelogic-dsp analyze --json`'s measurements at
+/// `sample_rate_hz`); returns the length of the JSON at `result_json_ptr()`, or a negative error code. Control
+/// side only: allocates.
+#[wasm_bindgen]
+pub fn analyze(sample_rate_hz: f64, channels: u32, frames: u32) -> i32 {
+    with_host(
+        |host| {
+            let result = host.analyze(sample_rate_hz, channels, frames).map(str::len);
+            record(host, result, |n| n as i32)
+        },
+        ErrorCode::Internal.code(),
+    )
+}
+
+/// Waveform peaks (`corelogic-dsp peaks --json`) of the samples written at `analysis_samples_ptr`; returns the
+/// length of the JSON at `result_json_ptr()`, or a negative error code.
+#[wasm_bindgen]
+pub fn peaks(sample_rate_hz: f64, channels: u32, frames: u32, buckets: u32, levels: u32) -> i32 {
+    with_host(
+        |host| {
+            let result = host
+                .peaks(sample_rate_hz, channels, frames, buckets, levels)
+                .map(str::len);
+            record(host, result, |n| n as i32)
+        },
+        ErrorCode::Internal.code(),
+    )
+}
+
+/// The address of the last [`analyze`] or [`peaks`] result (UTF-8 JSON).
+#[wasm_bindgen]
+pub fn result_json_ptr() -> u32 {
+    with_host(|host| host.result_json().as_ptr() as u32, 0)
+}

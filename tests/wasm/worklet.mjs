@@ -58,7 +58,7 @@ const CHANGE_FRAME = 100 * QUANTUM + 37; // in context frames; the node starts a
 // The processor: starts at context frame 512, gets an automation message stamped with a context time.
 frameNow = 512;
 const node = new Processor({ processorOptions: { module: wasmModule, chainJson: utf8Encode(JSON.stringify(chainJson)) } });
-assert.deepEqual(node.port.posted.shift(), { type: 'ready', inserts: 3 });
+assert.deepEqual(node.port.posted.shift(), { type: 'ready', inserts: 3, latency: 0 });
 node.port.onmessage({ data: { type: 'param', insert: 1, param: THRESHOLD_PARAM, value: -10, time: (512 + CHANGE_FRAME) / SAMPLE_RATE_HZ, source: 'automation' } });
 const outL = new Float32Array(QUANTA * QUANTUM);
 const outR = new Float32Array(QUANTA * QUANTUM);

@@ -22,10 +22,7 @@ cargo clippy --all-targets -- -D warnings
 step "cargo doc (broken intra-doc links fail)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --lib --quiet
 
-step "wasm32 build of the DSP core"
-cargo build --lib --target wasm32-unknown-unknown --no-default-features --release
-
-step "wasm module in Node: raw interface against the CLI, error codes (scripts/test-wasm.sh)"
+step "wasm module (wasm32 build of the core) in Node: raw interface against the CLI, error codes (scripts/test-wasm.sh)"
 bash scripts/test-wasm.sh
 
 step "npm package in headless Chromium (scripts/test-browser.sh)"

@@ -36,7 +36,7 @@ const COARSE_STEP: f64 = 0.1;
 const TARGET_HOP_SECONDS: f64 = 0.0116;
 
 /// The FFT runs in f64 like the frame features' (`features.rs`): one float type for all analysis, so the wasm
-/// build holds one copy of rustfft (two float types doubled it: issue 11).
+/// build holds one copy of rustfft (two float types doubled its share of the module).
 pub struct TempoEstimator {
     fft: Arc<dyn RealToComplex<f64>>,
     n_fft: usize,

@@ -11,10 +11,10 @@ use crate::params::EffectSpec;
 use serde_json::Value;
 use std::fmt;
 
-/// The only effect that takes a custom `curve` (effects.md, `wave-shaper`).
+/// The only effect that takes a custom `curve` (the effect contract, `wave-shaper`).
 pub const CURVE_EFFECT_ID: &str = "wave-shaper";
 
-/// The fewest and most values a custom curve may have (effects.md).
+/// The fewest and most values a custom curve may have (the effect contract).
 pub const CURVE_LEN_RANGE: (usize, usize) = (2, 4096);
 
 /// The keys an entry may have, in the order error messages list them.

@@ -1,4 +1,4 @@
-//! WAV files for the command-line program: reading every format cli.md lists, and writing stereo output
+//! WAV files for the command-line program: reading every format docs/cli.md lists, and writing stereo output
 //! atomically (temporary file in the output's directory, renamed into place only on success).
 //!
 //! Reading: one small RIFF chunk parser handles every accepted format (PCM 8-bit unsigned, 16/24/32-bit
@@ -15,7 +15,7 @@ use std::fs;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// The sample rates the program reads (cli.md), in Hz.
+/// The sample rates the program reads (docs/cli.md), in Hz.
 pub const SAMPLE_RATE_RANGE_HZ: (u32, u32) = (8_000, 192_000);
 
 const FORMAT_PCM: u16 = 1;

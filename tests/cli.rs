@@ -808,7 +808,7 @@ fn stereo_float_file(path: &Path, sample_rate_hz: u32, left: &[f32], right: &[f3
 }
 
 #[test]
-fn analyze_json_prints_exactly_the_cli_md_keys() {
+fn analyze_json_prints_exactly_the_documented_keys() {
     let dir = temp_dir();
     let input = dir.path().join("sine.wav");
     let sr = 48_000u32;

@@ -1,4 +1,4 @@
-//! Measurements of a recording (engine.md, "Analysis and mix assistance", the measurement half): levels,
+//! Measurements of a recording (the measurement half of the mix analysis): levels,
 //! loudness, true peak, spectral features and MFCCs as librosa 0.11 defines them, tempo, waveform peaks.
 //!
 //! - [`loudness`]: K-weighting, gating, the streaming [`LoudnessMeter`] (also the engine's master meter).

@@ -1,5 +1,5 @@
-//! The `corelogic-dsp` command-line program (cli.md): argument parsing and files only; the DSP, the chain
-//! validation and the dither live in the library.
+//! The `corelogic-dsp` command-line program (its contract is `docs/cli.md`): argument parsing and files only;
+//! the DSP, the chain validation and the dither live in the library.
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
@@ -36,8 +36,11 @@ enum Command {
     /// List the effects, their parameters and presets.
     Effects {
         /// Print one JSON array (the source for the TypeScript types and the demo's controls).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the effect reference as Markdown (the repository's docs/effects.md is this output).
+        #[arg(long)]
+        markdown: bool,
     },
     /// Run one effect or a chain over a WAV file.
     Process(ProcessArgs),
@@ -45,7 +48,7 @@ enum Command {
     Analyze {
         /// Input WAV file.
         input: PathBuf,
-        /// Print one JSON object (cli.md's keys); levels that do not exist (silence) are null.
+        /// Print one JSON object (keys as in docs/cli.md); levels that do not exist (silence) are null.
         #[arg(long)]
         json: bool,
     },
@@ -166,7 +169,7 @@ fn main() -> ExitCode {
         Err(e) => return report(Failure::Input(one_line(&e.render().to_string()))),
     };
     let result = match cli.command {
-        Command::Effects { json } => list_effects(json),
+        Command::Effects { json, markdown } => list_effects(json, markdown),
         Command::Process(args) => process(&args),
         Command::Analyze { input, json } => analyze(&input, json),
         Command::Peaks(args) => peaks(&args),
@@ -202,9 +205,11 @@ fn one_line(text: &str) -> String {
 
 // ---- effects ----
 
-fn list_effects(as_json: bool) -> Result<(), Failure> {
+fn list_effects(as_json: bool, as_markdown: bool) -> Result<(), Failure> {
     let internal = |e: listing::ListingError| Failure::System(e.to_string());
-    if as_json {
+    if as_markdown {
+        print!("{}", listing::effects_markdown().map_err(internal)?);
+    } else if as_json {
         println!("{}", listing::listing_json().map_err(internal)?);
     } else {
         for effect in listing::listing().map_err(internal)? {

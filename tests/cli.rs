@@ -976,3 +976,276 @@ fn analyze_and_peaks_reject_bad_input_with_exit_2_and_one_line() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+// ---- Unix manners: a closed stdout, labels and presets on the command line, limits, one-line errors ----
+
+/// Runs the program with its stdout a pipe whose reading end is closed before the program writes anything, as
+/// `| head -c 0` would: the program must end quietly (exit 0, nothing on stderr), not panic (exit 101).
+fn run_with_stdout_closed(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corelogic-dsp"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("the binary ends")
+}
+
+#[test]
+fn a_reader_that_closes_stdout_early_ends_the_program_quietly_with_exit_0() {
+    let dir = temp_dir();
+    let input = dir.path().join("in.wav");
+    write_noise(&input, 48_000, 48_000);
+    let wav = path_str(&input);
+    for args in [
+        vec!["effects", "--json"],
+        vec!["effects"],
+        vec!["effects", "--markdown"],
+        vec!["analyze", wav, "--json"],
+        vec!["analyze", wav],
+        vec!["peaks", wav, "--buckets", "4000", "--levels", "3", "--json"],
+        vec!["peaks", wav, "--buckets", "4000"],
+        vec!["--help"],
+    ] {
+        let out = run_with_stdout_closed(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr_of(&out));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", stderr_of(&out));
+    }
+}
+
+/// Runs `process` over `input` into `name.wav` in `dir` and returns the output's bytes.
+fn process_bytes(dir: &Path, input: &Path, name: &str, options: &[&str]) -> Vec<u8> {
+    let output = dir.join(format!("{name}.wav"));
+    let mut args = vec!["process", path_str(input), path_str(&output)];
+    args.extend_from_slice(options);
+    let out = run(&args);
+    assert!(out.status.success(), "{name}: {}", stderr_of(&out));
+    fs::read(output).unwrap()
+}
+
+#[test]
+fn set_takes_labels_case_insensitively_and_presets_by_name() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let input = d.join("in.wav");
+    write_noise(&input, 4_800, 48_000);
+    let hlp = ["--effect", "high-low-pass"];
+    let by_index = process_bytes(d, &input, "index", &[hlp[0], hlp[1], "--set", "mode=1"]);
+    for label in ["lowPass", "lowpass", "LOWPASS"] {
+        let setting = format!("mode={label}");
+        let by_label = process_bytes(d, &input, label, &[hlp[0], hlp[1], "--set", &setting]);
+        assert_eq!(by_label, by_index, "{label}");
+    }
+    assert_ne!(
+        by_index,
+        process_bytes(d, &input, "hp", &[hlp[0], hlp[1], "--set", "mode=highPass"])
+    );
+    // A choice (oversample 1, 2, 4, 8) by its label.
+    let sat = ["--effect", "saturation"];
+    assert_eq!(
+        process_bytes(d, &input, "os-label", &[sat[0], sat[1], "--set", "oversample=4x"]),
+        process_bytes(d, &input, "os-value", &[sat[0], sat[1], "--set", "oversample=4"])
+    );
+    // --preset and --set preset= equal the chain's "preset", with --set values layered on top.
+    let chain_path = d.join("plate.json");
+    let chain = serde_json::json!([{"effect": "plate-reverb", "preset": "plate", "parameters": {"mix": 0.5}}]);
+    fs::write(&chain_path, chain.to_string()).unwrap();
+    let by_chain = process_bytes(d, &input, "chain", &["--chain", path_str(&chain_path)]);
+    let plate = ["--effect", "plate-reverb"];
+    let by_option = process_bytes(
+        d,
+        &input,
+        "opt",
+        &[plate[0], plate[1], "--preset", "plate", "--set", "mix=0.5"],
+    );
+    let by_set = process_bytes(
+        d,
+        &input,
+        "set",
+        &[plate[0], plate[1], "--set", "mix=0.5", "--set", "preset=plate"],
+    );
+    assert_eq!(by_option, by_chain);
+    assert_eq!(by_set, by_chain);
+    assert_ne!(
+        by_chain,
+        process_bytes(d, &input, "no-preset", &[plate[0], plate[1], "--set", "mix=0.5"])
+    );
+}
+
+#[test]
+fn bad_labels_presets_and_repeated_settings_are_named_in_one_line() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let good = d.join("in.wav");
+    write_noise(&good, 480, 48_000);
+    let g = path_str(&good);
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "unknown label",
+            vec![
+                "process",
+                g,
+                "OUT",
+                "--effect",
+                "high-low-pass",
+                "--set",
+                "mode=bandPass",
+            ],
+            "'bandPass' is not a number; allowed: 0 (highPass), 1 (lowPass)",
+        ),
+        (
+            "choice out of range",
+            vec!["process", g, "OUT", "--effect", "saturation", "--set", "oversample=3"],
+            "labels: 1 (1x), 2 (2x), 4 (4x), 8 (8x)",
+        ),
+        (
+            "repeated parameter",
+            vec![
+                "process",
+                g,
+                "OUT",
+                "--effect",
+                "limiter",
+                "--set",
+                "ceilingDb=-1",
+                "--set",
+                "ceilingDb=-3",
+            ],
+            "parameter 'ceilingDb' is set more than once",
+        ),
+        (
+            "unknown preset",
+            vec!["process", g, "OUT", "--effect", "plate-reverb", "--preset", "cathedral"],
+            "no preset 'cathedral' (presets: init, plate",
+        ),
+        (
+            "unknown preset by --set",
+            vec![
+                "process",
+                g,
+                "OUT",
+                "--effect",
+                "plate-reverb",
+                "--set",
+                "preset=cathedral",
+            ],
+            "no preset 'cathedral'",
+        ),
+        (
+            "preset twice",
+            vec![
+                "process",
+                g,
+                "OUT",
+                "--effect",
+                "plate-reverb",
+                "--preset",
+                "plate",
+                "--set",
+                "preset=init",
+            ],
+            "the preset is already chosen by --preset",
+        ),
+        (
+            "preset with a chain",
+            vec!["process", g, "OUT", "--chain", "c.json", "--preset", "plate"],
+            "--preset applies to --effect only",
+        ),
+    ];
+    for (label, args, expected) in cases {
+        assert_bad_input(label, d, &args, expected);
+    }
+}
+
+#[test]
+fn chains_and_peak_requests_beyond_their_limits_are_bad_input() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let good = d.join("in.wav");
+    write_noise(&good, 1_000, 48_000);
+    let g = path_str(&good);
+    let chain_of = |n: usize| -> PathBuf {
+        let path = d.join(format!("chain-{n}.json"));
+        let entries: Vec<Value> = (0..n).map(|_| serde_json::json!({"effect": "hall-reverb"})).collect();
+        fs::write(&path, Value::Array(entries).to_string()).unwrap();
+        path
+    };
+    // 64 entries run; 65 are refused before any effect is built.
+    let longest = chain_of(64);
+    let out = run(&["process", g, path_str(&d.join("ok.wav")), "--chain", path_str(&longest)]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let too_long = chain_of(65);
+    let args = ["process", g, "OUT", "--chain", path_str(&too_long)];
+    assert_bad_input(
+        "chain of 65",
+        d,
+        &args,
+        "chain: 65 entries, more than the 64 a chain may hold",
+    );
+    // peaks: the finest level may not have more buckets than the file has frames (1,000 here).
+    for (args, expected) in [
+        (
+            vec!["peaks", g, "--buckets", "16777216", "--json"],
+            "more than the file's 1000 frames",
+        ),
+        (
+            vec!["peaks", g, "--buckets", "512", "--levels", "16"],
+            "16777216 buckets at the finest level",
+        ),
+        (
+            vec!["peaks", g, "--buckets", "1024", "--levels", "16"],
+            "more than 16777216 buckets",
+        ),
+        (
+            vec!["peaks", g, "--buckets", "501", "--levels", "2"],
+            "more than the file's 1000 frames",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr_of(&out).contains(expected), "{args:?}: {}", stderr_of(&out));
+        assert!(out.stdout.is_empty());
+    }
+    let out = run(&["peaks", g, "--buckets", "250", "--levels", "3", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["levels"][2]["buckets"].as_u64(), Some(1000));
+}
+
+#[test]
+fn control_characters_in_paths_and_ids_are_escaped_so_errors_stay_one_line() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let good = d.join("in.wav");
+    write_noise(&good, 480, 48_000);
+    let missing = d.join("bad\nname.wav");
+    let nul_chain = d.join("nul.json");
+    fs::write(&nul_chain, r#"[{"effect": "lim\u0000iter"}]"#).unwrap();
+    let g = path_str(&good);
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "newline in a path",
+            vec!["process", path_str(&missing), "OUT", "--effect", "limiter"],
+            "bad\\nname.wav: no such file",
+        ),
+        (
+            "NUL in an id (from a chain file: an argument cannot hold one)",
+            vec!["process", g, "OUT", "--chain", path_str(&nul_chain)],
+            "chain[0].effect: unknown effect 'lim\\u{0}iter'",
+        ),
+        (
+            "newline in a key",
+            vec!["process", g, "OUT", "--effect", "limiter", "--set", "ceiling\nDb=1"],
+            "parameter 'ceiling\\nDb'",
+        ),
+        (
+            "newline in a clap value",
+            vec!["process", g, "OUT", "--effect", "limiter", "--bpm", "1\n2"],
+            "invalid value '1\\n2' for '--bpm <BPM>'",
+        ),
+    ];
+    for (label, args, expected) in cases {
+        assert_bad_input(label, d, &args, expected);
+    }
+}

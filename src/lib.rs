@@ -14,7 +14,8 @@
 //!   transport).
 //! - [`analysis`]: loudness, true peak, spectral features, MFCCs, tempo and waveform peaks.
 //! - [`host`]: effect chains addressed by number (the WebAssembly bindings in `src/wasm/` are a thin layer over it).
-//! - `wav` (feature `cli`): reading and atomically writing WAV files.
+//! - `wav` (feature `cli`): reading and atomically writing WAV files; `interrupt` removes an unfinished output
+//!   when a signal ends the program.
 
 pub mod analysis;
 pub mod chain;
@@ -23,6 +24,8 @@ pub mod dsp;
 pub mod effects;
 pub mod engine;
 pub mod host;
+#[cfg(feature = "cli")]
+pub mod interrupt;
 pub mod listing;
 pub mod params;
 #[cfg(target_arch = "wasm32")]

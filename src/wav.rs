@@ -563,6 +563,9 @@ pub struct WavOutput {
     destination: PathBuf,
     file: BufWriter<fs::File>,
     temp_path: tempfile::TempPath,
+    /// Removes the temporary file if a signal ends the program. Declared after `temp_path`, so it is dropped
+    /// after it: the file is never unregistered while it still exists.
+    _interrupt: crate::interrupt::Registration,
     format: OutputFormat,
     data_size_at: usize,
     data_bytes: u64,
@@ -576,8 +579,18 @@ fn io_error(path: &Path, what: &str, e: impl fmt::Display) -> WavError {
 }
 
 impl WavOutput {
-    /// Starts writing `destination` (stereo, at `sample_rate_hz`, in `format`).
+    /// Starts writing `destination` (stereo, at `sample_rate_hz`, in `format`). A destination that exists and
+    /// is not a regular file (a device such as /dev/null, a FIFO, a directory) is bad input: renaming over it
+    /// would replace it by a regular file.
     pub fn create(destination: &Path, sample_rate_hz: u32, format: OutputFormat) -> Result<Self, WavError> {
+        if let Ok(metadata) = fs::metadata(destination) {
+            if !metadata.is_file() {
+                return Err(WavError::BadInput(format!(
+                    "{}: not a regular file (a device, FIFO or directory); give the path of a file to write",
+                    name(destination)
+                )));
+            }
+        }
         let directory = match destination.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -587,6 +600,7 @@ impl WavOutput {
             .suffix(".wav.tmp")
             .tempfile_in(directory)
             .map_err(|e| io_error(destination, "cannot create a temporary file beside it", e))?;
+        let interrupt = crate::interrupt::register(temp.path());
         let (file, temp_path) = temp.into_parts();
         keep_permissions(destination, &file);
         let (header, data_size_at) = stereo_header(sample_rate_hz, format);
@@ -597,6 +611,7 @@ impl WavOutput {
             destination: destination.to_path_buf(),
             file,
             temp_path,
+            _interrupt: interrupt,
             format,
             data_size_at,
             data_bytes: 0,

@@ -1249,3 +1249,115 @@ fn control_characters_in_paths_and_ids_are_escaped_so_errors_stay_one_line() {
         assert_bad_input(label, d, &args, expected);
     }
 }
+
+// ---- interrupted runs and outputs that are not regular files ----
+
+/// Every file name in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(unix)]
+#[test]
+fn a_signal_mid_run_removes_the_temporary_file_and_ends_with_that_signal() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+    let dir = temp_dir();
+    let d = dir.path();
+    let input = d.join("in.wav");
+    write_noise(&input, 4_800, 48_000);
+    for (signal, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        let output = d.join("out.wav");
+        // An hour of reverb tail: far longer than the test waits before it signals.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corelogic-dsp"))
+            .args(["process", path_str(&input), path_str(&output)])
+            .args(["--effect", "hall-reverb", "--tail", "3600"])
+            .spawn()
+            .expect("the binary runs");
+        // Signalled once the temporary file exists and holds audio.
+        let started = Instant::now();
+        loop {
+            let temp = names_in(d).into_iter().find(|n| n.ends_with(".wav.tmp"));
+            let size = temp.map_or(0, |n| fs::metadata(d.join(n)).map_or(0, |m| m.len()));
+            if size > 100_000 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "SIG{signal}: no temporary file grew"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let kill = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(number),
+            "SIG{signal}: ended by the signal, {status:?}"
+        );
+        assert_eq!(
+            names_in(d),
+            vec!["in.wav".to_string()],
+            "SIG{signal}: only the input is left"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_size_limit_is_an_io_failure_that_leaves_no_temporary_file() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let input = d.join("in.wav");
+    write_noise(&input, 48_000, 48_000);
+    let output = d.join("out.wav");
+    // ulimit -f counts 1024-byte blocks (bash, dash): 64 KiB, far less than the 384 KB output.
+    let script = format!(
+        "ulimit -f 64 && exec '{}' process '{}' '{}' --effect limiter",
+        env!("CARGO_BIN_EXE_corelogic-dsp"),
+        path_str(&input),
+        path_str(&output)
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("out.wav: cannot write"), "{stderr}");
+    assert_eq!(names_in(d), vec!["in.wav".to_string()]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_that_is_a_device_is_refused_and_stays_a_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = temp_dir();
+    let d = dir.path();
+    let input = d.join("in.wav");
+    write_noise(&input, 480, 48_000);
+    let null = Path::new("/dev/null");
+    assert!(fs::metadata(null).unwrap().file_type().is_char_device());
+    for output in [null, d] {
+        let out = run(&["process", path_str(&input), path_str(output), "--effect", "limiter"]);
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("not a regular file"), "{stderr}");
+    }
+    assert!(
+        fs::metadata(null).unwrap().file_type().is_char_device(),
+        "/dev/null is still a device"
+    );
+    assert_eq!(
+        names_in(d),
+        vec!["in.wav".to_string()],
+        "no temporary file beside a refused output"
+    );
+}

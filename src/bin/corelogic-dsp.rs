@@ -178,6 +178,8 @@ impl From<WavError> for Failure {
 }
 
 fn main() -> ExitCode {
+    // Before any output file is created: an interrupted run leaves no temporary file behind.
+    corelogic_dsp::interrupt::remove_unfinished_outputs_on_interrupt();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

@@ -551,6 +551,7 @@ fn edge_cases_give_defined_results() {
     assert_defined(&silence, "silence");
     assert_eq!(silence.integrated_lufs, f64::NEG_INFINITY);
     assert_eq!(silence.peak_db, f64::NEG_INFINITY);
+    assert_eq!(silence.crest_db, f64::NEG_INFINITY, "no crest factor without signal");
     assert_eq!(silence.loudness_range_lu, None);
     assert_eq!(silence.spectral_centroid_mean_hz, 0.0);
     assert!((silence.spectral_flatness - 1.0).abs() < 1e-9);

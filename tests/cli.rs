@@ -873,13 +873,13 @@ fn analyze_reports_silence_as_null_loudness() {
         "peakDb",
         "truePeakDb",
         "rmsDb",
+        "crestDb",
         "integratedLufs",
         "loudnessRangeLu",
         "tempoBpm",
     ] {
         assert!(json[key].is_null(), "{key}: {}", json[key]);
     }
-    assert_eq!(json["crestDb"].as_f64(), Some(0.0));
     assert_eq!(json["spectralCentroidHz"]["mean"].as_f64(), Some(0.0));
 }
 
@@ -1359,5 +1359,24 @@ fn an_output_that_is_a_device_is_refused_and_stays_a_device() {
         names_in(d),
         vec!["in.wav".to_string()],
         "no temporary file beside a refused output"
+    );
+}
+
+#[test]
+fn analyze_gives_a_finite_true_peak_for_samples_near_f32_max() {
+    let dir = temp_dir();
+    let input = dir.path().join("huge.wav");
+    let left: Vec<f32> = (0..48_000).map(|i| f32::MAX * (i as f32 * 0.9).sin()).collect();
+    stereo_float_file(&input, 48_000, &left, &left);
+    let out = run(&["analyze", path_str(&input), "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let peak_db = json["peakDb"].as_f64().expect("a peak");
+    let true_peak_db = json["truePeakDb"].as_f64().expect("a true peak, not null");
+    // 20 log10(f32::MAX) = 770.6 dB; the oversampled peak of a 0.9 rad/sample sine lies above the samples.
+    assert!((peak_db - 770.6).abs() < 0.05, "{peak_db}");
+    assert!(
+        true_peak_db >= peak_db && true_peak_db < peak_db + 3.0,
+        "{true_peak_db} vs {peak_db}"
     );
 }

@@ -9,7 +9,7 @@
 //! For each effect it finds the span S of silence after a 0.5 s full-scale noise burst until the output stays
 //! below 1e-30, then times (best of 3, wall clock):
 //! - `tail`: processing those S frames of silence right after the burst, against S frames of white noise
-//!   (effects.md: at most 1.5x);
+//!   (the effect contract: at most 1.5x);
 //! - `deep tail`: the next S frames of silence (the state has decayed 1e-30 and further: with flushing it is
 //!   zero, without it f32 state sinks into the subnormal range and stays there, since `x * g` rounds back up to
 //!   the smallest subnormal), against the same noise.

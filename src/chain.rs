@@ -11,10 +11,10 @@ use crate::params::EffectSpec;
 use serde_json::Value;
 use std::fmt;
 
-/// The only effect that takes a custom `curve` (effects.md, `wave-shaper`).
+/// The only effect that takes a custom `curve` (the effect contract, `wave-shaper`).
 pub const CURVE_EFFECT_ID: &str = "wave-shaper";
 
-/// The fewest and most values a custom curve may have (effects.md).
+/// The fewest and most values a custom curve may have (the effect contract).
 pub const CURVE_LEN_RANGE: (usize, usize) = (2, 4096);
 
 /// The keys an entry may have, in the order error messages list them.
@@ -101,11 +101,24 @@ pub fn parse_chain(json: &str) -> Result<Vec<ChainEntry>, ChainError> {
     parse_chain_value(&root, ROOT_PATH)
 }
 
-/// Validates an already parsed chain (an array of entries) whose path is `path`.
+/// The most entries a chain holds: about what a DAW's insert rack offers. Every entry costs memory (a reverb
+/// several MB), so without a limit a long chain file exhausts memory instead of being rejected.
+pub const MAX_CHAIN_ENTRIES: usize = 64;
+
+/// Validates an already parsed chain (an array of at most [`MAX_CHAIN_ENTRIES`] entries) whose path is `path`.
 pub fn parse_chain_value(root: &Value, path: &str) -> Result<Vec<ChainEntry>, ChainError> {
     let Value::Array(items) = root else {
         return Err(expected(path, "an array of effect entries", root));
     };
+    if items.len() > MAX_CHAIN_ENTRIES {
+        return Err(ChainError::at(
+            path,
+            format!(
+                "{} entries, more than the {MAX_CHAIN_ENTRIES} a chain may hold",
+                items.len()
+            ),
+        ));
+    }
     items
         .iter()
         .enumerate()

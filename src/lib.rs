@@ -1,5 +1,8 @@
-//! corelogic-dsp: the signal path of CoreLogic Studio (effects now; mixer, automation and analysis to come),
-//! in plain Rust that runs natively, in WebAssembly and in the `corelogic-dsp` command-line program.
+//! corelogic-dsp: the signal path of CoreLogic Studio (the effects, the analysis and the engine's control side;
+//! the mixer's audio path is on its way), in plain Rust that runs natively, in WebAssembly and in the
+//! `corelogic-dsp` command-line program. The repository's `docs/` holds the command-line contract
+//! (`docs/cli.md`), the effect reference (`docs/effects.md`, generated from the parameter tables), the project
+//! format (`docs/project.md`) and the WebAssembly interface (`docs/wasm.md`).
 //!
 //! - [`params`]: parameter tables and validation, the single source for every listing and UI.
 //! - [`dsp`]: building blocks (biquads, glides, delay lines, denormal guards).
@@ -11,7 +14,8 @@
 //!   transport).
 //! - [`analysis`]: loudness, true peak, spectral features, MFCCs, tempo and waveform peaks.
 //! - [`host`]: effect chains addressed by number (the WebAssembly bindings in `src/wasm/` are a thin layer over it).
-//! - `wav` (feature `cli`): reading and atomically writing WAV files.
+//! - `wav` (feature `cli`): reading and atomically writing WAV files; `interrupt` removes an unfinished output
+//!   when a signal ends the program.
 
 pub mod analysis;
 pub mod chain;
@@ -20,6 +24,8 @@ pub mod dsp;
 pub mod effects;
 pub mod engine;
 pub mod host;
+#[cfg(feature = "cli")]
+pub mod interrupt;
 pub mod listing;
 pub mod params;
 #[cfg(target_arch = "wasm32")]

@@ -197,6 +197,108 @@ pub fn listing_json() -> Result<String, ListingError> {
     serde_json::to_string_pretty(&listing()?).map_err(|e| ListingError::Json(e.to_string()))
 }
 
+/// The command that regenerates `docs/effects.md` from the parameter tables (the test that compares the
+/// checked-in file with [`effects_markdown`] prints it when they differ).
+pub const EFFECTS_MARKDOWN_COMMAND: &str = "cargo run --bin corelogic-dsp -- effects --markdown > docs/effects.md";
+
+/// A number for the Markdown reference: whole numbers without a fraction, others as Rust prints them
+/// (the shortest text that reads back as the same f64).
+fn markdown_number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
+}
+
+/// What kind of value a parameter takes, for the Markdown reference.
+fn markdown_kind(p: &ParameterListing) -> String {
+    match &p.values {
+        Some(values) => {
+            let list: Vec<String> = values
+                .iter()
+                .map(|v| format!("{} = {}", markdown_number(v.value), v.label))
+                .collect();
+            list.join(", ")
+        }
+        None if p.integer => "whole number".to_string(),
+        None => "number".to_string(),
+    }
+}
+
+/// The effect reference as Markdown (`docs/effects.md`), generated from [`listing`] so that it can never
+/// disagree with the parameter tables: per effect its id, name, category, latency, every parameter (unit,
+/// range, default, allowed values, taper, automatable, whether it changes latency) and every preset.
+pub fn effects_markdown() -> Result<String, ListingError> {
+    let effects = listing()?;
+    let mut out = String::new();
+    out += "# Effect reference\n\n";
+    out += "<!-- Generated from the parameter tables (src/params.rs and each effect's table); do not edit by hand.\n";
+    out += &format!("     Regenerate with: {EFFECTS_MARKDOWN_COMMAND} -->\n\n");
+    out +=
+        "Every effect `corelogic-dsp` runs, in registry order: the id a chain, a project insert or `--effect` names,\n";
+    out += "its parameters and its presets. The same data is `corelogic-dsp effects --json`.\n\n";
+    out += "- **range**: the allowed values, ends included; values outside it, non-finite values and fractions for\n";
+    out += "  whole-number parameters are rejected, never clamped.\n";
+    out += "- **values**: for enumerations, switches and choices, each allowed value and its label (`--set` takes\n";
+    out += "  either, the label case-insensitively).\n";
+    out += "- **taper**: how a UI knob maps its travel to the value (`linear` or `log`).\n";
+    out += "- **automatable**: whether the value may follow an automation curve.\n";
+    out += "- **latency**: samples at 48 kHz with the default parameters, and the most any parameter values give;\n";
+    out += "  parameters marked *changes latency* move it.\n";
+    out +=
+        "- **presets**: `init` is the defaults; a preset sets the listed values, the others keep their defaults.\n\n";
+    out += "| id | name | category | latency at 48 kHz (max) |\n|---|---|---|---|\n";
+    for e in &effects {
+        out += &format!(
+            "| [`{}`](#{}) | {} | {} | {} ({}) |\n",
+            e.id, e.id, e.name, e.category, e.latency_samples_at_48k, e.max_latency_samples_at_48k
+        );
+    }
+    for e in &effects {
+        out += &format!("\n## {}\n\n", e.id);
+        out += &format!(
+            "{} ({}). Latency at 48 kHz: {} samples with the defaults, at most {}.\n\n",
+            e.name, e.category, e.latency_samples_at_48k, e.max_latency_samples_at_48k
+        );
+        out += "| # | parameter | unit | range | default | values | taper | automatable | changes latency |\n";
+        out += "|---|---|---|---|---|---|---|---|---|\n";
+        for (i, p) in e.parameters.iter().enumerate() {
+            let unit = if p.unit.is_empty() { "-" } else { p.unit };
+            let taper = match p.taper {
+                Taper::Linear => "linear",
+                Taper::Log => "log",
+            };
+            let yes_no = |b: bool| if b { "yes" } else { "no" };
+            out += &format!(
+                "| {i} | `{}` | {unit} | {} .. {} | {} | {} | {taper} | {} | {} |\n",
+                p.name,
+                markdown_number(p.min),
+                markdown_number(p.max),
+                markdown_number(p.default),
+                markdown_kind(p),
+                yes_no(p.automatable),
+                yes_no(p.changes_latency)
+            );
+        }
+        out += "\nPresets:\n\n";
+        for preset in &e.presets {
+            let values: Vec<String> = preset
+                .parameters
+                .iter()
+                .map(|(name, value)| format!("`{name}` {}", markdown_number(*value)))
+                .collect();
+            let values = if values.is_empty() {
+                "the defaults".to_string()
+            } else {
+                values.join(", ")
+            };
+            out += &format!("- `{}`: {values}\n", preset.name);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

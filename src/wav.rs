@@ -1,4 +1,4 @@
-//! WAV files for the command-line program: reading every format cli.md lists, and writing stereo output
+//! WAV files for the command-line program: reading every format docs/cli.md lists, and writing stereo output
 //! atomically (temporary file in the output's directory, renamed into place only on success).
 //!
 //! Reading: one small RIFF chunk parser handles every accepted format (PCM 8-bit unsigned, 16/24/32-bit
@@ -15,7 +15,7 @@ use std::fs;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-/// The sample rates the program reads (cli.md), in Hz.
+/// The sample rates the program reads (docs/cli.md), in Hz.
 pub const SAMPLE_RATE_RANGE_HZ: (u32, u32) = (8_000, 192_000);
 
 const FORMAT_PCM: u16 = 1;
@@ -563,6 +563,9 @@ pub struct WavOutput {
     destination: PathBuf,
     file: BufWriter<fs::File>,
     temp_path: tempfile::TempPath,
+    /// Removes the temporary file if a signal ends the program. Declared after `temp_path`, so it is dropped
+    /// after it: the file is never unregistered while it still exists.
+    _interrupt: crate::interrupt::Registration,
     format: OutputFormat,
     data_size_at: usize,
     data_bytes: u64,
@@ -576,8 +579,18 @@ fn io_error(path: &Path, what: &str, e: impl fmt::Display) -> WavError {
 }
 
 impl WavOutput {
-    /// Starts writing `destination` (stereo, at `sample_rate_hz`, in `format`).
+    /// Starts writing `destination` (stereo, at `sample_rate_hz`, in `format`). A destination that exists and
+    /// is not a regular file (a device such as /dev/null, a FIFO, a directory) is bad input: renaming over it
+    /// would replace it by a regular file.
     pub fn create(destination: &Path, sample_rate_hz: u32, format: OutputFormat) -> Result<Self, WavError> {
+        if let Ok(metadata) = fs::metadata(destination) {
+            if !metadata.is_file() {
+                return Err(WavError::BadInput(format!(
+                    "{}: not a regular file (a device, FIFO or directory); give the path of a file to write",
+                    name(destination)
+                )));
+            }
+        }
         let directory = match destination.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -587,6 +600,7 @@ impl WavOutput {
             .suffix(".wav.tmp")
             .tempfile_in(directory)
             .map_err(|e| io_error(destination, "cannot create a temporary file beside it", e))?;
+        let interrupt = crate::interrupt::register(temp.path());
         let (file, temp_path) = temp.into_parts();
         keep_permissions(destination, &file);
         let (header, data_size_at) = stereo_header(sample_rate_hz, format);
@@ -597,6 +611,7 @@ impl WavOutput {
             destination: destination.to_path_buf(),
             file,
             temp_path,
+            _interrupt: interrupt,
             format,
             data_size_at,
             data_bytes: 0,

@@ -808,7 +808,7 @@ fn stereo_float_file(path: &Path, sample_rate_hz: u32, left: &[f32], right: &[f3
 }
 
 #[test]
-fn analyze_json_prints_exactly_the_cli_md_keys() {
+fn analyze_json_prints_exactly_the_documented_keys() {
     let dir = temp_dir();
     let input = dir.path().join("sine.wav");
     let sr = 48_000u32;
@@ -873,13 +873,13 @@ fn analyze_reports_silence_as_null_loudness() {
         "peakDb",
         "truePeakDb",
         "rmsDb",
+        "crestDb",
         "integratedLufs",
         "loudnessRangeLu",
         "tempoBpm",
     ] {
         assert!(json[key].is_null(), "{key}: {}", json[key]);
     }
-    assert_eq!(json["crestDb"].as_f64(), Some(0.0));
     assert_eq!(json["spectralCentroidHz"]["mean"].as_f64(), Some(0.0));
 }
 
@@ -975,4 +975,408 @@ fn analyze_and_peaks_reject_bad_input_with_exit_2_and_one_line() {
         );
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+// ---- Unix manners: a closed stdout, labels and presets on the command line, limits, one-line errors ----
+
+/// Runs the program with its stdout a pipe whose reading end is closed before the program writes anything, as
+/// `| head -c 0` would: the program must end quietly (exit 0, nothing on stderr), not panic (exit 101).
+fn run_with_stdout_closed(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corelogic-dsp"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("the binary ends")
+}
+
+#[test]
+fn a_reader_that_closes_stdout_early_ends_the_program_quietly_with_exit_0() {
+    let dir = temp_dir();
+    let input = dir.path().join("in.wav");
+    write_noise(&input, 48_000, 48_000);
+    let wav = path_str(&input);
+    for args in [
+        vec!["effects", "--json"],
+        vec!["effects"],
+        vec!["effects", "--markdown"],
+        vec!["analyze", wav, "--json"],
+        vec!["analyze", wav],
+        vec!["peaks", wav, "--buckets", "4000", "--levels", "3", "--json"],
+        vec!["peaks", wav, "--buckets", "4000"],
+        vec!["--help"],
+    ] {
+        let out = run_with_stdout_closed(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr_of(&out));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", stderr_of(&out));
+    }
+}
+
+/// Runs `process` over `input` into `name.wav` in `dir` and returns the output's bytes.
+fn process_bytes(dir: &Path, input: &Path, name: &str, options: &[&str]) -> Vec<u8> {
+    let output = dir.join(format!("{name}.wav"));
+    let mut args = vec!["process", path_str(input), path_str(&output)];
+    args.extend_from_slice(options);
+    let out = run(&args);
+    assert!(out.status.success(), "{name}: {}", stderr_of(&out));
+    fs::read(output).unwrap()
+}
+
+#[test]
+fn set_takes_labels_case_insensitively_and_presets_by_name() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let input = d.join("in.wav");
+    write_noise(&input, 4_800, 48_000);
+    let hlp = ["--effect", "high-low-pass"];
+    let by_index = process_bytes(d, &input, "index", &[hlp[0], hlp[1], "--set", "mode=1"]);
+    for label in ["lowPass", "lowpass", "LOWPASS"] {
+        let setting = format!("mode={label}");
+        let by_label = process_bytes(d, &input, label, &[hlp[0], hlp[1], "--set", &setting]);
+        assert_eq!(by_label, by_index, "{label}");
+    }
+    assert_ne!(
+        by_index,
+        process_bytes(d, &input, "hp", &[hlp[0], hlp[1], "--set", "mode=highPass"])
+    );
+    // A choice (oversample 1, 2, 4, 8) by its label.
+    let sat = ["--effect", "saturation"];
+    assert_eq!(
+        process_bytes(d, &input, "os-label", &[sat[0], sat[1], "--set", "oversample=4x"]),
+        process_bytes(d, &input, "os-value", &[sat[0], sat[1], "--set", "oversample=4"])
+    );
+    // --preset and --set preset= equal the chain's "preset", with --set values layered on top.
+    let chain_path = d.join("plate.json");
+    let chain = serde_json::json!([{"effect": "plate-reverb", "preset": "plate", "parameters": {"mix": 0.5}}]);
+    fs::write(&chain_path, chain.to_string()).unwrap();
+    let by_chain = process_bytes(d, &input, "chain", &["--chain", path_str(&chain_path)]);
+    let plate = ["--effect", "plate-reverb"];
+    let by_option = process_bytes(
+        d,
+        &input,
+        "opt",
+        &[plate[0], plate[1], "--preset", "plate", "--set", "mix=0.5"],
+    );
+    let by_set = process_bytes(
+        d,
+        &input,
+        "set",
+        &[plate[0], plate[1], "--set", "mix=0.5", "--set", "preset=plate"],
+    );
+    assert_eq!(by_option, by_chain);
+    assert_eq!(by_set, by_chain);
+    assert_ne!(
+        by_chain,
+        process_bytes(d, &input, "no-preset", &[plate[0], plate[1], "--set", "mix=0.5"])
+    );
+}
+
+#[test]
+fn bad_labels_presets_and_repeated_settings_are_named_in_one_line() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let good = d.join("in.wav");
+    write_noise(&good, 480, 48_000);
+    let g = path_str(&good);
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "unknown label",
+            vec![
+                "process",
+                g,
+                "OUT",
+                "--effect",
+                "high-low-pass",
+                "--set",
+                "mode=bandPass",
+            ],
+            "'bandPass' is not a number; allowed: 0 (highPass), 1 (lowPass)",
+        ),
+        (
+            "choice out of range",
+            vec!["process", g, "OUT", "--effect", "saturation", "--set", "oversample=3"],
+            "labels: 1 (1x), 2 (2x), 4 (4x), 8 (8x)",
+        ),
+        (
+            "repeated parameter",
+            vec![
+                "process",
+                g,
+                "OUT",
+                "--effect",
+                "limiter",
+                "--set",
+                "ceilingDb=-1",
+                "--set",
+                "ceilingDb=-3",
+            ],
+            "parameter 'ceilingDb' is set more than once",
+        ),
+        (
+            "unknown preset",
+            vec!["process", g, "OUT", "--effect", "plate-reverb", "--preset", "cathedral"],
+            "no preset 'cathedral' (presets: init, plate",
+        ),
+        (
+            "unknown preset by --set",
+            vec![
+                "process",
+                g,
+                "OUT",
+                "--effect",
+                "plate-reverb",
+                "--set",
+                "preset=cathedral",
+            ],
+            "no preset 'cathedral'",
+        ),
+        (
+            "preset twice",
+            vec![
+                "process",
+                g,
+                "OUT",
+                "--effect",
+                "plate-reverb",
+                "--preset",
+                "plate",
+                "--set",
+                "preset=init",
+            ],
+            "the preset is already chosen by --preset",
+        ),
+        (
+            "preset with a chain",
+            vec!["process", g, "OUT", "--chain", "c.json", "--preset", "plate"],
+            "--preset applies to --effect only",
+        ),
+    ];
+    for (label, args, expected) in cases {
+        assert_bad_input(label, d, &args, expected);
+    }
+}
+
+#[test]
+fn chains_and_peak_requests_beyond_their_limits_are_bad_input() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let good = d.join("in.wav");
+    write_noise(&good, 1_000, 48_000);
+    let g = path_str(&good);
+    let chain_of = |n: usize| -> PathBuf {
+        let path = d.join(format!("chain-{n}.json"));
+        let entries: Vec<Value> = (0..n).map(|_| serde_json::json!({"effect": "hall-reverb"})).collect();
+        fs::write(&path, Value::Array(entries).to_string()).unwrap();
+        path
+    };
+    // 64 entries run; 65 are refused before any effect is built.
+    let longest = chain_of(64);
+    let out = run(&["process", g, path_str(&d.join("ok.wav")), "--chain", path_str(&longest)]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let too_long = chain_of(65);
+    let args = ["process", g, "OUT", "--chain", path_str(&too_long)];
+    assert_bad_input(
+        "chain of 65",
+        d,
+        &args,
+        "chain: 65 entries, more than the 64 a chain may hold",
+    );
+    // peaks: the finest level may not have more buckets than the file has frames (1,000 here).
+    for (args, expected) in [
+        (
+            vec!["peaks", g, "--buckets", "16777216", "--json"],
+            "more than the file's 1000 frames",
+        ),
+        (
+            vec!["peaks", g, "--buckets", "512", "--levels", "16"],
+            "16777216 buckets at the finest level",
+        ),
+        (
+            vec!["peaks", g, "--buckets", "1024", "--levels", "16"],
+            "more than 16777216 buckets",
+        ),
+        (
+            vec!["peaks", g, "--buckets", "501", "--levels", "2"],
+            "more than the file's 1000 frames",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr_of(&out).contains(expected), "{args:?}: {}", stderr_of(&out));
+        assert!(out.stdout.is_empty());
+    }
+    let out = run(&["peaks", g, "--buckets", "250", "--levels", "3", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["levels"][2]["buckets"].as_u64(), Some(1000));
+}
+
+#[test]
+fn control_characters_in_paths_and_ids_are_escaped_so_errors_stay_one_line() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let good = d.join("in.wav");
+    write_noise(&good, 480, 48_000);
+    let missing = d.join("bad\nname.wav");
+    let nul_chain = d.join("nul.json");
+    fs::write(&nul_chain, r#"[{"effect": "lim\u0000iter"}]"#).unwrap();
+    let g = path_str(&good);
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "newline in a path",
+            vec!["process", path_str(&missing), "OUT", "--effect", "limiter"],
+            "bad\\nname.wav: no such file",
+        ),
+        (
+            "NUL in an id (from a chain file: an argument cannot hold one)",
+            vec!["process", g, "OUT", "--chain", path_str(&nul_chain)],
+            "chain[0].effect: unknown effect 'lim\\u{0}iter'",
+        ),
+        (
+            "newline in a key",
+            vec!["process", g, "OUT", "--effect", "limiter", "--set", "ceiling\nDb=1"],
+            "parameter 'ceiling\\nDb'",
+        ),
+        (
+            "newline in a clap value",
+            vec!["process", g, "OUT", "--effect", "limiter", "--bpm", "1\n2"],
+            "invalid value '1\\n2' for '--bpm <BPM>'",
+        ),
+    ];
+    for (label, args, expected) in cases {
+        assert_bad_input(label, d, &args, expected);
+    }
+}
+
+// ---- interrupted runs and outputs that are not regular files ----
+
+/// Every file name in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(unix)]
+#[test]
+fn a_signal_mid_run_removes_the_temporary_file_and_ends_with_that_signal() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+    let dir = temp_dir();
+    let d = dir.path();
+    let input = d.join("in.wav");
+    write_noise(&input, 4_800, 48_000);
+    for (signal, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        let output = d.join("out.wav");
+        // An hour of reverb tail: far longer than the test waits before it signals.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corelogic-dsp"))
+            .args(["process", path_str(&input), path_str(&output)])
+            .args(["--effect", "hall-reverb", "--tail", "3600"])
+            .spawn()
+            .expect("the binary runs");
+        // Signalled once the temporary file exists and holds audio.
+        let started = Instant::now();
+        loop {
+            let temp = names_in(d).into_iter().find(|n| n.ends_with(".wav.tmp"));
+            let size = temp.map_or(0, |n| fs::metadata(d.join(n)).map_or(0, |m| m.len()));
+            if size > 100_000 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "SIG{signal}: no temporary file grew"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let kill = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(number),
+            "SIG{signal}: ended by the signal, {status:?}"
+        );
+        assert_eq!(
+            names_in(d),
+            vec!["in.wav".to_string()],
+            "SIG{signal}: only the input is left"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_size_limit_is_an_io_failure_that_leaves_no_temporary_file() {
+    let dir = temp_dir();
+    let d = dir.path();
+    let input = d.join("in.wav");
+    write_noise(&input, 48_000, 48_000);
+    let output = d.join("out.wav");
+    // ulimit -f counts 1024-byte blocks (bash, dash): 64 KiB, far less than the 384 KB output.
+    let script = format!(
+        "ulimit -f 64 && exec '{}' process '{}' '{}' --effect limiter",
+        env!("CARGO_BIN_EXE_corelogic-dsp"),
+        path_str(&input),
+        path_str(&output)
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("out.wav: cannot write"), "{stderr}");
+    assert_eq!(names_in(d), vec!["in.wav".to_string()]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_that_is_a_device_is_refused_and_stays_a_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = temp_dir();
+    let d = dir.path();
+    let input = d.join("in.wav");
+    write_noise(&input, 480, 48_000);
+    let null = Path::new("/dev/null");
+    assert!(fs::metadata(null).unwrap().file_type().is_char_device());
+    for output in [null, d] {
+        let out = run(&["process", path_str(&input), path_str(output), "--effect", "limiter"]);
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("not a regular file"), "{stderr}");
+    }
+    assert!(
+        fs::metadata(null).unwrap().file_type().is_char_device(),
+        "/dev/null is still a device"
+    );
+    assert_eq!(
+        names_in(d),
+        vec!["in.wav".to_string()],
+        "no temporary file beside a refused output"
+    );
+}
+
+#[test]
+fn analyze_gives_a_finite_true_peak_for_samples_near_f32_max() {
+    let dir = temp_dir();
+    let input = dir.path().join("huge.wav");
+    let left: Vec<f32> = (0..48_000).map(|i| f32::MAX * (i as f32 * 0.9).sin()).collect();
+    stereo_float_file(&input, 48_000, &left, &left);
+    let out = run(&["analyze", path_str(&input), "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let peak_db = json["peakDb"].as_f64().expect("a peak");
+    let true_peak_db = json["truePeakDb"].as_f64().expect("a true peak, not null");
+    // 20 log10(f32::MAX) = 770.6 dB; the oversampled peak of a 0.9 rad/sample sine lies above the samples.
+    assert!((peak_db - 770.6).abs() < 0.05, "{peak_db}");
+    assert!(
+        true_peak_db >= peak_db && true_peak_db < peak_db + 3.0,
+        "{true_peak_db} vs {peak_db}"
+    );
 }

@@ -1,5 +1,5 @@
 //! The conformance suite: every registered effect is held to the requirements that apply to every effect
-//! (effects.md): block-size independence with user and automation changes, crossfaded integer changes and
+//! (the effect contract): block-size independence with user and automation changes, crossfaded integer changes and
 //! bypass; no allocation in `process`; the NaN/Inf rule; finite output for hostile inputs; `mix = 0` and
 //! bypass equal the input delayed by the reported latency; the tail bound; reset; valid tables and presets.
 //! Registering an effect is enough to be tested here.
@@ -350,7 +350,7 @@ fn the_reported_tail_bounds_the_impulse_response() {
                 let Tail::Samples(tail) = effect.tail() else {
                     continue;
                 };
-                // effects.md caps the reported tail at 30 s: a tail at the cap (a 5 s delay at 0.95 feedback rings
+                // the effect contract caps the reported tail at 30 s: a tail at the cap (a 5 s delay at 0.95 feedback rings
                 // for minutes) is the cap, not a bound, so there is nothing to check beyond it.
                 if tail >= (MAX_TAIL_SECONDS * sample_rate) as u64 {
                     continue;

@@ -1,5 +1,5 @@
 //! The dynamics effects (`compressor`, `limiter`, `expander`, `gate`) measured on their output through the public
-//! API, against references computed here from the formulas of effects.md (never the crate's own curves).
+//! API, against references computed here from the formulas of the effect contract (never the crate's own curves).
 
 use corelogic_dsp::effects::{create, Effect, Event, Source};
 use std::f64::consts::PI;

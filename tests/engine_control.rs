@@ -1,6 +1,6 @@
 //! The engine's control side: the project model (app shapes, defaults, bad input naming its JSON path), routing
 //! (cycles found by brute force, render order), latency planning on hand-worked graphs, automation curves against
-//! engine.md's formulas evaluated directly in f64, modes, LFOs, recording with thinning, and the transport.
+//! the engine contract's formulas evaluated directly in f64, modes, LFOs, recording with thinning, and the transport.
 
 mod common;
 
@@ -142,7 +142,7 @@ fn the_apps_track_plugin_send_and_bus_shapes_are_accepted_as_they_are() {
 
 #[test]
 fn each_app_plugin_type_maps_to_its_default_effect() {
-    // cli.md: eq -> parametric-eq, compressor, gate, saturation, delay -> simple-delay with mix 0.3,
+    // docs/project.md: eq -> parametric-eq, compressor, gate, saturation, delay -> simple-delay with mix 0.3,
     // reverb -> freeverb with dry 0.5 and wet 1/3; meter and utility pass audio through; unknown: bypassed.
     let types = [
         "eq",
@@ -395,7 +395,7 @@ fn sidechains_resolve_to_their_source_strip() {
     );
 }
 
-/// engine.md's clip gain, computed directly: 10^(gain/20) x min(1, n/Fi, (d-n)/Fo), zero fades left out.
+/// the engine contract's clip gain, computed directly: 10^(gain/20) x min(1, n/Fi, (d-n)/Fo), zero fades left out.
 #[test]
 fn clip_gain_follows_the_formula_with_fades_scaled_when_they_overlap() {
     let sr = 48_000.0;
@@ -784,7 +784,7 @@ fn point(time_s: f64, value: f64, curve: CurveType) -> PointPlan {
     PointPlan { time_s, value, curve }
 }
 
-/// engine.md's segment formulas, written out in f64 (u the fraction of the way in frames).
+/// the engine contract's segment formulas, written out in f64 (u the fraction of the way in frames).
 fn formula(curve: CurveType, v0: f64, v1: f64, u: f64) -> f64 {
     match curve {
         CurveType::Linear => v0 + (v1 - v0) * u,
@@ -1385,7 +1385,7 @@ fn created_inserts_report_latencies_that_plan_the_compensation() {
         });
         let order = graph.render_order().unwrap();
         let latency = plan_latency(&graph, &order, &latencies);
-        // effects.md: the limiter's lookahead is round(lookaheadMs x fs / 1000) = round(5 x 48) = 240 samples.
+        // the effect contract: the limiter's lookahead is round(lookaheadMs x fs / 1000) = round(5 x 48) = 240 samples.
         assert_eq!(latency.total, 240);
         let dry_edge = graph.edges.iter().position(|e| e.from == StripRef::Track(1)).unwrap();
         assert_eq!(latency.edges[dry_edge].delay, 240);

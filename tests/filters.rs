@@ -11,7 +11,7 @@ use std::f64::consts::PI;
 const RATES: [f64; 5] = [8_000.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0];
 const TOLERANCE_DB: f64 = 0.1;
 
-/// The clamp effects.md prescribes: frequencies above 0.49 fs are designed at 0.49 fs.
+/// The clamp the effect contract prescribes: frequencies above 0.49 fs are designed at 0.49 fs.
 fn clamped(f: f64, fs: f64) -> f64 {
     f.min(0.49 * fs)
 }

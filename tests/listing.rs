@@ -52,7 +52,7 @@ fn changes_latency_is_set_exactly_where_sweeping_a_parameter_changes_the_latency
             }
         }
     }
-    // The parameters effects.md names as changing latency (a limiter `truePeak` joins when it exists).
+    // The parameters the effect contract names as changing latency (a limiter `truePeak` joins when it exists).
     for known in [
         "limiter.lookaheadMs",
         "saturation.oversample",

@@ -1,6 +1,6 @@
 //! Pins every effect's parameter names in table order. The WebAssembly interface and the generated
 //! TypeScript address a parameter by its index, so a reorder or a rename breaks saved projects and the UI:
-//! this literal list (checked against the parameter tables of effects.md when it was written) must then
+//! this literal list (checked against the parameter tables of the effect contract when it was written) must then
 //! fail. A new parameter is appended to its effect, and to its list here.
 
 /// Every effect id in registry order, with its parameter names in index order.

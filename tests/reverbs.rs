@@ -1,5 +1,5 @@
-//! The reverbs against references written here from effects.md (no code shared with `src/`): freeverb sample
-//! by sample against an independent Freeverb; the RT60 of hall, plate and room measured as effects.md defines
+//! The reverbs against references written here from the effect contract (no code shared with `src/`): freeverb sample
+//! by sample against an independent Freeverb; the RT60 of hall, plate and room measured as the effect contract defines
 //! it; late-tail stereo decorrelation; the normalised echo density (Abel & Huang 2006) over time.
 
 mod signals;
@@ -20,7 +20,7 @@ fn run(effect: &mut dyn Effect, left: &[f32], right: &[f32], block: usize) -> (V
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Freeverb, written from effects.md's description: combs `out = buf[i]; store = out*damp2 + store*damp1;
+// Freeverb, written from the effect contract's description: combs `out = buf[i]; store = out*damp2 + store*damp1;
 // buf[i] = in + store*feedback`, allpasses `out = buf[i] - in; buf[i] = in + buf[i]*0.5`.
 
 struct RefComb {
@@ -210,7 +210,7 @@ fn freeverb_with_wet_0_and_dry_half_passes_the_input() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// RT60 as effects.md defines it: wet only (mix 1, preDelayMs 0, other parameters at their defaults), impulse
+// RT60 as the effect contract defines it: wet only (mix 1, preDelayMs 0, other parameters at their defaults), impulse
 // response, one 500 Hz - 2 kHz band (4th-order Butterworth high-pass at 500 Hz and low-pass at 2 kHz, each two
 // RBJ biquads with the Butterworth Qs), Schroeder backward integration, T30 fit from -5 to -35 dB.
 

@@ -1,5 +1,5 @@
 //! The saturation family measured on its output against references written here (sharing no code with src):
-//! alias reduction by oversampling (effects.md's definition), the wave-shaper's custom curve against the Web
+//! alias reduction by oversampling (the effect contract's definition), the wave-shaper's custom curve against the Web
 //! Audio WaveShaperNode mapping, small-signal flatness, DC removal, hard-clip continuity and no hidden gain.
 
 use corelogic_dsp::effects::CurveError;

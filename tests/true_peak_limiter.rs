@@ -217,7 +217,7 @@ fn near_nyquist(fs: f64, seed: u64) -> (Vec<f32>, Vec<f32>) {
     (l, r)
 }
 
-/// The largest allowed true peak above the ceiling (effects.md: within 0.05 dB).
+/// The largest allowed true peak above the ceiling (the effect contract: within 0.05 dB).
 const TOLERANCE_DB: f64 = 0.05;
 
 /// Runs `signal` through the limiter in true-peak mode across sample rates, lookaheads (0.5 to 10 ms), releases

@@ -1,4 +1,4 @@
-//! Measurements of a recording (engine.md, "Analysis and mix assistance", the measurement half): levels,
+//! Measurements of a recording (the measurement half of the mix analysis): levels,
 //! loudness, true peak, spectral features and MFCCs as librosa 0.11 defines them, tempo, waveform peaks.
 //!
 //! - [`loudness`]: K-weighting, gating, the streaming [`LoudnessMeter`] (also the engine's master meter).
@@ -64,7 +64,7 @@ pub struct Analysis {
     pub true_peak_db: f64,
     /// RMS over all samples of all channels, dBFS.
     pub rms_db: f64,
-    /// Peak minus RMS, dB; 0 for silence.
+    /// Peak minus RMS, dB; -inf for silence (there is no crest factor without signal).
     pub crest_db: f64,
     /// Integrated loudness, LUFS; -inf when nothing passes the gates (silence, or shorter than 400 ms).
     pub integrated_lufs: f64,
@@ -347,10 +347,11 @@ impl Analyzer {
             peak_db,
             true_peak_db: amplitude_db(self.meter.true_peak()),
             rms_db,
+            // No signal, no crest factor: -inf like the levels it is made of (null in JSON).
             crest_db: if peak_db.is_finite() && rms_db.is_finite() {
                 peak_db - rms_db
             } else {
-                0.0
+                f64::NEG_INFINITY
             },
             integrated_lufs: self.meter.integrated_lufs(),
             loudness_range_lu: self.meter.loudness_range_lu(),

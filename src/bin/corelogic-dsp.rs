@@ -1,5 +1,5 @@
-//! The `corelogic-dsp` command-line program (cli.md): argument parsing and files only; the DSP, the chain
-//! validation and the dither live in the library.
+//! The `corelogic-dsp` command-line program (its contract is `docs/cli.md`): argument parsing and files only;
+//! the DSP, the chain validation and the dither live in the library.
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
@@ -7,10 +7,11 @@ use corelogic_dsp::analysis::{self, MAX_PEAK_BUCKETS, MAX_PEAK_LEVELS};
 use corelogic_dsp::chain::{self, ChainEntry};
 use corelogic_dsp::effects::find;
 use corelogic_dsp::listing::{self, EffectListing};
+use corelogic_dsp::params::ParamKind;
 use corelogic_dsp::wav::{self, OutputFormat, WavError, WavOutput, MAX_WAV_BYTES};
 use corelogic_dsp::{EffectSpec, Taper};
 use serde_json::{json, Value};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -36,8 +37,11 @@ enum Command {
     /// List the effects, their parameters and presets.
     Effects {
         /// Print one JSON array (the source for the TypeScript types and the demo's controls).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the effect reference as Markdown (the repository's docs/effects.md is this output).
+        #[arg(long)]
+        markdown: bool,
     },
     /// Run one effect or a chain over a WAV file.
     Process(ProcessArgs),
@@ -45,7 +49,7 @@ enum Command {
     Analyze {
         /// Input WAV file.
         input: PathBuf,
-        /// Print one JSON object (cli.md's keys); levels that do not exist (silence) are null.
+        /// Print one JSON object (keys as in docs/cli.md); levels that do not exist (silence) are null.
         #[arg(long)]
         json: bool,
     },
@@ -93,9 +97,12 @@ struct ProcessArgs {
     /// The effect to run.
     #[arg(long, value_name = "ID")]
     effect: Option<String>,
-    /// A parameter of --effect (repeatable).
+    /// A parameter of --effect (repeatable, once per parameter): a number, or a label of an enumeration.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     set: Vec<String>,
+    /// A preset of --effect to start from (the --set values override it); `effects` lists the presets.
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
     /// A chain of effects (JSON array of {"effect", "parameters", "enabled", "preset"?}).
     #[arg(long, value_name = "CHAIN.json")]
     chain: Option<PathBuf>,
@@ -139,6 +146,26 @@ enum Failure {
     Input(String),
     /// An I/O or internal failure (exit 1).
     System(String),
+    /// Standard output was closed by its reader (`| head`): the program ends quietly, with exit 0.
+    StdoutClosed,
+}
+
+/// A failure writing standard output: a reader that closed the pipe is not an error worth reporting (Rust
+/// ignores SIGPIPE, so the write returns EPIPE instead of killing the program).
+fn stdout_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::StdoutClosed
+    } else {
+        Failure::System(format!("cannot write to standard output: {e}"))
+    }
+}
+
+/// Writes the whole text to standard output and flushes it.
+fn print_out(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(stdout_failure)
 }
 
 impl From<WavError> for Failure {
@@ -151,11 +178,13 @@ impl From<WavError> for Failure {
 }
 
 fn main() -> ExitCode {
+    // Before any output file is created: an interrupted run leaves no temporary file behind.
+    corelogic_dsp::interrupt::remove_unfinished_outputs_on_interrupt();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
-            // --help and --version: print as clap does and succeed.
-            let _ = e.print();
+            // --help and --version: print as clap does and succeed (quietly too when stdout is closed).
+            let _ = print_out(&e.render().to_string());
             return ExitCode::SUCCESS;
         }
         Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -163,10 +192,10 @@ fn main() -> ExitCode {
             let message = "missing command (effects, process, analyze or peaks); see 'corelogic-dsp --help'";
             return report(Failure::Input(message.to_string()));
         }
-        Err(e) => return report(Failure::Input(one_line(&e.render().to_string()))),
+        Err(e) => return report(Failure::Input(clap_one_line(&e.render().to_string()))),
     };
     let result = match cli.command {
-        Command::Effects { json } => list_effects(json),
+        Command::Effects { json, markdown } => list_effects(json, markdown),
         Command::Process(args) => process(&args),
         Command::Analyze { input, json } => analyze(&input, json),
         Command::Peaks(args) => peaks(&args),
@@ -181,37 +210,56 @@ fn report(failure: Failure) -> ExitCode {
     let (message, code) = match failure {
         Failure::Input(m) => (m, 2),
         Failure::System(m) => (m, 1),
+        Failure::StdoutClosed => return ExitCode::SUCCESS,
     };
-    eprintln!("corelogic-dsp: {}", one_line(&message));
+    // Best effort: with stderr closed too there is nobody to tell, and eprintln! would panic.
+    let _ = writeln!(std::io::stderr(), "corelogic-dsp: {}", escape_controls(&message));
     ExitCode::from(code)
 }
 
-/// Squeezes a (clap) message into one line: the first line, without clap's "error: " prefix; when that line
-/// announces a list ("...not provided:"), the list's items follow it on the same line.
-fn one_line(text: &str) -> String {
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+/// Escapes control characters (a newline in a path, a NUL in an effect id) so that a message stays one line
+/// and writes no raw control bytes to a terminal: `\n`, `\r`, `\t`, others as `\u{XX}` (Rust's escapes).
+fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Squeezes a clap message into one line: its first paragraph (clap ends it with a blank line before the
+/// usage), without the "error: " prefix; when its first line announces a list ("...not provided:"), the
+/// list's items follow on the same line. Newlines inside a quoted value stay, escaped by [`report`].
+fn clap_one_line(text: &str) -> String {
+    let text = text.trim();
+    let text = text.strip_prefix("error: ").unwrap_or(text);
+    let paragraph = text.split("\n\n").next().unwrap_or("unknown error");
+    let mut lines = paragraph.lines();
     let first = lines.next().unwrap_or("unknown error");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
     if first.ends_with(':') {
-        let items: Vec<&str> = lines.take_while(|l| !l.starts_with("Usage:")).collect();
+        let items: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
         format!("{first} {}", items.join(", "))
     } else {
-        first.to_string()
+        paragraph.to_string()
     }
 }
 
 // ---- effects ----
 
-fn list_effects(as_json: bool) -> Result<(), Failure> {
+fn list_effects(as_json: bool, as_markdown: bool) -> Result<(), Failure> {
     let internal = |e: listing::ListingError| Failure::System(e.to_string());
-    if as_json {
-        println!("{}", listing::listing_json().map_err(internal)?);
+    if as_markdown {
+        print_out(&listing::effects_markdown().map_err(internal)?)
+    } else if as_json {
+        print_out(&(listing::listing_json().map_err(internal)? + "\n"))
     } else {
-        for effect in listing::listing().map_err(internal)? {
-            print!("{}", effect_table(&effect));
-        }
+        let tables: String = listing::listing().map_err(internal)?.iter().map(effect_table).collect();
+        print_out(&tables)
     }
-    Ok(())
 }
 
 fn effect_table(effect: &EffectListing) -> String {
@@ -378,51 +426,94 @@ fn analyze(input: &Path, as_json: bool) -> Result<(), Failure> {
             "tempoBpm": a.tempo_bpm.map_or(Value::Null, |v| json!(v)),
         });
         let text = serde_json::to_string_pretty(&object).map_err(|e| Failure::System(e.to_string()))?;
-        println!("{text}");
+        print_out(&(text + "\n"))
     } else {
-        let mfcc: Vec<String> = a.mfcc.iter().map(|v| format!("{v:.2}")).collect();
-        println!("peak               {}", text_level(a.peak_db, "dBFS"));
-        println!("true peak          {}", text_level(a.true_peak_db, "dBTP"));
-        println!("RMS                {}", text_level(a.rms_db, "dBFS"));
-        println!("crest factor       {}", text_level(a.crest_db, "dB"));
-        println!("integrated         {}", text_level(a.integrated_lufs, "LUFS"));
-        match a.loudness_range_lu {
-            Some(lra) => println!("loudness range     {lra:.2} LU"),
-            None => println!("loudness range     - (nothing above the gates)"),
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        macro_rules! outln {
+            ($($arg:tt)*) => {{
+                use std::fmt::Write as _;
+                let _ = writeln!(text, $($arg)*);
+            }};
         }
-        println!(
+        let mfcc: Vec<String> = a.mfcc.iter().map(|v| format!("{v:.2}")).collect();
+        outln!("peak               {}", text_level(a.peak_db, "dBFS"));
+        outln!("true peak          {}", text_level(a.true_peak_db, "dBTP"));
+        outln!("RMS                {}", text_level(a.rms_db, "dBFS"));
+        outln!("crest factor       {}", text_level(a.crest_db, "dB"));
+        outln!("integrated         {}", text_level(a.integrated_lufs, "LUFS"));
+        match a.loudness_range_lu {
+            Some(lra) => outln!("loudness range     {lra:.2} LU"),
+            None => outln!("loudness range     - (nothing above the gates)"),
+        }
+        outln!(
             "spectral centroid  {:.1} Hz (std {:.1} Hz)",
-            a.spectral_centroid_mean_hz, a.spectral_centroid_std_hz
+            a.spectral_centroid_mean_hz,
+            a.spectral_centroid_std_hz
         );
-        println!("spectral rolloff   {:.1} Hz", a.spectral_rolloff_hz);
-        println!("spectral flatness  {:.6}", a.spectral_flatness);
-        println!("zero-crossing rate {:.6}", a.zero_crossing_rate);
-        println!("MFCC means         {}", mfcc.join(" "));
-        println!(
+        outln!("spectral rolloff   {:.1} Hz", a.spectral_rolloff_hz);
+        outln!("spectral flatness  {:.6}", a.spectral_flatness);
+        outln!("zero-crossing rate {:.6}", a.zero_crossing_rate);
+        outln!("MFCC means         {}", mfcc.join(" "));
+        outln!(
             "band energy        low {:.3}, mid {:.3}, high {:.3}",
-            a.band_energy[0], a.band_energy[1], a.band_energy[2]
+            a.band_energy[0],
+            a.band_energy[1],
+            a.band_energy[2]
         );
         match a.tempo_bpm {
-            Some(bpm) => println!("tempo              {bpm:.1} BPM"),
-            None => println!("tempo              - (no clear beat)"),
+            Some(bpm) => outln!("tempo              {bpm:.1} BPM"),
+            None => outln!("tempo              - (no clear beat)"),
         }
+        print_out(&text)
     }
-    Ok(())
 }
 
 // ---- peaks ----
 
-fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
-    let finest = args.buckets.checked_mul(1usize << (args.levels - 1));
-    if finest.map_or(true, |n| n > MAX_PEAK_BUCKETS) {
-        return Err(Failure::Input(format!(
-            "--buckets {} with --levels {} asks for more than {MAX_PEAK_BUCKETS} buckets at the finest level",
-            args.buckets, args.levels
-        )));
+/// The most numbers `peaks` outputs (a min and a max per bucket per channel, all levels together): 2^25, so
+/// the pyramid it holds is at most 128 MiB of f32 and its JSON a few hundred MB.
+const MAX_PEAK_VALUES: u64 = 1 << 25;
+
+/// Checks a `peaks` request against the file before anything is allocated: the finest level may not have more
+/// buckets than the file has frames (an empty bucket says nothing; an empty file takes one bucket), and all the
+/// levels together at most [`MAX_PEAK_VALUES`] numbers. So memory is bounded by the file, whatever is asked.
+fn check_peaks_request(buckets: usize, levels: usize, frames: u64, channels: usize) -> Result<(), String> {
+    let request = format!("--buckets {buckets} with --levels {levels}");
+    let finest = (buckets as u64)
+        .checked_mul(1u64 << (levels - 1))
+        .filter(|&n| n <= MAX_PEAK_BUCKETS as u64)
+        .ok_or_else(|| format!("{request} asks for more than {MAX_PEAK_BUCKETS} buckets at the finest level"))?;
+    if finest > frames.max(1) {
+        return Err(format!(
+            "{request} asks for {finest} buckets at the finest level, more than the file's {frames} frames \
+             (a bucket holds at least one frame)"
+        ));
     }
+    // Levels halve: finest x (1 + 1/2 + ...) buckets in all, 2 numbers per bucket per channel.
+    let values = (finest * 2 - (finest >> (levels - 1))) * 2 * channels as u64;
+    if values > MAX_PEAK_VALUES {
+        return Err(format!(
+            "{request} asks for {values} numbers, more than the {MAX_PEAK_VALUES} peaks prints; ask for fewer"
+        ));
+    }
+    Ok(())
+}
+
+/// One level of `peaks --json`, serialised as it is (f32 as the shortest text that reads back the same).
+#[derive(serde::Serialize)]
+struct PeakLevelJson<'a> {
+    buckets: usize,
+    min: &'a [Vec<f32>],
+    max: &'a [Vec<f32>],
+}
+
+fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
     let mut stream = wav::WavStream::open(&args.input)?;
     let channels = usize::from(stream.channels());
     let frames = stream.frames();
+    check_peaks_request(args.buckets, args.levels, frames, channels)
+        .map_err(|e| Failure::Input(format!("{}: {e}", args.input.display())))?;
     let mut builder = analysis::PeaksBuilder::new(frames, channels, args.buckets, args.levels)
         .map_err(|e| Failure::Input(format!("{}: {e}", args.input.display())))?;
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
@@ -437,34 +528,49 @@ fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::System(format!("internal error: {e}")))?;
     }
     let levels = builder.finish();
+    // Streamed level by level (never the whole text in memory).
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let io = |e: std::io::Error| stdout_failure(e);
     if args.json {
-        let levels: Vec<Value> = levels
-            .iter()
-            .map(|level| json!({"buckets": level.buckets, "min": level.min, "max": level.max}))
-            .collect();
-        let object = json!({
-            "sampleRate": stream.sample_rate_hz(),
-            "channels": channels,
-            "frames": frames,
-            "levels": levels,
-        });
-        let text = serde_json::to_string(&object).map_err(|e| Failure::System(e.to_string()))?;
-        println!("{text}");
+        write!(
+            out,
+            r#"{{"sampleRate":{},"channels":{channels},"frames":{frames},"levels":["#,
+            stream.sample_rate_hz()
+        )
+        .map_err(io)?;
+        for (k, level) in levels.iter().enumerate() {
+            if k > 0 {
+                out.write_all(b",").map_err(io)?;
+            }
+            let level = PeakLevelJson {
+                buckets: level.buckets,
+                min: &level.min,
+                max: &level.max,
+            };
+            serde_json::to_writer(&mut out, &level).map_err(|e| match e.io_error_kind() {
+                Some(kind) => stdout_failure(kind.into()),
+                None => Failure::System(format!("internal error: {e}")),
+            })?;
+        }
+        out.write_all(b"]}\n").map_err(io)?;
     } else {
         for level in &levels {
-            println!(
+            writeln!(
+                out,
                 "# {} buckets over {frames} frames: bucket, then min max per channel",
                 level.buckets
-            );
+            )
+            .map_err(io)?;
             for i in 0..level.buckets {
-                let pairs: Vec<String> = (0..channels)
-                    .map(|c| format!("{} {}", level.min[c][i], level.max[c][i]))
-                    .collect();
-                println!("{i} {}", pairs.join(" "));
+                write!(out, "{i}").map_err(io)?;
+                for c in 0..channels {
+                    write!(out, " {} {}", level.min[c][i], level.max[c][i]).map_err(io)?;
+                }
+                out.write_all(b"\n").map_err(io)?;
             }
         }
     }
-    Ok(())
+    out.flush().map_err(io)
 }
 
 fn progress_bar(total_frames: u64, sample_rate_hz: f64) -> Option<indicatif::ProgressBar> {
@@ -482,10 +588,13 @@ fn progress_bar(total_frames: u64, sample_rate_hz: f64) -> Option<indicatif::Pro
 /// The chain to run: from `--effect`/`--set` or from `--chain`, exactly one of them.
 fn chain_entries(args: &ProcessArgs) -> Result<Vec<ChainEntry>, Failure> {
     match (&args.effect, &args.chain) {
-        (Some(id), None) => Ok(vec![single_effect(id, &args.set)?]),
-        (None, Some(path)) if args.set.is_empty() => read_chain(path),
-        (None, Some(_)) => Err(Failure::Input(
+        (Some(id), None) => Ok(vec![single_effect(id, args.preset.as_deref(), &args.set)?]),
+        (None, Some(path)) if args.set.is_empty() && args.preset.is_none() => read_chain(path),
+        (None, Some(_)) if args.preset.is_none() => Err(Failure::Input(
             "--set applies to --effect only; put a chain's parameters in its JSON".to_string(),
+        )),
+        (None, Some(_)) => Err(Failure::Input(
+            "--preset applies to --effect only; put a chain entry's \"preset\" in its JSON".to_string(),
         )),
         (Some(_), Some(_)) => Err(Failure::Input(
             "give either --effect ID or --chain CHAIN.json, not both".to_string(),
@@ -494,33 +603,107 @@ fn chain_entries(args: &ProcessArgs) -> Result<Vec<ChainEntry>, Failure> {
     }
 }
 
-fn single_effect(id: &str, settings: &[String]) -> Result<ChainEntry, Failure> {
+/// The `--set` name that chooses a preset instead of a parameter (as a chain entry's "preset" key does).
+const PRESET_SETTING: &str = "preset";
+
+fn single_effect(id: &str, preset_option: Option<&str>, settings: &[String]) -> Result<ChainEntry, Failure> {
     let effect = find(id).map_err(|e| Failure::Input(e.to_string()))?;
-    let parameters = settings
-        .iter()
-        .map(|setting| parse_setting(effect.spec, setting))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut preset = preset_option.map(|name| ("--preset".to_string(), name.to_string()));
+    let mut parameters: Vec<(String, f64)> = Vec::with_capacity(settings.len());
+    for setting in settings {
+        match parse_setting(effect.spec, setting)? {
+            Setting::Preset(name) => {
+                if let Some((given, _)) = &preset {
+                    return Err(Failure::Input(format!(
+                        "--set {setting}: the preset is already chosen by {given}; give it once"
+                    )));
+                }
+                preset = Some((format!("--set {setting}"), name));
+            }
+            Setting::Value(name, value) => {
+                if parameters.iter().any(|(seen, _)| *seen == name) {
+                    return Err(Failure::Input(format!(
+                        "--set {setting}: parameter '{name}' is set more than once; give each parameter once"
+                    )));
+                }
+                parameters.push((name, value));
+            }
+        }
+    }
+    if let Some((given, name)) = &preset {
+        effect
+            .spec
+            .preset(name)
+            .map_err(|e| Failure::Input(format!("{given}: {e}")))?;
+    }
     Ok(ChainEntry {
         path: format!("--effect {id}"),
         effect,
-        preset: None,
+        preset: preset.map(|(_, name)| name),
         parameters,
         enabled: true,
         curve: None,
     })
 }
 
-/// Parses and validates one `--set NAME=VALUE`.
-fn parse_setting(spec: &EffectSpec, setting: &str) -> Result<(String, f64), Failure> {
+/// What one `--set` asks for.
+enum Setting {
+    /// `preset=NAME`.
+    Preset(String),
+    /// A parameter and its validated value.
+    Value(String, f64),
+}
+
+/// Parses and validates one `--set NAME=VALUE`: VALUE is a number, or for a parameter with labelled values
+/// (enumerations, switches, choices) one of the labels, compared case-insensitively.
+fn parse_setting(spec: &EffectSpec, setting: &str) -> Result<Setting, Failure> {
     let bad = |why: String| Failure::Input(format!("--set {setting}: {why}"));
     let (name, text) = setting
         .split_once('=')
         .ok_or_else(|| bad("expected NAME=VALUE".to_string()))?;
     let (name, text) = (name.trim(), text.trim());
+    if name == PRESET_SETTING && spec.index_of(name).is_none() {
+        return Ok(Setting::Preset(text.to_string()));
+    }
     let index = spec.param_index(name).map_err(|e| bad(e.to_string()))?;
-    let value: f64 = text.parse().map_err(|_| bad(format!("'{text}' is not a number")))?;
-    spec.check(index, value).map_err(|e| bad(e.to_string()))?;
-    Ok((name.to_string(), value))
+    let param = &spec.params[index];
+    let labelled = param.labelled_values();
+    let value = match text.parse::<f64>() {
+        Ok(value) => value,
+        Err(_) => match labelled.as_ref().and_then(|values| find_label(values, text)) {
+            Some(value) => value,
+            None => {
+                let allowed = match &labelled {
+                    Some(values) => describe_labelled(values),
+                    None => param.allowed(),
+                };
+                return Err(bad(format!("'{text}' is not a number; allowed: {allowed}")));
+            }
+        },
+    };
+    spec.check(index, value).map_err(|e| match (&labelled, param.kind) {
+        // The table's message lists a choice's numbers only; a user who may type labels sees them too.
+        (Some(values), ParamKind::Choice(_)) => bad(format!("{e} (labels: {})", describe_labelled(values))),
+        _ => bad(e.to_string()),
+    })?;
+    Ok(Setting::Value(name.to_string(), value))
+}
+
+/// The value whose label is `text`, ignoring ASCII case.
+fn find_label(values: &[(f64, &'static str)], text: &str) -> Option<f64> {
+    values
+        .iter()
+        .find(|(_, label)| label.eq_ignore_ascii_case(text))
+        .map(|(value, _)| *value)
+}
+
+/// "0 (lowPass), 1 (highPass)": every allowed value with its label.
+fn describe_labelled(values: &[(f64, &'static str)]) -> String {
+    let list: Vec<String> = values
+        .iter()
+        .map(|(value, label)| format!("{value} ({label})"))
+        .collect();
+    list.join(", ")
 }
 
 fn read_chain(path: &Path) -> Result<Vec<ChainEntry>, Failure> {

@@ -30,7 +30,7 @@ pub fn flush_f32(x: f32) -> f32 {
     }
 }
 
-/// Replaces non-finite samples by 0 (effects.md: a non-finite input sample is taken as 0).
+/// Replaces non-finite samples by 0 (the effect contract: a non-finite input sample is taken as 0).
 #[inline]
 pub fn sanitize(buf: &mut [f32]) {
     for x in buf {

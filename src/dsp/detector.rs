@@ -5,7 +5,7 @@
 //!   `y1 = max(x, aR*y1 + (1-aR)*x)`, followed by attack smoothing `y = aA*y + (1-aA)*y1`. Releasing *toward x*
 //!   (rather than toward 0) keeps the peak stage close to the crest between the peaks of a steady sine, so such a
 //!   sine reads as its peak where a plain branching one-pole follower on |x| reads it 1 to 3 dB low. Measured
-//!   (tests/dynamics.rs) for a sine whose period is a tenth of the release time, the limit of effects.md: the
+//!   (tests/dynamics.rs) for a sine whose period is a tenth of the release time, the limit of the effect contract: the
 //!   peak stage dips by up to about 0.16 dB just before each new peak, and the attack smoothing averages that
 //!   ripple to a reading about 0.08 dB low once the attack time is at least half the sine's period (worst seen
 //!   0.096 dB); with a much shorter attack the ripple passes through (0.1 ms attack, 2 kHz, 5 ms release, 48 kHz:
@@ -109,7 +109,7 @@ impl Ballistics {
     }
 }
 
-/// The RMS window length (effects.md: the compressor's RMS detector uses a 10 ms window).
+/// The RMS window length (the effect contract: the compressor's RMS detector uses a 10 ms window).
 pub const RMS_WINDOW_MS: f64 = 10.0;
 
 /// A stereo running RMS over a rectangular window of `RMS_WINDOW_MS`, calibrated by sqrt(2) so that a steady sine

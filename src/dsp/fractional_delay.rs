@@ -25,7 +25,7 @@ use super::biquad::{BandType, Coeffs};
 use super::denormal::{flush, flush_f32};
 use super::settle::HighWater;
 
-/// The longest delay of every line (effects.md).
+/// The longest delay of every line (the effect contract).
 pub const MAX_DELAY_SECONDS: f64 = 5.0;
 
 /// The fastest the delay time moves, in samples per sample.
@@ -199,7 +199,7 @@ pub struct FeedbackFilters {
     design: (f64, f64),
 }
 
-/// Where each cut filter is off (its range end, effects.md).
+/// Where each cut filter is off (its range end, the effect contract).
 pub const LOW_CUT_OFF_HZ: f64 = 20.0;
 pub const HIGH_CUT_OFF_HZ: f64 = 20_000.0;
 const BUTTERWORTH_Q: f64 = std::f64::consts::FRAC_1_SQRT_2;
@@ -287,7 +287,7 @@ impl FeedbackFilters {
     }
 }
 
-/// The `noteValue` labels (effects.md): 0 1/1, 1 1/2, 2 1/4, 3 1/8, 4 1/16, 5 dotted 1/8, 6 triplet 1/8.
+/// The `noteValue` labels (the effect contract): 0 1/1, 1 1/2, 2 1/4, 3 1/8, 4 1/16, 5 dotted 1/8, 6 triplet 1/8.
 pub const NOTE_LABELS: &[&str] = &["1/1", "1/2", "1/4", "1/8", "1/16", "dotted 1/8", "triplet 1/8"];
 
 /// The note's length in beats (quarter notes).

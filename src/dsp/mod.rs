@@ -32,7 +32,7 @@ pub fn gain_to_db(gain: f64) -> f64 {
     20.0 * gain.log10()
 }
 
-/// The highest frequency any filter is designed at, as a fraction of the sample rate (effects.md).
+/// The highest frequency any filter is designed at, as a fraction of the sample rate (the effect contract).
 pub const MAX_FREQUENCY_RATIO: f64 = 0.49;
 
 /// Clamps a frequency to `MAX_FREQUENCY_RATIO` x the sample rate.

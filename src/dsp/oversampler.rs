@@ -1,6 +1,6 @@
 //! The oversampler of every nonlinear effect: 1x, 2x, 4x or 8x with linear-phase FIR anti-aliasing filters.
 //!
-//! Design (effects.md: pass up to 0.42 fs within 0.1 dB, reject at least 60 dB from 0.52 fs up, fs the base
+//! Design (the effect contract: pass up to 0.42 fs within 0.1 dB, reject at least 60 dB from 0.52 fs up, fs the base
 //! rate, for upsampling images and decimation alike). A half-band filter centred on fs/2 cannot do this: its
 //! transition band is symmetric about fs/2. So the oversampler is a cascade of 2x stages, each a Kaiser-windowed
 //! sinc (windowed-sinc design, Kaiser 1974) designed at its own rate R = 2^k fs:

@@ -496,7 +496,7 @@ pub struct LossDesign {
     pub w_ref: f64,
 }
 
-/// Where the RT60 parameter of the FDN reverbs is met exactly: inside the 500 Hz - 2 kHz band effects.md
+/// Where the RT60 parameter of the FDN reverbs is met exactly: inside the 500 Hz - 2 kHz band the effect contract
 /// measures, at its lower part (the slowest decaying part of the band dominates a Schroeder T30).
 pub const RT60_REFERENCE_HZ: f64 = 700.0;
 

@@ -6,14 +6,14 @@
 //! straight line between the two inputs, which attenuates the high harmonics that would alias. When the two
 //! inputs are closer than `ADAA_EPSILON` the quotient is ill-conditioned (cancellation of two nearly equal F
 //! values) and f at the midpoint is used instead; it differs from the exact average by f'' d^2 / 24.
-//! ADAA adds half a sample of delay (not reported: latency is whole samples, effects.md).
+//! ADAA adds half a sample of delay (not reported: latency is whole samples, the effect contract).
 
 use std::f64::consts::{FRAC_PI_2, LN_2};
 
 /// Below this input step the ADAA quotient falls back to the midpoint value.
 pub const ADAA_EPSILON: f64 = 1e-5;
 
-/// The most values a custom curve has (effects.md).
+/// The most values a custom curve has (the effect contract).
 pub const MAX_CURVE_LEN: usize = 4096;
 
 /// ln(cosh(u)) without overflow: |u| + ln(1 + e^(-2|u|)) - ln 2, with `exp_non_positive` and

@@ -8,6 +8,12 @@ a drum-like loop) that tests/analysis.rs implements identically; both sides roun
 Regenerate (from the repository root):
     pip install 'librosa==0.11.*' pyloudnorm      # scipy and numpy come with them
     python3 tests/reference/generate.py           # writes tests/reference/analysis.json
+    python3 tests/reference/generate.py --loudness-only   # only the loudness values (needs no librosa)
+
+Integrated loudness is pyloudnorm's with filter_class="DeMan": the K-weighting designed from the analog
+prototypes that reproduce BS.1770-4's published 48 kHz coefficients (libebur128's design, and this crate's).
+pyloudnorm's default class (Audio EQ Cookbook filters) is recorded beside it as integratedLufsDefaultFilter,
+for the record only: it reads about 0.04 LU lower at 48 kHz and up to 0.26 LU apart at 8 kHz.
 
 The versions used are recorded in the JSON file.
 """
@@ -16,7 +22,6 @@ import math
 import os
 import sys
 
-import librosa
 import numpy as np
 import pyloudnorm
 import scipy
@@ -135,7 +140,19 @@ SIGNALS = [
 ]
 
 
+def loudness(sig, chans):
+    """Integrated loudness with the BS.1770-4 design (DeMan) and with pyloudnorm's default filters."""
+    data = np.stack(chans, axis=1) if len(chans) == 2 else chans[0]
+    values = {}
+    for key, meter in [("integratedLufs", pyloudnorm.Meter(sig["sampleRate"], filter_class="DeMan")),
+                       ("integratedLufsDefaultFilter", pyloudnorm.Meter(sig["sampleRate"]))]:
+        lufs = meter.integrated_loudness(data)
+        values[key] = float(lufs) if np.isfinite(lufs) else None
+    return values
+
+
 def reference(sig):
+    import librosa
     sr = sig["sampleRate"]
     chans = render(sig)
     y = chans[0] if len(chans) == 1 else (chans[0] + chans[1]) * 0.5
@@ -145,9 +162,6 @@ def reference(sig):
     bands = [power[freqs < 250].sum(), power[(freqs >= 250) & (freqs < 4000)].sum(), power[freqs >= 4000].sum()]
     total = sum(bands)
     centroid = librosa.feature.spectral_centroid(y=y, sr=sr)[0]
-    meter = pyloudnorm.Meter(sr)
-    data = np.stack(chans, axis=1) if len(chans) == 2 else chans[0]
-    lufs = meter.integrated_loudness(data)
     return {
         "spectralCentroidMean": float(centroid.mean()),
         "spectralCentroidStd": float(centroid.std()),
@@ -156,12 +170,28 @@ def reference(sig):
         "zeroCrossingRate": float(librosa.feature.zero_crossing_rate(y)[0].mean()),
         "mfcc": [float(v) for v in librosa.feature.mfcc(y=y, sr=sr, n_mfcc=13).mean(axis=1)],
         "bandEnergy": [float(b / total) if total > 0 else 0.0 for b in bands],
-        "integratedLufs": float(lufs) if np.isfinite(lufs) else None,
+        **loudness(sig, chans),
         "frames": int(S.shape[1]),
     }
 
 
+def loudness_only():
+    """Recomputes only the loudness values of the existing analysis.json (the features need librosa)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.json")
+    with open(path) as f:
+        out = json.load(f)
+    out["versions"]["pyloudnorm"] = getattr(pyloudnorm, "__version__", "0.2.0")
+    for sig in out["signals"]:
+        sig["reference"].update(loudness(sig, render(sig)))
+        ref = sig["reference"]
+        print(sig["name"], ref["integratedLufs"], ref["integratedLufsDefaultFilter"], file=sys.stderr)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+
+
 def main():
+    import librosa
     out = {
         "generator": "tests/reference/generate.py",
         "versions": {"librosa": librosa.__version__, "pyloudnorm": getattr(pyloudnorm, "__version__", "0.2.0"),
@@ -181,4 +211,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--loudness-only"]:
+        loudness_only()
+    else:
+        main()

@@ -557,15 +557,13 @@ const WRITE_BUFFER_BYTES: usize = 8 << 10;
 
 /// A stereo WAV being written to a temporary file beside its destination; [`WavOutput::finish`] renames it
 /// into place. Dropped without `finish` (an error anywhere), the temporary file is deleted and the
-/// destination is untouched. Samples are encoded a block at a time into one byte buffer (a call per sample
+/// destination is untouched. A destination that exists and is not a regular file (a device such as
+/// `/dev/null`, a FIFO) is written directly instead: renaming over it would replace it by a regular file. Samples are encoded a block at a time into one byte buffer (a call per sample
 /// through a generic writer was most of the CLI's own time).
 pub struct WavOutput {
     destination: PathBuf,
     file: BufWriter<fs::File>,
-    temp_path: tempfile::TempPath,
-    /// Removes the temporary file if a signal ends the program. Declared after `temp_path`, so it is dropped
-    /// after it: the file is never unregistered while it still exists.
-    _interrupt: crate::interrupt::Registration,
+    sink: Sink,
     format: OutputFormat,
     data_size_at: usize,
     data_bytes: u64,
@@ -574,44 +572,76 @@ pub struct WavOutput {
     bytes: Vec<u8>,
 }
 
+/// Where the bytes go until `finish`.
+enum Sink {
+    /// A temporary file beside the destination, renamed over it by `finish`.
+    Temporary {
+        temp_path: tempfile::TempPath,
+        /// Removes the temporary file if a signal ends the program. Declared after `temp_path`, so it is
+        /// dropped after it: the file is never unregistered while it still exists.
+        _interrupt: crate::interrupt::Registration,
+    },
+    /// The destination itself (a device or FIFO), which may not seek: its header's sizes say "unknown"
+    /// (0xFFFFFFFF, as streaming writers do) unless `finish` can seek back and fill them in.
+    Direct,
+}
+
+/// The value of a RIFF size field whose size is not known (a stream).
+const UNKNOWN_SIZE: u32 = u32::MAX;
+
 fn io_error(path: &Path, what: &str, e: impl fmt::Display) -> WavError {
     WavError::Io(format!("{}: {what}: {e}", name(path)))
 }
 
 impl WavOutput {
-    /// Starts writing `destination` (stereo, at `sample_rate_hz`, in `format`). A destination that exists and
-    /// is not a regular file (a device such as /dev/null, a FIFO, a directory) is bad input: renaming over it
-    /// would replace it by a regular file.
+    /// Starts writing `destination` (stereo, at `sample_rate_hz`, in `format`). A directory is bad input; a
+    /// device or FIFO is written directly.
     pub fn create(destination: &Path, sample_rate_hz: u32, format: OutputFormat) -> Result<Self, WavError> {
-        if let Ok(metadata) = fs::metadata(destination) {
-            if !metadata.is_file() {
+        let (mut header, data_size_at) = stereo_header(sample_rate_hz, format);
+        let existing = fs::metadata(destination).ok();
+        let (file, sink) = match existing {
+            Some(m) if m.is_dir() => {
                 return Err(WavError::BadInput(format!(
-                    "{}: not a regular file (a device, FIFO or directory); give the path of a file to write",
+                    "{}: is a directory; give the path of a file to write",
                     name(destination)
-                )));
+                )))
             }
-        }
-        let directory = match destination.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
+            Some(m) if !m.is_file() => {
+                let file = fs::OpenOptions::new()
+                    .write(true)
+                    .open(destination)
+                    .map_err(|e| io_error(destination, "cannot open for writing", e))?;
+                header[4..8].copy_from_slice(&UNKNOWN_SIZE.to_le_bytes());
+                header[data_size_at..data_size_at + 4].copy_from_slice(&UNKNOWN_SIZE.to_le_bytes());
+                (file, Sink::Direct)
+            }
+            _ => {
+                let directory = match destination.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                let temp = tempfile::Builder::new()
+                    .prefix(".corelogic-dsp-")
+                    .suffix(".wav.tmp")
+                    .tempfile_in(directory)
+                    .map_err(|e| io_error(destination, "cannot create a temporary file beside it", e))?;
+                let interrupt = crate::interrupt::register(temp.path());
+                let (file, temp_path) = temp.into_parts();
+                keep_permissions(destination, &file);
+                let sink = Sink::Temporary {
+                    temp_path,
+                    _interrupt: interrupt,
+                };
+                (file, sink)
+            }
         };
-        let temp = tempfile::Builder::new()
-            .prefix(".corelogic-dsp-")
-            .suffix(".wav.tmp")
-            .tempfile_in(directory)
-            .map_err(|e| io_error(destination, "cannot create a temporary file beside it", e))?;
-        let interrupt = crate::interrupt::register(temp.path());
-        let (file, temp_path) = temp.into_parts();
-        keep_permissions(destination, &file);
-        let (header, data_size_at) = stereo_header(sample_rate_hz, format);
         let mut file = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
         file.write_all(&header)
             .map_err(|e| io_error(destination, "cannot write", e))?;
         Ok(WavOutput {
             destination: destination.to_path_buf(),
             file,
-            temp_path,
-            _interrupt: interrupt,
+            sink,
             format,
             data_size_at,
             data_bytes: 0,
@@ -653,7 +683,8 @@ impl WavOutput {
             .map_err(|e| io_error(&self.destination, "cannot write", e))
     }
 
-    /// Completes the file (both size fields) and renames it over the destination.
+    /// Completes the file (both size fields) and renames it over the destination; a device or FIFO gets its
+    /// sizes only if it can seek back (a stream keeps "unknown").
     pub fn finish(mut self) -> Result<(), WavError> {
         let destination = self.destination;
         let too_large = || io_error(&destination, "cannot write", "more data than a WAV file can hold");
@@ -661,17 +692,29 @@ impl WavOutput {
         let riff_bytes = data_bytes
             .checked_add(self.data_size_at as u32 - 4)
             .ok_or_else(too_large)?;
-        let result = (|| {
-            self.file.seek(SeekFrom::Start(4))?;
-            self.file.write_all(&riff_bytes.to_le_bytes())?;
-            self.file.seek(SeekFrom::Start(self.data_size_at as u64))?;
-            self.file.write_all(&data_bytes.to_le_bytes())?;
-            self.file.flush()
-        })();
-        result.map_err(|e| io_error(&destination, "cannot write", e))?;
-        self.temp_path
-            .persist(&destination)
-            .map_err(|e| io_error(&destination, "cannot rename the finished file into place", e.error))
+        let fill_sizes = |file: &mut BufWriter<fs::File>| -> std::io::Result<()> {
+            file.seek(SeekFrom::Start(4))?;
+            file.write_all(&riff_bytes.to_le_bytes())?;
+            file.seek(SeekFrom::Start(self.data_size_at as u64))?;
+            file.write_all(&data_bytes.to_le_bytes())?;
+            file.flush()
+        };
+        match self.sink {
+            Sink::Temporary { temp_path, .. } => {
+                fill_sizes(&mut self.file).map_err(|e| io_error(&destination, "cannot write", e))?;
+                temp_path
+                    .persist(&destination)
+                    .map_err(|e| io_error(&destination, "cannot rename the finished file into place", e.error))
+            }
+            Sink::Direct => {
+                self.file
+                    .flush()
+                    .map_err(|e| io_error(&destination, "cannot write", e))?;
+                // A stream cannot seek back; its header keeps the sizes it was written with.
+                let _ = fill_sizes(&mut self.file);
+                Ok(())
+            }
+        }
     }
 }
 

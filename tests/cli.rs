@@ -855,7 +855,10 @@ fn analyze_json_prints_exactly_the_documented_keys() {
 
     let text = run(&["analyze", path_str(&input)]);
     assert!(text.status.success());
-    assert!(String::from_utf8_lossy(&text.stdout).contains("integrated         -23.0"));
+    // The text prints the JSON's value to two decimals (BS.1770-4's filter reads this tone at -22.99).
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    let line = format!("integrated         {lufs:.2} LUFS");
+    assert!(stdout.contains(&line), "{line} not in {stdout}");
 }
 
 #[test]
@@ -1337,28 +1340,68 @@ fn a_file_size_limit_is_an_io_failure_that_leaves_no_temporary_file() {
 
 #[cfg(unix)]
 #[test]
-fn an_output_that_is_a_device_is_refused_and_stays_a_device() {
+fn a_device_or_fifo_output_is_written_directly_and_a_directory_is_refused() {
     use std::os::unix::fs::FileTypeExt;
     let dir = temp_dir();
     let d = dir.path();
     let input = d.join("in.wav");
-    write_noise(&input, 480, 48_000);
+    write_noise(&input, 4800, 48_000);
+    let args = |output: &Path| {
+        vec![
+            "process".to_string(),
+            path_str(&input).to_string(),
+            path_str(output).to_string(),
+            "--effect".to_string(),
+            "limiter".to_string(),
+        ]
+    };
+    let run_to = |output: &Path| {
+        let a = args(output);
+        run(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    // /dev/null: written to, and still a device afterwards.
     let null = Path::new("/dev/null");
     assert!(fs::metadata(null).unwrap().file_type().is_char_device());
-    for output in [null, d] {
-        let out = run(&["process", path_str(&input), path_str(output), "--effect", "limiter"]);
-        let stderr = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("not a regular file"), "{stderr}");
-    }
+    let out = run_to(null);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(
         fs::metadata(null).unwrap().file_type().is_char_device(),
         "/dev/null is still a device"
     );
+    // A FIFO: a reader gets the same WAV as a file, except the two sizes, which a stream cannot know.
+    let regular = d.join("regular.wav");
+    assert_eq!(run_to(&regular).status.code(), Some(0));
+    let fifo = d.join("pipe.wav");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    let out = run_to(&fifo);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let streamed = reader.join().unwrap();
+    let file = fs::read(&regular).unwrap();
+    assert_eq!(streamed.len(), file.len());
+    let data_at = file.windows(4).position(|w| w == b"data").unwrap() + 4;
+    for (i, (a, b)) in streamed.iter().zip(&file).enumerate() {
+        if (4..8).contains(&i) || (data_at..data_at + 4).contains(&i) {
+            assert_eq!(*a, 0xff, "size byte {i} of the stream says unknown");
+        } else {
+            assert_eq!(a, b, "byte {i}");
+        }
+    }
+    assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    // A directory is refused, and nothing is left beside it.
+    let out = run_to(d);
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is a directory"), "{stderr}");
+    let mut names = names_in(d);
+    names.sort();
     assert_eq!(
-        names_in(d),
-        vec!["in.wav".to_string()],
-        "no temporary file beside a refused output"
+        names,
+        vec!["in.wav", "pipe.wav", "regular.wav"],
+        "no temporary file left"
     );
 }
 

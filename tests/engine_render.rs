@@ -11,6 +11,7 @@ use corelogic_dsp::engine::control::project::{parse_project_value, ProjectPlan, 
 use corelogic_dsp::engine::{Command, Engine, MixParam, TrackInput};
 use serde_json::{json, Value};
 use std::f64::consts::FRAC_PI_2;
+use std::f64::consts::TAU;
 use std::path::Path;
 
 const SR: f64 = 48_000.0;
@@ -630,6 +631,8 @@ fn a_quantum_never_allocates_with_128_tracks_of_eq_and_compressor() {
         e.apply(command).unwrap();
         let before = common::allocations();
         e.render(128, &blocks, &mut out_l, &mut out_r);
+        let reading = e.read_meter(StripRef::Track(q % 128));
+        assert!(reading.rms[0] >= 0.0);
         allocations += common::allocations() - before;
     }
     assert_eq!(allocations, 0);
@@ -657,4 +660,88 @@ fn events_reach_effects_with_the_automation_source() {
     );
     assert_eq!(x[9], 0.25);
     assert!((f64::from(x[10]) - 0.25 * db(-6.0)).abs() < 1e-6);
+}
+
+/// Renders in 1600-frame reads (30 Hz at 48 kHz), reading the master meter after each.
+fn meter_readings(e: &mut Engine, input: &Input, frames: usize) -> Vec<corelogic_dsp::engine::MeterReading> {
+    let mut readings = Vec::new();
+    let (mut l, mut r) = (vec![0.0f32; 1600], vec![0.0f32; 1600]);
+    for at in (0..frames).step_by(1600) {
+        let block = match input {
+            Input::Stereo(a, b) => TrackInput::Stereo(&a[at..at + 1600], &b[at..at + 1600]),
+            Input::Mono(a) => TrackInput::Mono(&a[at..at + 1600]),
+        };
+        e.render(1600, &[block], &mut l, &mut r);
+        readings.push(e.read_meter(StripRef::Master));
+    }
+    readings
+}
+
+#[test]
+fn meters_read_the_rms_of_a_sine_and_hold_peaks_for_3_s() {
+    let frames = 6 * 48_000;
+    // A full-scale 997 Hz sine for 1 s, then a 0.1 sine with a 1.5 spike at 1.5 s: the held peak is 1.5 until
+    // 3 s after the spike, then falls to the current peaks.
+    let x: Vec<f32> = (0..frames)
+        .map(|n| {
+            let s = (TAU * 997.0 * n as f64 / 48_000.0).sin();
+            let a = if n < 48_000 { 1.0 } else { 0.1 };
+            if n == 72_000 {
+                1.5
+            } else {
+                (a * s) as f32
+            }
+        })
+        .collect();
+    let mut e = engine(json!({"tracks": [track("t", json!({}))]}));
+    let readings = meter_readings(&mut e, &Input::Stereo(x.clone(), x), frames);
+    // At 0.9 s: the 300 ms window holds only the full-scale sine: -3.01 dBFS.
+    let at_09 = readings[27 - 1];
+    let rms_db = 20.0 * f64::from(at_09.rms[0]).log10();
+    assert!((rms_db + 3.0103).abs() < 0.01, "rms {rms_db} dBFS");
+    assert!((at_09.peak[0] - 1.0).abs() < 1e-3);
+    // At 4.4 s (2.9 s after the spike) the hold is still 1.5; at 4.7 s it has been released to the current
+    // peaks of the 0.1 sine.
+    assert_eq!(readings[132 - 1].hold[0], 1.5, "{:?}", readings[131]);
+    let late = readings[141 - 1];
+    assert!(late.hold[0] <= 0.1 + 1e-6 && late.hold[0] > 0.05, "{late:?}");
+    let last = readings.last().unwrap();
+    assert!(last.hold[0] <= 0.1 + 1e-6, "{last:?}");
+    // The 0.1 sine's RMS.
+    assert!((f64::from(last.rms[0]) - 0.1 / 2f64.sqrt()).abs() < 1e-4);
+    // The peak since the last read restarts at each read.
+    assert!(last.peak[0] <= 0.1 + 1e-6);
+}
+
+#[test]
+fn a_sleeping_strip_meter_falls_to_zero() {
+    let frames = 5 * 48_000;
+    let mut x = noise(30, frames, 0.5);
+    x[4_800..].fill(0.0);
+    let mut e = engine(json!({"tracks": [track("t", json!({}))]}));
+    let readings = meter_readings(&mut e, &Input::Stereo(x.clone(), x), frames);
+    assert!(e.is_asleep(StripRef::Track(0)) && e.is_asleep(StripRef::Master));
+    let last = readings.last().unwrap();
+    assert_eq!((last.peak[0], last.rms[0], last.hold[0]), (0.0, 0.0, 0.0));
+}
+
+#[test]
+fn a_bus_sleeps_when_nothing_reaches_it() {
+    let mut e = engine(
+        json!({"tracks": [track("t", json!({"sends": [{"id": "s", "destination": "b"}]}))],
+                             "buses": [{"id": "b", "inserts": [{"id": "eq", "effect": "parametric-eq",
+                                                                  "parameters": {"b1GainDb": 9}}]}]}),
+    );
+    let frames = 5 * 48_000;
+    let mut x = noise(31, frames, 0.5);
+    x[2_400..].fill(0.0);
+    let input = Input::Stereo(x.clone(), x);
+    render(&mut e, std::slice::from_ref(&input), 2_400);
+    assert!(
+        !e.is_asleep(StripRef::Bus(0)),
+        "the bus runs while the send carries the burst"
+    );
+    let (l, _) = render(&mut e, &[Input::Stereo(vec![0.0; frames], vec![0.0; frames])], frames);
+    assert!(e.is_asleep(StripRef::Bus(0)));
+    assert!(l[frames - 128..].iter().all(|&v| v == 0.0));
 }

@@ -13,3 +13,4 @@ pub mod control;
 pub mod render;
 
 pub use render::engine::{Command, CommandError, Engine, MixParam, TrackInput, DEFAULT_MAX_QUANTUM};
+pub use render::meter::MeterReading;

@@ -3,6 +3,7 @@
 //! quantum; never allocates, locks, formats or panics on valid state).
 
 use super::delay::CompensationDelay;
+use super::meter::MeterReading;
 use super::param::Param;
 use super::strip::{InsertLane, InsertSlot, SendSlot, Strip, StripLatency};
 use crate::dsp::denormal;
@@ -274,6 +275,20 @@ impl Engine {
         let order: Vec<StripRef> = self.order.iter().map(|&n| self.graph.nodes[n]).collect();
         let cap = (RENDER_TAIL_CAP_S * self.sample_rate).round() as u64;
         render_tail(&self.graph, &order, &tails, cap)
+    }
+
+    /// A strip's meter: peak since the last read (which this call restarts), RMS over 300 ms, 3 s peak hold.
+    /// Never allocates.
+    pub fn read_meter(&mut self, strip: StripRef) -> MeterReading {
+        let n = self.node_of(strip);
+        self.strips[n].meter.read()
+    }
+
+    /// Clears every meter (a stop or an explicit reset).
+    pub fn reset_meters(&mut self) {
+        for s in &mut self.strips {
+            s.meter.reset();
+        }
     }
 
     /// Whether a strip skipped its work in the last quantum (silent input, inserts asleep).

@@ -6,6 +6,7 @@
 //! tap as a track's do); master = inserts -> fader. Mute (and solo-mute) multiplies the output and every send
 //! by the strip's audible gain, which glides like any user change.
 
+use super::meter::Meter;
 use super::mixing::{fader_gain, pan_matrix, trim_gain, widen};
 use super::param::Param;
 use crate::effects::{Action, Effect, Event, Source};
@@ -170,6 +171,8 @@ pub struct Strip {
     pub pre_right: Vec<f32>,
     /// Whether the strip skipped its work this quantum (silent input, inserts asleep).
     pub asleep: bool,
+    /// The level of the strip's output (tracks and buses after pan and mute, the master after its fader).
+    pub meter: Meter,
 }
 
 fn all_zero(buf: &[f32]) -> bool {
@@ -203,6 +206,7 @@ impl Strip {
             pre_left: vec![0.0; max_frames],
             pre_right: vec![0.0; max_frames],
             asleep: false,
+            meter: Meter::new(sample_rate),
         }
     }
 
@@ -233,6 +237,8 @@ impl Strip {
                 s.level.settle();
                 s.gain_constant = Some(0.0);
             }
+            // Meters still fall while the strip sleeps.
+            self.meter.update_silent(frames);
             return;
         }
         self.asleep = false;
@@ -312,6 +318,7 @@ impl Strip {
             or[n] = (y * gain) as f32;
         }
         self.out_silent = all_zero(ol) && all_zero(or);
+        self.meter.update(ol, or);
         // Send gains: the level, and for a pre-fader send the audible gain (the output tap already holds it).
         for s in &mut self.sends {
             let level = s.level.fill(at_output, frames);

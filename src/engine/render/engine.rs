@@ -188,7 +188,7 @@ impl Engine {
                         lane,
                         player: InsertPlayer::default(),
                     });
-                    slot.reserve_events(max_frames);
+                    slot.reserve_events();
                     continue;
                 }
             };
@@ -356,7 +356,7 @@ impl Engine {
                 };
                 let event = Event::set(effect.spec(), &name, value, 0, Source::User)
                     .map_err(|e| CommandError(e.to_string()))?;
-                slot.pending.push(event);
+                slot.queue(event);
             }
             Command::Mute { strip, muted } => {
                 if strip == StripRef::Master {
@@ -381,7 +381,7 @@ impl Engine {
             }
             Command::EnableInsert { strip, insert, enabled } => {
                 let slot = insert_slot(self.strip_mut(strip)?, insert)?;
-                slot.pending.push(Event::enable(enabled, 0));
+                slot.queue(Event::enable(enabled, 0));
             }
             Command::AddInsert { strip, at, insert } => {
                 let effect = insert.create(sample_rate, self.plan.bpm)?;

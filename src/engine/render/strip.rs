@@ -34,6 +34,8 @@ pub struct InsertSlot {
     events: Vec<Event>,
     /// The latency the current plan assumes for this insert.
     pub planned_latency: usize,
+    /// The longest block the engine renders (sizes `events`).
+    max_frames: usize,
 }
 
 /// Room for user events queued between two quanta.
@@ -51,13 +53,22 @@ impl InsertSlot {
             pending: Vec::with_capacity(PENDING_EVENTS),
             events: Vec::with_capacity(capacity),
             planned_latency,
+            max_frames,
         }
     }
 
     /// Makes room for the events of every lane (after lanes are added by a command).
-    pub fn reserve_events(&mut self, max_frames: usize) {
-        let capacity = self.lanes.len() * (max_frames + 1) + PENDING_EVENTS;
+    pub fn reserve_events(&mut self) {
+        let capacity = self.lanes.len() * (self.max_frames + 1) + PENDING_EVENTS.max(self.pending.len());
         self.events.reserve(capacity.saturating_sub(self.events.len()));
+    }
+
+    /// Queues a user event for the next quantum, making room for it in the block's events (between quanta:
+    /// may allocate).
+    pub fn queue(&mut self, event: Event) {
+        self.pending.push(event);
+        let needed = self.lanes.len() * (self.max_frames + 1) + self.pending.len();
+        self.events.reserve(needed.saturating_sub(self.events.len()));
     }
 
     /// Whether the slot can be skipped: no effect, or an effect asleep with nothing to tell it.

@@ -745,3 +745,40 @@ fn a_bus_sleeps_when_nothing_reaches_it() {
     assert!(e.is_asleep(StripRef::Bus(0)));
     assert!(l[frames - 128..].iter().all(|&v| v == 0.0));
 }
+
+#[test]
+fn each_curve_type_on_an_insert_parameter_is_held_on_the_grid() {
+    for curve in ["linear", "exponential", "logarithmic", "smooth", "step"] {
+        // outputGainDb from -12 dB at 0.005 s (frame 240) to +6 dB at 0.045 s (frame 2160).
+        let project = json!({
+            "tracks": [track("t1", json!({"inserts": [{"id": "eq", "effect": "parametric-eq"}]}))],
+            "automation": [{"trackId": "t1", "parameter": "inserts.eq.outputGainDb", "points": [
+                {"time": 0.005, "value": -12, "curveType": curve},
+                {"time": 0.045, "value": 6, "curveType": "linear"}]}]
+        });
+        let mut e = engine(project);
+        let input = stereo_noise(21, 0.3);
+        let (l, _) = render(&mut e, std::slice::from_ref(&input), N);
+        let want: Vec<f64> = (0..N)
+            .map(|n| {
+                // The value at the grid frame 16k at or before n; a step's jump on its own frame (2160).
+                let f = n - n % 16;
+                let v = if curve == "step" {
+                    if n >= 2160 {
+                        6.0
+                    } else {
+                        -12.0
+                    }
+                } else if f < 240 {
+                    -12.0
+                } else if f >= 2160 {
+                    6.0
+                } else {
+                    -12.0 + 18.0 * curve_shape(curve, (f - 240) as f64 / 1920.0)
+                };
+                f64::from(input.left()[n]) * db(v)
+            })
+            .collect();
+        assert_matches(&l, &want, curve);
+    }
+}

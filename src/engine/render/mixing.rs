@@ -15,10 +15,11 @@ pub fn fader_gain(level_db: f64) -> f64 {
     }
 }
 
-/// A trim's (input gain) linear gain: 10^(dB/20), with no floor.
+/// A trim's (input gain) linear gain: 10^(dB/20) = exp(dB x ln(10) / 20), with no floor (exp is several times
+/// cheaper than powf, and automated faders evaluate it per sample).
 #[inline]
 pub fn trim_gain(gain_db: f64) -> f64 {
-    10f64.powf(gain_db / 20.0)
+    (gain_db * (std::f64::consts::LN_10 / 20.0)).exp()
 }
 
 /// The left and right gains of the mono panning law. W3C Web Audio API, "StereoPannerNode", panning

@@ -313,20 +313,43 @@ impl Strip {
             Some(0.0)
         };
         let mono = self.mono_source && is_track;
-        let constant_pan = pan.map(|p| pan_matrix(p, mono));
+        let constant_pan = if has_pan {
+            pan.map(|p| pan_matrix(p, mono))
+        } else {
+            Some([1.0, 0.0, 0.0, 1.0])
+        };
+        // The gain: one value for the block, or per sample into the volume's buffer (dB turned into gain).
+        let constant_gain = match (volume, audible) {
+            (Some(v), Some(a)) => Some(fader_gain(v) * a),
+            _ => {
+                for n in 0..frames {
+                    let v = volume.unwrap_or_else(|| f64::from(self.volume.values[n]));
+                    let a = audible.unwrap_or_else(|| f64::from(self.audible.values[n]));
+                    self.volume.values[n] = (fader_gain(v) * a) as f32;
+                }
+                None
+            }
+        };
         let (ol, or) = (&mut self.out_left[..frames], &mut self.out_right[..frames]);
-        for n in 0..frames {
-            let gain = volume.map_or_else(|| fader_gain(f64::from(self.volume.values[n])), fader_gain)
-                * audible.unwrap_or_else(|| f64::from(self.audible.values[n]));
-            let (x, y) = (f64::from(l[n]), f64::from(r[n]));
-            let (x, y) = if has_pan {
-                let m = constant_pan.unwrap_or_else(|| pan_matrix(f64::from(self.pan.values[n]), mono));
-                (m[0] * x + m[1] * y, m[2] * x + m[3] * y)
-            } else {
-                (x, y)
-            };
-            ol[n] = (x * gain) as f32;
-            or[n] = (y * gain) as f32;
+        match (constant_gain, constant_pan) {
+            (Some(g), Some(m)) => {
+                // The common case: static fader and pan, a 2x2 matrix with the gain folded in.
+                let m = m.map(|c| (c * g) as f32);
+                for n in 0..frames {
+                    let (x, y) = (l[n], r[n]);
+                    ol[n] = m[0] * x + m[1] * y;
+                    or[n] = m[2] * x + m[3] * y;
+                }
+            }
+            _ => {
+                for n in 0..frames {
+                    let gain = constant_gain.unwrap_or_else(|| f64::from(self.volume.values[n]));
+                    let m = constant_pan.unwrap_or_else(|| pan_matrix(f64::from(self.pan.values[n]), mono));
+                    let (x, y) = (f64::from(l[n]), f64::from(r[n]));
+                    ol[n] = ((m[0] * x + m[1] * y) * gain) as f32;
+                    or[n] = ((m[2] * x + m[3] * y) * gain) as f32;
+                }
+            }
         }
         self.out_silent = all_zero(ol) && all_zero(or);
         self.meter.update(ol, or);

@@ -15,6 +15,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod render;
+
 /// Frames read, processed and written per block (effects split it into their own pieces).
 const BLOCK_FRAMES: usize = 16384;
 
@@ -55,6 +57,8 @@ enum Command {
     },
     /// Waveform min/max per bucket for each channel.
     Peaks(PeaksArgs),
+    /// Mix a project (tracks, clips, inserts, sends, buses, master, automation) into a WAV file.
+    Render(render::RenderArgs),
 }
 
 #[derive(Args)]
@@ -199,6 +203,7 @@ fn main() -> ExitCode {
         Command::Process(args) => process(&args),
         Command::Analyze { input, json } => analyze(&input, json),
         Command::Peaks(args) => peaks(&args),
+        Command::Render(args) => render::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

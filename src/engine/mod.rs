@@ -10,3 +10,7 @@
 //! - [`control::transport`]: seconds/frames/beats, loop wrap, bar/beat and metronome click frames.
 
 pub mod control;
+pub mod render;
+
+pub use render::engine::{Command, CommandError, Engine, MixParam, TrackInput, DEFAULT_MAX_QUANTUM};
+pub use render::meter::MeterReading;

@@ -1,0 +1,712 @@
+//! The engine: a [`ProjectPlan`] made into strips, insert slots and compensation delays at a sample rate, with
+//! two calls: [`Engine::apply`] (a user change; may allocate, runs between quanta) and [`Engine::render`] (one
+//! quantum; never allocates, locks, formats or panics on valid state).
+
+use super::delay::CompensationDelay;
+use super::meter::MeterReading;
+use super::param::Param;
+use super::strip::{InsertLane, InsertSlot, SendSlot, Strip, StripLatency};
+use crate::dsp::denormal;
+use crate::effects::{Event, Source, Tail};
+use crate::engine::control::automation::{compile_all, InsertPlayer};
+use crate::engine::control::project::{InsertPlan, ProjectPlan, StripRef, TargetParam};
+use crate::engine::control::routing::{
+    insert_latencies, plan_latency, render_tail, EdgeKind, InsertLatency, RoutingGraph, RENDER_TAIL_CAP_S,
+};
+use crate::engine::control::ProjectError;
+use std::fmt;
+
+/// The longest block [`Engine::render`] processes at once; longer calls are cut into blocks of this size.
+pub const DEFAULT_MAX_QUANTUM: usize = 128;
+
+/// One track's input for a quantum, already positioned on the timeline (its clips' audio, or the node input
+/// in the browser).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum TrackInput<'a> {
+    /// Nothing plays (an unconnected input, no clip at this position).
+    #[default]
+    Silent,
+    /// One channel, fed to both sides.
+    Mono(&'a [f32]),
+    Stereo(&'a [f32], &'a [f32]),
+}
+
+/// A per-sample mixer parameter of a strip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MixParam {
+    /// dB; at or below -60 dB silence.
+    Volume,
+    /// -1..1 (not on the master).
+    Pan,
+    /// dB (tracks only).
+    InputGain,
+    /// % (tracks only).
+    StereoWidth,
+    /// dB, by send index.
+    SendLevel(usize),
+}
+
+/// A change from the UI or the host, applied between quanta.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// A mixer value (glides over 20 ms).
+    Set {
+        strip: StripRef,
+        param: MixParam,
+        value: f64,
+    },
+    /// An insert parameter by name, as a user change (glides as the effect glides user changes).
+    SetInsertParam {
+        strip: StripRef,
+        insert: usize,
+        name: String,
+        value: f64,
+    },
+    /// Mutes a track or a bus (silences its output and sends).
+    Mute {
+        strip: StripRef,
+        muted: bool,
+    },
+    /// Solos a track.
+    Solo {
+        track: usize,
+        soloed: bool,
+    },
+    PhaseFlip {
+        track: usize,
+        flipped: bool,
+    },
+    SendEnabled {
+        strip: StripRef,
+        send: usize,
+        enabled: bool,
+    },
+    /// Adds an insert at position `at` of a strip's chain.
+    AddInsert {
+        strip: StripRef,
+        at: usize,
+        insert: InsertPlan,
+    },
+    RemoveInsert {
+        strip: StripRef,
+        insert: usize,
+    },
+    /// Moves an insert from one position of the chain to another.
+    MoveInsert {
+        strip: StripRef,
+        from: usize,
+        to: usize,
+    },
+    /// Enables or bypasses an insert (the effect crossfades).
+    EnableInsert {
+        strip: StripRef,
+        insert: usize,
+        enabled: bool,
+    },
+    /// Whether a track's source is mono (the mono pan law), known when its audio is loaded.
+    MonoSource {
+        track: usize,
+        mono: bool,
+    },
+}
+
+/// A command that cannot apply, with the reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandError(pub String);
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+impl From<ProjectError> for CommandError {
+    fn from(e: ProjectError) -> Self {
+        CommandError(e.to_string())
+    }
+}
+
+/// The mixing engine of one project at one sample rate.
+pub struct Engine {
+    plan: ProjectPlan,
+    sample_rate: f64,
+    max_frames: usize,
+    graph: RoutingGraph,
+    /// Render order, as indices into `strips` (= `graph.nodes`).
+    order: Vec<usize>,
+    strips: Vec<Strip>,
+    /// Parallel to `graph.edges` (sidechain edges keep an unused empty line).
+    edge_delays: Vec<CompensationDelay>,
+    /// Each track's timeline input delay (its alignment: non-zero only when a later key needs it).
+    input_delays: Vec<CompensationDelay>,
+    scratch_left: Vec<f32>,
+    scratch_right: Vec<f32>,
+    position: u64,
+    total_latency: usize,
+}
+
+impl Engine {
+    /// Builds the engine of a project at a sample rate (the project's own `sampleRate` is replaced by it:
+    /// automation and clips are put on this rate's frame grid), rendering blocks of at most
+    /// [`DEFAULT_MAX_QUANTUM`] frames internally. Creates every effect: may take milliseconds.
+    pub fn new(plan: ProjectPlan, sample_rate: f64) -> Result<Engine, ProjectError> {
+        Engine::with_max_quantum(plan, sample_rate, DEFAULT_MAX_QUANTUM)
+    }
+
+    /// [`Engine::new`] with another internal block size (an offline host may prefer larger blocks).
+    pub fn with_max_quantum(
+        mut plan: ProjectPlan,
+        sample_rate: f64,
+        max_frames: usize,
+    ) -> Result<Engine, ProjectError> {
+        let max_frames = max_frames.max(1);
+        plan.sample_rate = sample_rate;
+        let graph = RoutingGraph::from_plan(&plan);
+        let order_refs = graph.render_order()?;
+        let node_of = |s: StripRef| graph.nodes.iter().position(|n| *n == s).unwrap_or(0);
+        let order = order_refs.iter().map(|&s| node_of(s)).collect();
+        let mut strips = Vec::with_capacity(graph.nodes.len());
+        for &kind in &graph.nodes {
+            strips.push(build_strip(&plan, &graph, kind, sample_rate, max_frames)?);
+        }
+        // Automation: per-sample lanes on mixer parameters, event lanes on insert parameters.
+        for (target, lane) in compile_all(&plan) {
+            let strip = &mut strips[node_of(target.strip)];
+            let param = match target.param {
+                TargetParam::Volume => &mut strip.volume,
+                TargetParam::Pan => &mut strip.pan,
+                TargetParam::InputGain => &mut strip.input_gain,
+                TargetParam::StereoWidth => &mut strip.width,
+                TargetParam::SendLevel(s) => &mut strip.sends[s].level,
+                TargetParam::Insert { insert, index } => {
+                    let slot = &mut strip.inserts[insert];
+                    slot.lanes.retain(|l| l.index != index);
+                    slot.lanes.push(InsertLane {
+                        index,
+                        lane,
+                        player: InsertPlayer::default(),
+                    });
+                    slot.reserve_events();
+                    continue;
+                }
+            };
+            param.lane = Some(lane);
+        }
+        let tracks = plan.tracks.len();
+        let mut engine = Engine {
+            edge_delays: vec![CompensationDelay::default(); graph.edges.len()],
+            input_delays: vec![CompensationDelay::default(); tracks],
+            plan,
+            sample_rate,
+            max_frames,
+            graph,
+            order,
+            strips,
+            scratch_left: vec![0.0; max_frames],
+            scratch_right: vec![0.0; max_frames],
+            position: 0,
+            total_latency: 0,
+        };
+        engine.update_audible(true);
+        engine.replan_latency();
+        Ok(engine)
+    }
+
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    /// The plan as the engine holds it now (inserts added or removed by commands included).
+    pub fn plan(&self) -> &ProjectPlan {
+        &self.plan
+    }
+
+    /// The timeline frame of the next quantum's input.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The total latency L: the master's output lags the tracks' input by L frames. An offline render runs L
+    /// frames longer and drops the first L.
+    pub fn latency(&self) -> usize {
+        self.total_latency
+    }
+
+    /// A cold start at a timeline frame (a seek, or a render's `--start`): every effect's audio state, every
+    /// compensation delay and every automation player is cleared, so the next quantum starts from silence with
+    /// the values at that position.
+    pub fn seek(&mut self, frame: u64) {
+        self.position = frame;
+        for strip in &mut self.strips {
+            for slot in &mut strip.inserts {
+                if let Some(effect) = &mut slot.effect {
+                    effect.reset();
+                }
+                for lane in &mut slot.lanes {
+                    lane.player.reset();
+                }
+            }
+            strip.in_active = false;
+        }
+        for d in self.edge_delays.iter_mut().chain(self.input_delays.iter_mut()) {
+            d.clear();
+        }
+    }
+
+    /// The longest tail along any signal path from a track to the master, in frames (cli.md: the tails of the
+    /// inserts on the path added up, capped at 10 s; an infinite tail counts as the cap).
+    pub fn render_tail_frames(&self) -> u64 {
+        let tails: Vec<Vec<Option<u64>>> = self
+            .strips
+            .iter()
+            .map(|s| {
+                s.inserts
+                    .iter()
+                    .map(|slot| match slot.effect.as_ref().map(|e| (e.is_enabled(), e.tail())) {
+                        None | Some((false, _)) => Some(0),
+                        Some((true, Tail::Samples(t))) => Some(t),
+                        Some((true, Tail::Infinite)) => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        let order: Vec<StripRef> = self.order.iter().map(|&n| self.graph.nodes[n]).collect();
+        let cap = (RENDER_TAIL_CAP_S * self.sample_rate).round() as u64;
+        render_tail(&self.graph, &order, &tails, cap)
+    }
+
+    /// A strip's meter: peak since the last read (which this call restarts), RMS over 300 ms, 3 s peak hold.
+    /// Never allocates.
+    pub fn read_meter(&mut self, strip: StripRef) -> MeterReading {
+        let n = self.node_of(strip);
+        self.strips[n].meter.read()
+    }
+
+    /// Clears every meter (a stop or an explicit reset).
+    pub fn reset_meters(&mut self) {
+        for s in &mut self.strips {
+            s.meter.reset();
+        }
+    }
+
+    /// Whether a strip skipped its work in the last quantum (silent input, inserts asleep).
+    pub fn is_asleep(&self, strip: StripRef) -> bool {
+        self.strips[self.node_of(strip)].asleep
+    }
+
+    fn node_of(&self, strip: StripRef) -> usize {
+        let tracks = self.plan.tracks.len();
+        match strip {
+            StripRef::Track(i) => i,
+            StripRef::Bus(b) => tracks + b,
+            StripRef::Master => tracks + self.plan.buses.len(),
+        }
+    }
+
+    fn strip_mut(&mut self, strip: StripRef) -> Result<&mut Strip, CommandError> {
+        let n = self.node_of(strip);
+        let valid = match strip {
+            StripRef::Track(i) => i < self.plan.tracks.len(),
+            StripRef::Bus(b) => b < self.plan.buses.len(),
+            StripRef::Master => true,
+        };
+        if !valid {
+            return Err(CommandError(format!("no strip {strip:?} in this project")));
+        }
+        Ok(&mut self.strips[n])
+    }
+
+    /// Applies a user change. Runs between quanta: may allocate (an insert's effect is created here).
+    pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        let sample_rate = self.sample_rate;
+        let max_frames = self.max_frames;
+        match command {
+            Command::Set { strip, param, value } => {
+                let s = self.strip_mut(strip)?;
+                let p = match (param, strip) {
+                    (MixParam::Volume, _) => &mut s.volume,
+                    (MixParam::Pan, StripRef::Master) => return Err(CommandError("the master has no pan".into())),
+                    (MixParam::Pan, _) => &mut s.pan,
+                    (MixParam::InputGain, StripRef::Track(_)) => &mut s.input_gain,
+                    (MixParam::StereoWidth, StripRef::Track(_)) => &mut s.width,
+                    (MixParam::InputGain | MixParam::StereoWidth, _) => {
+                        return Err(CommandError("only tracks have input gain and stereo width".into()))
+                    }
+                    (MixParam::SendLevel(k), _) => match s.sends.get_mut(k) {
+                        Some(send) => &mut send.level,
+                        None => return Err(CommandError(format!("no send {k} on {strip:?}"))),
+                    },
+                };
+                if !value.is_finite() {
+                    return Err(CommandError(format!("{param:?} must be a finite number, got {value}")));
+                }
+                p.set(value);
+            }
+            Command::SetInsertParam {
+                strip,
+                insert,
+                name,
+                value,
+            } => {
+                let slot = insert_slot(self.strip_mut(strip)?, insert)?;
+                let Some(effect) = slot.effect.as_ref() else {
+                    return Err(CommandError(format!("insert {insert} of {strip:?} runs no effect")));
+                };
+                let event = Event::set(effect.spec(), &name, value, 0, Source::User)
+                    .map_err(|e| CommandError(e.to_string()))?;
+                slot.queue(event);
+            }
+            Command::Mute { strip, muted } => {
+                if strip == StripRef::Master {
+                    return Err(CommandError("the master cannot be muted".into()));
+                }
+                self.strip_mut(strip)?.muted = muted;
+                self.update_audible(false);
+            }
+            Command::Solo { track, soloed } => {
+                self.strip_mut(StripRef::Track(track))?.soloed = soloed;
+                self.update_audible(false);
+            }
+            Command::PhaseFlip { track, flipped } => self.strip_mut(StripRef::Track(track))?.phase_flip = flipped,
+            Command::MonoSource { track, mono } => self.strip_mut(StripRef::Track(track))?.mono_source = mono,
+            Command::SendEnabled { strip, send, enabled } => {
+                let s = self.strip_mut(strip)?;
+                let slot = s
+                    .sends
+                    .get_mut(send)
+                    .ok_or_else(|| CommandError(format!("no send {send} on {strip:?}")))?;
+                slot.enabled = enabled;
+            }
+            Command::EnableInsert { strip, insert, enabled } => {
+                let slot = insert_slot(self.strip_mut(strip)?, insert)?;
+                slot.queue(Event::enable(enabled, 0));
+            }
+            Command::AddInsert { strip, at, insert } => {
+                let effect = insert.create(sample_rate, self.plan.bpm)?;
+                let s = self.strip_mut(strip)?;
+                if at > s.inserts.len() {
+                    return Err(CommandError(format!("insert position {at} is past the chain's end")));
+                }
+                s.inserts
+                    .insert(at, InsertSlot::new(insert.id.clone(), effect, Vec::new(), max_frames));
+                plan_inserts(&mut self.plan, strip).insert(at, insert);
+                self.replan_latency();
+            }
+            Command::RemoveInsert { strip, insert } => {
+                let s = self.strip_mut(strip)?;
+                insert_slot(s, insert)?;
+                s.inserts.remove(insert);
+                plan_inserts(&mut self.plan, strip).remove(insert);
+                self.replan_latency();
+            }
+            Command::MoveInsert { strip, from, to } => {
+                let s = self.strip_mut(strip)?;
+                insert_slot(s, from)?;
+                if to >= s.inserts.len() {
+                    return Err(CommandError(format!("insert position {to} is past the chain's end")));
+                }
+                let slot = s.inserts.remove(from);
+                s.inserts.insert(to, slot);
+                let plan = plan_inserts(&mut self.plan, strip);
+                let p = plan.remove(from);
+                plan.insert(to, p);
+                self.replan_latency();
+            }
+        }
+        self.refresh_latency();
+        Ok(())
+    }
+
+    /// Re-plans latency compensation when an insert's latency differs from the plan (a `lookaheadMs` or
+    /// `oversample` change takes effect inside the effect some pieces after the command): call between quanta.
+    /// Allocates only when something changed.
+    pub fn refresh_latency(&mut self) {
+        let stale = self.strips.iter().any(|s| {
+            s.inserts
+                .iter()
+                .any(|slot| slot.effect.as_ref().map_or(0, |e| e.latency()) != slot.planned_latency)
+        });
+        if stale {
+            self.replan_latency();
+        }
+    }
+
+    /// Plans latency compensation from the inserts' current and maximum latencies and sets every delay.
+    fn replan_latency(&mut self) {
+        let strips = &self.strips;
+        let node_of = |s: StripRef| self.graph.nodes.iter().position(|n| *n == s).unwrap_or(0);
+        let latencies = insert_latencies(&self.graph, &self.plan, |strip, k| {
+            match strips[node_of(strip)]
+                .inserts
+                .get(k)
+                .and_then(|slot| slot.effect.as_ref())
+            {
+                Some(e) => InsertLatency {
+                    current: e.latency(),
+                    max: e.max_latency().max(e.latency()),
+                },
+                None => InsertLatency::default(),
+            }
+        });
+        let order: Vec<StripRef> = self.order.iter().map(|&n| self.graph.nodes[n]).collect();
+        let plan = plan_latency(&self.graph, &order, &latencies);
+        for (n, strip) in self.strips.iter_mut().enumerate() {
+            let node = &plan.nodes[n];
+            strip.latency = StripLatency {
+                alignment: node.alignment,
+                before_insert: node.before_insert.clone(),
+                output: node.output,
+            };
+            for (slot, l) in strip.inserts.iter_mut().zip(&latencies[n]) {
+                slot.planned_latency = l.current;
+            }
+            if let StripRef::Track(i) = strip.kind {
+                set_delay(&mut self.input_delays[i], node.alignment_max, node.input_delay);
+            }
+        }
+        for (e, edge) in self.graph.edges.iter().enumerate() {
+            if matches!(edge.kind, EdgeKind::Sidechain { .. }) {
+                continue;
+            }
+            set_delay(&mut self.edge_delays[e], plan.edges[e].capacity, plan.edges[e].delay);
+        }
+        self.total_latency = plan.total;
+    }
+
+    /// Recomputes who sounds (engine.md: mute wins over solo; buses stay audible under solo).
+    fn update_audible(&mut self, immediately: bool) {
+        let any_solo = self
+            .strips
+            .iter()
+            .any(|s| matches!(s.kind, StripRef::Track(_)) && s.soloed);
+        for s in &mut self.strips {
+            let audible = match s.kind {
+                StripRef::Track(_) => !s.muted && (!any_solo || s.soloed),
+                StripRef::Bus(_) => !s.muted,
+                StripRef::Master => true,
+            };
+            let value = if audible { 1.0 } else { 0.0 };
+            if immediately {
+                s.audible.set_immediately(value);
+            } else if s.audible.target() != value {
+                s.audible.set(value);
+            }
+        }
+    }
+
+    /// Renders `frames` frames: `inputs[i]` is track i's input (missing entries are silent; slices at least
+    /// `frames` long), the master's output goes to `out_left`/`out_right` (at least `frames` long). The output
+    /// lags the input by [`Engine::latency`] frames. Never allocates.
+    pub fn render(&mut self, frames: usize, inputs: &[TrackInput], out_left: &mut [f32], out_right: &mut [f32]) {
+        let mut done = 0;
+        while done < frames {
+            let n = (frames - done).min(self.max_frames);
+            self.render_block(
+                done,
+                n,
+                inputs,
+                &mut out_left[done..done + n],
+                &mut out_right[done..done + n],
+            );
+            done += n;
+        }
+    }
+
+    fn render_block(
+        &mut self,
+        offset: usize,
+        n: usize,
+        inputs: &[TrackInput],
+        out_left: &mut [f32],
+        out_right: &mut [f32],
+    ) {
+        for s in &mut self.strips {
+            s.in_active = false;
+        }
+        for k in 0..self.order.len() {
+            let node = self.order[k];
+            let kind = self.strips[node].kind;
+            let silent = match kind {
+                StripRef::Track(i) => {
+                    let strip = &mut self.strips[node];
+                    let (l, r) = (&mut strip.in_left[..n], &mut strip.in_right[..n]);
+                    let silent = load_input(inputs.get(i).copied().unwrap_or_default(), offset, l, r);
+                    self.input_delays[i].process(l, r, silent)
+                }
+                _ => !self.strips[node].in_active,
+            };
+            self.strips[node].render(n, self.position, silent);
+            if kind == StripRef::Master {
+                let strip = &self.strips[node];
+                if strip.out_silent {
+                    out_left.fill(0.0);
+                    out_right.fill(0.0);
+                } else {
+                    out_left.copy_from_slice(&strip.out_left[..n]);
+                    out_right.copy_from_slice(&strip.out_right[..n]);
+                }
+            } else {
+                self.distribute(node, n);
+            }
+        }
+        self.position += n as u64;
+    }
+
+    /// Carries a strip's output and sends along their edges: gain, compensation delay, then into the
+    /// destination's sum.
+    fn distribute(&mut self, node: usize, n: usize) {
+        let sends = self.strips[node].sends.len();
+        for k in 0..=sends {
+            let strip = &self.strips[node];
+            let (edge, tap_pre, gain, gain_constant) = if k == sends {
+                let Some(edge) = strip.output_edge else { continue };
+                (edge, false, &[][..], Some(1.0))
+            } else {
+                let s = &strip.sends[k];
+                (s.edge, s.pre_fader, &s.gain[..n], s.gain_constant)
+            };
+            let dest_node = self.node_of(self.graph.edges[edge].to);
+            let tap_silent = strip.asleep || (!tap_pre && strip.out_silent) || gain_constant == Some(0.0);
+            let (sl, sr) = (&mut self.scratch_left[..n], &mut self.scratch_right[..n]);
+            if !tap_silent {
+                let (tl, tr) = strip.tap(tap_pre);
+                match gain_constant {
+                    Some(g) => {
+                        for i in 0..n {
+                            sl[i] = tl[i] * g;
+                            sr[i] = tr[i] * g;
+                        }
+                    }
+                    None => {
+                        for i in 0..n {
+                            sl[i] = tl[i] * gain[i];
+                            sr[i] = tr[i] * gain[i];
+                        }
+                    }
+                }
+            } else {
+                sl.fill(0.0);
+                sr.fill(0.0);
+            }
+            let silent = self.edge_delays[edge].process(sl, sr, tap_silent);
+            if silent {
+                continue;
+            }
+            let dest = &mut self.strips[dest_node];
+            let (dl, dr) = (&mut dest.in_left[..n], &mut dest.in_right[..n]);
+            if dest.in_active {
+                dl.iter_mut().zip(sl.iter()).for_each(|(d, s)| *d += s);
+                dr.iter_mut().zip(sr.iter()).for_each(|(d, s)| *d += s);
+            } else {
+                dl.copy_from_slice(sl);
+                dr.copy_from_slice(sr);
+                dest.in_active = true;
+            }
+        }
+    }
+}
+
+/// Copies a track's input into its buffers, sanitised once (non-finite samples become 0, before anything else
+/// sees them); returns whether the block is all zeros.
+fn load_input(input: TrackInput, offset: usize, left: &mut [f32], right: &mut [f32]) -> bool {
+    let n = left.len();
+    match input {
+        TrackInput::Silent => return true,
+        TrackInput::Mono(m) => {
+            left.copy_from_slice(&m[offset..offset + n]);
+            denormal::sanitize(left);
+            right.copy_from_slice(left);
+        }
+        TrackInput::Stereo(l, r) => {
+            left.copy_from_slice(&l[offset..offset + n]);
+            right.copy_from_slice(&r[offset..offset + n]);
+            denormal::sanitize(left);
+            denormal::sanitize(right);
+        }
+    }
+    left.iter().chain(right.iter()).all(|&x| x == 0.0)
+}
+
+fn set_delay(line: &mut CompensationDelay, capacity: usize, delay: usize) {
+    if line.capacity() < capacity {
+        *line = CompensationDelay::new(capacity, delay);
+    } else if line.delay() != delay {
+        line.set_delay(delay);
+    }
+}
+
+fn insert_slot(strip: &mut Strip, insert: usize) -> Result<&mut InsertSlot, CommandError> {
+    let len = strip.inserts.len();
+    strip
+        .inserts
+        .get_mut(insert)
+        .ok_or_else(|| CommandError(format!("no insert {insert} (the chain has {len})")))
+}
+
+fn plan_inserts(plan: &mut ProjectPlan, strip: StripRef) -> &mut Vec<InsertPlan> {
+    match strip {
+        StripRef::Track(i) => &mut plan.tracks[i].inserts,
+        StripRef::Bus(b) => &mut plan.buses[b].inserts,
+        StripRef::Master => &mut plan.master.inserts,
+    }
+}
+
+/// A strip of the plan with its effects created and its static values set from the first sample.
+fn build_strip(
+    plan: &ProjectPlan,
+    graph: &RoutingGraph,
+    kind: StripRef,
+    sample_rate: f64,
+    max_frames: usize,
+) -> Result<Strip, ProjectError> {
+    let mut strip = Strip::new(kind, sample_rate, max_frames);
+    let param = |v: f64| Param::new(v, sample_rate, max_frames);
+    match kind {
+        StripRef::Track(i) => {
+            let t = &plan.tracks[i];
+            strip.input_gain = param(t.input_gain_db);
+            strip.phase_flip = t.phase_flip;
+            strip.width = param(t.stereo_width_percent);
+            strip.volume = param(t.volume_db);
+            strip.pan = param(t.pan);
+            strip.muted = t.muted;
+            strip.soloed = t.soloed;
+        }
+        StripRef::Bus(b) => {
+            let bus = &plan.buses[b];
+            strip.volume = param(bus.volume_db);
+            strip.pan = param(bus.pan);
+            strip.muted = bus.muted;
+        }
+        StripRef::Master => strip.volume = param(plan.master.volume_db),
+    }
+    for insert in plan.inserts(kind) {
+        let effect = insert.create(sample_rate, plan.bpm)?;
+        strip
+            .inserts
+            .push(InsertSlot::new(insert.id.clone(), effect, Vec::new(), max_frames));
+    }
+    for (e, edge) in graph.edges.iter().enumerate() {
+        if edge.from != kind {
+            continue;
+        }
+        match edge.kind {
+            EdgeKind::Output => strip.output_edge = Some(e),
+            EdgeKind::Send { send, pre_fader } => {
+                let s = &plan.sends(kind)[send];
+                strip.sends.push(SendSlot {
+                    edge: e,
+                    pre_fader,
+                    enabled: s.enabled,
+                    level: param(s.level_db),
+                    gain: vec![0.0; max_frames],
+                    gain_constant: None,
+                });
+            }
+            EdgeKind::Sidechain { .. } => {}
+        }
+    }
+    Ok(strip)
+}

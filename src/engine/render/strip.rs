@@ -1,0 +1,383 @@
+//! A mixer strip on the audio side: a track, a bus or the master, with its insert slots, sends, per-sample
+//! parameters and work buffers, all sized when the strip is built. Rendering a strip never allocates.
+//!
+//! Signal order (engine.md, "Mixer"): track = input gain -> phase flip -> inserts -> pre-fader sends -> stereo
+//! width -> fader -> pan -> post-fader sends and output; bus = inserts -> fader -> pan -> output (its sends
+//! tap as a track's do); master = inserts -> fader. Mute (and solo-mute) multiplies the output and every send
+//! by the strip's audible gain, which glides like any user change.
+
+use super::meter::Meter;
+use super::mixing::{fader_gain, pan_matrix, trim_gain, widen};
+use super::param::Param;
+use crate::effects::{Action, Effect, Event, Source};
+use crate::engine::control::automation::{InsertPlayer, Lane};
+use crate::engine::control::project::StripRef;
+
+/// An automated parameter of an insert: its effect parameter index, lane and player.
+#[derive(Debug, Clone)]
+pub struct InsertLane {
+    pub index: usize,
+    pub lane: Lane,
+    pub player: InsertPlayer,
+}
+
+/// One insert of a strip.
+pub struct InsertSlot {
+    /// The plugin id (for commands).
+    pub id: String,
+    /// `None` for an insert that runs no effect (audio passes unchanged).
+    pub effect: Option<Box<dyn Effect>>,
+    pub lanes: Vec<InsertLane>,
+    /// User changes waiting for the next quantum (filled by commands, drained by the render).
+    pub pending: Vec<Event>,
+    /// The events of the current block (capacity fixed up front).
+    events: Vec<Event>,
+    /// The latency the current plan assumes for this insert.
+    pub planned_latency: usize,
+    /// The longest block the engine renders (sizes `events`).
+    max_frames: usize,
+}
+
+/// Room for user events queued between two quanta.
+pub const PENDING_EVENTS: usize = 64;
+
+impl InsertSlot {
+    pub fn new(id: String, effect: Option<Box<dyn Effect>>, lanes: Vec<InsertLane>, max_frames: usize) -> Self {
+        let planned_latency = effect.as_ref().map_or(0, |e| e.latency());
+        // Worst case: each lane changes at every frame of a block, plus every pending user event.
+        let capacity = lanes.len() * (max_frames + 1) + PENDING_EVENTS;
+        InsertSlot {
+            id,
+            effect,
+            lanes,
+            pending: Vec::with_capacity(PENDING_EVENTS),
+            events: Vec::with_capacity(capacity),
+            planned_latency,
+            max_frames,
+        }
+    }
+
+    /// Makes room for the events of every lane (after lanes are added by a command).
+    pub fn reserve_events(&mut self) {
+        let capacity = self.lanes.len() * (self.max_frames + 1) + PENDING_EVENTS.max(self.pending.len());
+        self.events.reserve(capacity.saturating_sub(self.events.len()));
+    }
+
+    /// Queues a user event for the next quantum, making room for it in the block's events (between quanta:
+    /// may allocate).
+    pub fn queue(&mut self, event: Event) {
+        self.pending.push(event);
+        let needed = self.lanes.len() * (self.max_frames + 1) + self.pending.len();
+        self.events.reserve(needed.saturating_sub(self.events.len()));
+    }
+
+    /// Whether the slot can be skipped: no effect, or an effect asleep with nothing to tell it.
+    fn is_quiet(&self) -> bool {
+        self.pending.is_empty() && self.effect.as_ref().map_or(true, |e| e.is_asleep())
+    }
+
+    /// Runs the insert over a block whose first sample sits at timeline frame `timeline_start` at this point
+    /// of the graph (the input position minus the latency upstream of the insert). Automation events are
+    /// stamped with the effect's own frame: effect frame = its current frame + (timeline frame -
+    /// timeline_start).
+    fn process(&mut self, left: &mut [f32], right: &mut [f32], timeline_start: i64) {
+        let Some(effect) = self.effect.as_mut() else {
+            return;
+        };
+        let frames = left.len();
+        let effect_start = effect.frame();
+        self.events.clear();
+        for e in self.pending.drain(..) {
+            // Queued between quanta: they apply at this block's first frame.
+            self.events.push(Event {
+                frame: effect_start,
+                ..e
+            });
+        }
+        // Frames before timeline 0 (the pre-roll of upstream latency) keep the values the effect was made with.
+        let skip = if timeline_start < 0 {
+            (timeline_start.unsigned_abs() as usize).min(frames)
+        } else {
+            0
+        };
+        let first = timeline_start.max(0) as u64;
+        let events = &mut self.events;
+        for lane in &mut self.lanes {
+            let index = lane.index;
+            lane.lane
+                .insert_events(&mut lane.player, first, frames - skip, |frame, value| {
+                    if events.len() < events.capacity() {
+                        events.push(Event {
+                            frame: effect_start + skip as u64 + (frame - first),
+                            action: Action::Set {
+                                index,
+                                value,
+                                source: Source::Automation,
+                            },
+                        });
+                    }
+                });
+        }
+        // In place and allocation-free; equal frames keep no particular order (lanes target different
+        // parameters, and user events come first at the block's first frame either way).
+        self.events.sort_unstable_by_key(|e| e.frame);
+        effect.process(left, right, &self.events);
+    }
+}
+
+/// A send from a strip to a bus.
+pub struct SendSlot {
+    /// Index of the routing graph edge that carries it.
+    pub edge: usize,
+    pub pre_fader: bool,
+    pub enabled: bool,
+    pub level: Param,
+    /// The send's linear gain per sample (level and audible gain), or the constant of the whole block.
+    pub gain: Vec<f32>,
+    pub gain_constant: Option<f32>,
+}
+
+/// The latency plan of a strip, copied into preallocated storage.
+#[derive(Debug, Clone, Default)]
+pub struct StripLatency {
+    pub alignment: usize,
+    pub before_insert: Vec<usize>,
+    pub output: usize,
+}
+
+impl StripLatency {
+    fn before(&self, k: usize) -> usize {
+        self.before_insert.get(k).copied().unwrap_or(self.output)
+    }
+}
+
+/// A track, a bus or the master.
+pub struct Strip {
+    pub kind: StripRef,
+    pub inserts: Vec<InsertSlot>,
+    pub sends: Vec<SendSlot>,
+    /// The graph edge of the strip's output (`None` for the master).
+    pub output_edge: Option<usize>,
+    pub input_gain: Param,
+    pub width: Param,
+    pub volume: Param,
+    pub pan: Param,
+    /// 1 when the strip sounds, 0 when muted or solo-muted; glides.
+    pub audible: Param,
+    pub phase_flip: bool,
+    /// A track whose source is mono pans with the mono law.
+    pub mono_source: bool,
+    pub muted: bool,
+    pub soloed: bool,
+    pub latency: StripLatency,
+    /// Buses and the master: the sum of what reaches them this quantum.
+    pub in_left: Vec<f32>,
+    pub in_right: Vec<f32>,
+    pub in_active: bool,
+    /// The strip's output (after pan and the audible gain) and the pre-fader tap (after the inserts).
+    pub out_left: Vec<f32>,
+    pub out_right: Vec<f32>,
+    pub out_silent: bool,
+    pub pre_left: Vec<f32>,
+    pub pre_right: Vec<f32>,
+    /// Whether the strip skipped its work this quantum (silent input, inserts asleep).
+    pub asleep: bool,
+    /// The level of the strip's output (tracks and buses after pan and mute, the master after its fader).
+    pub meter: Meter,
+}
+
+fn all_zero(buf: &[f32]) -> bool {
+    buf.iter().all(|&x| x == 0.0)
+}
+
+impl Strip {
+    pub fn new(kind: StripRef, sample_rate: f64, max_frames: usize) -> Self {
+        let param = |v: f64| Param::new(v, sample_rate, max_frames);
+        Strip {
+            kind,
+            inserts: Vec::new(),
+            sends: Vec::new(),
+            output_edge: None,
+            input_gain: param(0.0),
+            width: param(100.0),
+            volume: param(0.0),
+            pan: param(0.0),
+            audible: param(1.0),
+            phase_flip: false,
+            mono_source: false,
+            muted: false,
+            soloed: false,
+            latency: StripLatency::default(),
+            in_left: vec![0.0; max_frames],
+            in_right: vec![0.0; max_frames],
+            in_active: false,
+            out_left: vec![0.0; max_frames],
+            out_right: vec![0.0; max_frames],
+            out_silent: true,
+            pre_left: vec![0.0; max_frames],
+            pre_right: vec![0.0; max_frames],
+            asleep: false,
+            meter: Meter::new(sample_rate),
+        }
+    }
+
+    fn is_track(&self) -> bool {
+        matches!(self.kind, StripRef::Track(_))
+    }
+
+    /// Renders one quantum of `frames` whose input sits in `in_left`/`in_right` (a track's already sanitised
+    /// and aligned; `input_silent` says it is all zeros). `position` is the timeline frame of the input's
+    /// first sample; each stage's automation is read at `position` minus the latency upstream of it.
+    pub fn render(&mut self, frames: usize, position: u64, input_silent: bool) {
+        let position = position as i64;
+        let quiet = input_silent && self.inserts.iter().all(InsertSlot::is_quiet);
+        if quiet {
+            // Sleeping: exact zeros out, nothing run. Glides of static values end at their targets.
+            self.asleep = true;
+            self.out_silent = true;
+            for p in [
+                &mut self.input_gain,
+                &mut self.width,
+                &mut self.pan,
+                &mut self.volume,
+                &mut self.audible,
+            ] {
+                p.settle();
+            }
+            for s in &mut self.sends {
+                s.level.settle();
+                s.gain_constant = Some(0.0);
+            }
+            // Meters still fall while the strip sleeps.
+            self.meter.update_silent(frames);
+            return;
+        }
+        self.asleep = false;
+        let is_track = self.is_track();
+        let (l, r) = (&mut self.in_left[..frames], &mut self.in_right[..frames]);
+        if input_silent {
+            l.fill(0.0);
+            r.fill(0.0);
+        }
+        if is_track {
+            // Input gain and phase flip sit at the strip's input (its alignment upstream).
+            let at_input = position - self.latency.alignment as i64;
+            let sign = if self.phase_flip { -1.0 } else { 1.0 };
+            match self.input_gain.fill(at_input, frames) {
+                Some(db) => {
+                    let g = (sign * trim_gain(db)) as f32;
+                    if g != 1.0 {
+                        l.iter_mut().chain(r.iter_mut()).for_each(|x| *x *= g);
+                    }
+                }
+                None => {
+                    for ((x, y), db) in l.iter_mut().zip(r.iter_mut()).zip(&self.input_gain.values) {
+                        let g = (sign * trim_gain(f64::from(*db))) as f32;
+                        *x *= g;
+                        *y *= g;
+                    }
+                }
+            }
+        }
+        for (k, slot) in self.inserts.iter_mut().enumerate() {
+            slot.process(l, r, position - self.latency.before(k) as i64);
+        }
+        let at_output = position - self.latency.output as i64;
+        if self.sends.iter().any(|s| s.pre_fader) {
+            self.pre_left[..frames].copy_from_slice(l);
+            self.pre_right[..frames].copy_from_slice(r);
+        }
+        // Width (tracks).
+        if is_track {
+            match self.width.fill(at_output, frames) {
+                Some(100.0) => {}
+                Some(w) => {
+                    for (x, y) in l.iter_mut().zip(r.iter_mut()) {
+                        (*x, *y) = widen(*x, *y, w as f32);
+                    }
+                }
+                None => {
+                    for ((x, y), w) in l.iter_mut().zip(r.iter_mut()).zip(&self.width.values) {
+                        (*x, *y) = widen(*x, *y, *w);
+                    }
+                }
+            }
+        }
+        // Fader, pan and the audible gain, in one pass with per-sample or constant coefficients.
+        let volume = self.volume.fill(at_output, frames);
+        let audible = self.audible.fill(at_output, frames);
+        let has_pan = !matches!(self.kind, StripRef::Master);
+        let pan = if has_pan {
+            self.pan.fill(at_output, frames)
+        } else {
+            Some(0.0)
+        };
+        let mono = self.mono_source && is_track;
+        let constant_pan = if has_pan {
+            pan.map(|p| pan_matrix(p, mono))
+        } else {
+            Some([1.0, 0.0, 0.0, 1.0])
+        };
+        // The gain: one value for the block, or per sample into the volume's buffer (dB turned into gain).
+        let constant_gain = match (volume, audible) {
+            (Some(v), Some(a)) => Some(fader_gain(v) * a),
+            _ => {
+                for n in 0..frames {
+                    let v = volume.unwrap_or_else(|| f64::from(self.volume.values[n]));
+                    let a = audible.unwrap_or_else(|| f64::from(self.audible.values[n]));
+                    self.volume.values[n] = (fader_gain(v) * a) as f32;
+                }
+                None
+            }
+        };
+        let (ol, or) = (&mut self.out_left[..frames], &mut self.out_right[..frames]);
+        match (constant_gain, constant_pan) {
+            (Some(g), Some(m)) => {
+                // The common case: static fader and pan, a 2x2 matrix with the gain folded in.
+                let m = m.map(|c| (c * g) as f32);
+                for n in 0..frames {
+                    let (x, y) = (l[n], r[n]);
+                    ol[n] = m[0] * x + m[1] * y;
+                    or[n] = m[2] * x + m[3] * y;
+                }
+            }
+            _ => {
+                for n in 0..frames {
+                    let gain = constant_gain.unwrap_or_else(|| f64::from(self.volume.values[n]));
+                    let m = constant_pan.unwrap_or_else(|| pan_matrix(f64::from(self.pan.values[n]), mono));
+                    let (x, y) = (f64::from(l[n]), f64::from(r[n]));
+                    ol[n] = ((m[0] * x + m[1] * y) * gain) as f32;
+                    or[n] = ((m[2] * x + m[3] * y) * gain) as f32;
+                }
+            }
+        }
+        self.out_silent = all_zero(ol) && all_zero(or);
+        self.meter.update(ol, or);
+        // Send gains: the level, and for a pre-fader send the audible gain (the output tap already holds it).
+        for s in &mut self.sends {
+            let level = s.level.fill(at_output, frames);
+            let audible = if s.pre_fader { audible } else { Some(1.0) };
+            s.gain_constant = match (level, audible, s.enabled) {
+                (_, _, false) => Some(0.0),
+                (Some(db), Some(a), true) => Some((fader_gain(db) * a) as f32),
+                _ => {
+                    for n in 0..frames {
+                        let db = level.unwrap_or_else(|| f64::from(s.level.values[n]));
+                        let a = audible.unwrap_or_else(|| f64::from(self.audible.values[n]));
+                        s.gain[n] = (fader_gain(db) * a) as f32;
+                    }
+                    None
+                }
+            };
+        }
+    }
+
+    /// The signal a send carries before its gain: the pre-fader tap (after the inserts) or the output.
+    pub fn tap(&self, pre_fader: bool) -> (&[f32], &[f32]) {
+        if pre_fader {
+            (&self.pre_left, &self.pre_right)
+        } else {
+            (&self.out_left, &self.out_right)
+        }
+    }
+}

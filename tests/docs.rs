@@ -47,16 +47,39 @@ fn files_under(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
 #[test]
 fn no_source_doc_or_readme_names_the_specification_outside_the_repository() {
     let mut files = vec![repo_file("README.md")];
-    for dir in ["src", "tests", "docs", "scripts", "benches", "examples"] {
+    for dir in [
+        "src",
+        "tests",
+        "docs",
+        "scripts",
+        "benches",
+        "examples",
+        "worklet",
+        "pkg-template",
+        "www",
+    ] {
         files_under(&repo_file(dir), &["rs", "md", "sh", "py", "mjs", "ts"], &mut files);
     }
     // Written in two pieces so that this file does not match itself.
     let forbidden = [concat!("../", "shared"), concat!("shared/", "spec")];
+    // Outside docs/, the names the specification's files share with the repo's docs must be the repo's:
+    // the one under docs/, never the bare name (inside docs/ a bare name is a link to a sibling).
+    let doc_names = [".md", "effects", "engine", "cli"];
+    let bare_doc_name = |line: &str| {
+        doc_names[1..].iter().any(|name| {
+            let needle = format!("{name}{}", doc_names[0]);
+            line.match_indices(&needle).any(|(at, _)| {
+                let before = &line[..at];
+                !(before.ends_with("docs/") || before.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '-'))
+            })
+        })
+    };
+    let docs_dir = repo_file("docs");
     let mut found = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         for (i, line) in text.lines().enumerate() {
-            if forbidden.iter().any(|f| line.contains(f)) {
+            if forbidden.iter().any(|f| line.contains(f)) || (!file.starts_with(&docs_dir) && bare_doc_name(line)) {
                 found.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
             }
         }

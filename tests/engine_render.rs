@@ -286,7 +286,7 @@ fn bus_to_bus_routing_and_the_master_fader() {
     assert_matches(&r, &want_r, "right");
 }
 
-/// engine.md's five curve shapes, written here from the specification.
+/// docs/engine.md's five curve shapes, written here from the specification.
 fn curve_shape(curve: &str, u: f64) -> f64 {
     match curve {
         "linear" => u,

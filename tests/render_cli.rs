@@ -1,4 +1,4 @@
-//! `corelogic-dsp render` end to end: clips (offsets, gains, fades by engine.md's formula, written again here),
+//! `corelogic-dsp render` end to end: clips (offsets, gains, fades by docs/engine.md's formula, written again here),
 //! the mono pan law for mono files, timeline alignment through a limiter, `--start`/`--end`, `--sample-rate`,
 //! `--bit-depth`, and bad projects exiting 2 with the JSON path of the problem.
 
@@ -71,7 +71,7 @@ fn ramp(frames: usize, seed: f64) -> Vec<f32> {
         .collect()
 }
 
-/// engine.md's clip gain, written here: at clip frame n of d, 10^(gain/20) x min(1, n / Fi, (d - n) / Fo),
+/// docs/engine.md's clip gain, written here: at clip frame n of d, 10^(gain/20) x min(1, n / Fi, (d - n) / Fo),
 /// a zero fade's term left out.
 fn clip_gain(n: usize, d: usize, fade_in: usize, fade_out: usize, gain_db: f64) -> f64 {
     let mut g: f64 = 1.0;

@@ -1,5 +1,5 @@
 //! The analysis and the waveform peaks as JSON, with the keys of `corelogic-dsp analyze --json` and
-//! `corelogic-dsp peaks --json` (cli.md), so that the WebAssembly build (`src/host.rs`) gives a browser the
+//! `corelogic-dsp peaks --json` (docs/cli.md), so that the WebAssembly build (`src/host.rs`) gives a browser the
 //! very same document the command line prints.
 
 use super::{Analysis, PeakLevel};

@@ -76,7 +76,7 @@ pub enum Tail {
     Infinite,
 }
 
-/// The most a tail is reported as (effects.md).
+/// The most a tail is reported as (docs/effects.md).
 pub const MAX_TAIL_SECONDS: f64 = 30.0;
 
 /// An effect instance on the audio side. Every method is real-time safe: no allocation, lock, panic or

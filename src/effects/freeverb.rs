@@ -1,9 +1,9 @@
-//! `freeverb`: Jezar's public-domain Freeverb (Dreampoint, 2000), exactly as effects.md writes it out.
+//! `freeverb`: Jezar's public-domain Freeverb (Dreampoint, 2000), exactly as docs/effects.md writes it out.
 //!
 //! The input `(L + R) x 0.015` feeds both channels' banks; per channel 8 lowpass-feedback combs in parallel,
 //! summed, then 4 of Freeverb's own allpasses (feedback 0.5) in series. Lengths are Jezar's 44.1 kHz tunings
 //! (right channel +23) scaled as `floor((tuning + spread) x fs / 44100)`. Feedback, damping and gains are his
-//! per-sample coefficients at every rate (effects.md), so the decay time scales with the tunings only.
+//! per-sample coefficients at every rate (docs/effects.md), so the decay time scales with the tunings only.
 //! freeverb has `wet`/`dry` instead of `mix` and renders its whole output.
 
 use super::Kernel;

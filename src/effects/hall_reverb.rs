@@ -8,7 +8,7 @@
 //! stereo tail; `width` mixes them as Freeverb does (1 = fully apart, 0 = mono).
 //!
 //! Decay: each line's loss filter gives exactly `10^(-3 d_i / (fs x decaySeconds))` at 700 Hz (inside the
-//! 500 Hz - 2 kHz band effects.md measures), more loss above (the decay time about halves at
+//! 500 Hz - 2 kHz band docs/effects.md measures), more loss above (the decay time about halves at
 //! `highDampingHz`) and less below (DC decays at most ~2x slower at the lowest `highDampingHz`). `size` changes
 //! the line lengths and so is crossfaded (a structural parameter, not automatable).
 

@@ -112,7 +112,7 @@ pub static SPEC: EffectSpec = EffectSpec {
     presets: &[],
 };
 
-/// The lookahead in samples (effects.md: round(lookaheadMs * fs / 1000)).
+/// The lookahead in samples (docs/effects.md: round(lookaheadMs * fs / 1000)).
 pub fn lookahead_samples(lookahead_ms: f64, sample_rate: f64) -> usize {
     (lookahead_ms * sample_rate / 1000.0).round() as usize
 }

@@ -7,7 +7,7 @@
 //! piece boundary, so output does not depend on how callers cut their blocks.
 //!
 //! # Per-piece cost
-//! The input is sanitised in one pass that also measures its peak (non-finite samples become 0, effects.md's
+//! The input is sanitised in one pass that also measures its peak (non-finite samples become 0, docs/effects.md's
 //! rule); the output guard is one pass that measures the output peak and only rewrites samples when a
 //! non-finite value is found (a kernel bug). The dry path is copied only when something reads it (a `mix`
 //! below 1, a bypass fade, a bypassed insert), and the `mix` pass runs only while `mix` is not exactly 1.

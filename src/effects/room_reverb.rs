@@ -4,7 +4,7 @@
 //! `6 + 74 x size` ms with amplitudes falling linearly to 30 % and random signs (the two channels have different
 //! patterns) -> the reflections feed the late network (8 lines of `(0.4 + size) x` 23-54 ms, lightly modulated,
 //! Jot loss filters, Hadamard feedback) whose two outputs are added to the reflections. `decaySeconds` is the
-//! RT60 at 700 Hz (in the band effects.md measures); `damping` [0, 1] moves the frequency where the decay time
+//! RT60 at 700 Hz (in the band docs/effects.md measures); `damping` [0, 1] moves the frequency where the decay time
 //! about halves from 20 kHz down to 1.5 kHz (log scale). `size` re-lays the taps and the lines and so is
 //! crossfaded (structural, not automatable).
 

@@ -19,7 +19,7 @@ pub const OVERSAMPLE: ParamSpec = ParamSpec {
     ..ParamSpec::integer("oversample", 1.0, 8.0, 2.0).changing_latency()
 };
 
-/// The DC blocker's corner: at most 5 Hz (effects.md); 3 Hz keeps 20 Hz within 0.1 dB.
+/// The DC blocker's corner: at most 5 Hz (docs/effects.md); 3 Hz keeps 20 Hz within 0.1 dB.
 pub const DC_CORNER_HZ: f64 = 3.0;
 
 /// The pole of the filter after ADAA that makes up for its droop: in the curve's linear region first-order
@@ -33,7 +33,7 @@ const DROOP_POLE: f64 = 0.5;
 pub enum Shape<'a> {
     /// An analytic curve with ADAA.
     Analytic(Curve),
-    /// A custom curve: mapped exactly at 1x (effects.md), with ADAA when oversampling.
+    /// A custom curve: mapped exactly at 1x (docs/effects.md), with ADAA when oversampling.
     Table(&'a CustomCurve),
 }
 
@@ -77,7 +77,7 @@ impl ShapingCore {
             match shape {
                 Shape::Analytic(curve) => shape_with_adaa(oversampler, adaa, droop, &curve, drive, block),
                 Shape::Table(table) if oversampling => shape_with_adaa(oversampler, adaa, droop, table, drive, block),
-                // At 1x the mapping is exactly the WaveShaperNode's (effects.md: no ADAA there).
+                // At 1x the mapping is exactly the WaveShaperNode's (docs/effects.md: no ADAA there).
                 Shape::Table(table) => oversampler.process(block, |x| {
                     let u = drive * x;
                     adaa.skip(u);

@@ -2,7 +2,7 @@
 //!
 //! Per sample: yL = left line(dL), yR = right line(dR); the left line takes inL + filters(fb yL + cross yR),
 //! the right line inR + filters(fb yR + cross yL). The loop matrix [[fb, cross], [cross, fb]] has norm
-//! fb + cross; when that exceeds 0.95 both are scaled by 0.95 / (fb + cross) (effects.md), so the loop never
+//! fb + cross; when that exceeds 0.95 both are scaled by 0.95 / (fb + cross) (docs/effects.md), so the loop never
 //! gains. When synced, `noteValue` sets the left time and `noteValueRight` the right.
 
 use super::delay_params::{LinePair, SyncedTime, HIGH_CUT, LOW_CUT, NOTE_VALUE, NOTE_VALUE_RIGHT, SYNC};

@@ -3,7 +3,7 @@
 //!
 //! The analytic curves use first-order ADAA. The custom curve uses it only when oversampling (its antiderivative
 //! is exact: the curve is piecewise linear); at `oversample = 1` the output must equal the WaveShaperNode's with
-//! oversample "none" (effects.md), so there it is exactly that node's mapping.
+//! oversample "none" (docs/effects.md), so there it is exactly that node's mapping.
 //! A custom curve arrives through [`Effect::set_curve`](super::Effect::set_curve) (at a frame, crossfaded) and is copied into storage for 4096
 //! values allocated when the kernel is created; until one arrives the custom curve is the identity [-1, 1].
 

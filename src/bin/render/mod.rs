@@ -1,4 +1,4 @@
-//! `corelogic-dsp render PROJECT.json OUT.wav` (cli.md): plays each track's clips from its WAV files (engine.md's
+//! `corelogic-dsp render PROJECT.json OUT.wav` (docs/render.md): plays each track's clips from its WAV files (docs/engine.md's
 //! clip formula, [`ClipFrames`]), runs the engine over them in blocks, and writes the timeline-aligned mix.
 //! Memory is bounded by the session (its decoded clip files), not by the render's length: the mix is streamed
 //! to the output a block at a time.
@@ -250,7 +250,7 @@ fn resample(audio: &StereoAudio, out_hz: u32) -> Result<(Vec<f32>, Vec<f32>), St
 }
 
 /// Mixes a track's clips for timeline frames `position..position + n` into its buffers: each clip frame's file
-/// sample times the clip gain at that frame (engine.md: `10^(gain/20) x min(1, n / Fi, (d - n) / Fo)`);
+/// sample times the clip gain at that frame (docs/engine.md: `10^(gain/20) x min(1, n / Fi, (d - n) / Fo)`);
 /// overlapping clips add.
 fn fill_track(track: &mut TrackSource, audio: &[StereoAudio], position: u64, n: usize) {
     let (left, right) = (&mut track.left[..n], &mut track.right[..n]);

@@ -2,7 +2,7 @@
 //! bus, send and master parameters) or on the 16-frame grid of absolute frames (insert parameters), automation
 //! modes, LFO modulation and recording with thinning.
 //!
-//! The rules (engine.md, "Automation"): frame = round(seconds x sampleRate); of several points on one frame the
+//! The rules (docs/engine.md, "Automation"): frame = round(seconds x sampleRate); of several points on one frame the
 //! last wins; the curve type of the left point shapes the segment to the next point, with u = (f - f0) /
 //! (f1 - f0) in frames; before the first point the first value, after the last the last value. An insert
 //! parameter takes the value at frame 16k and holds it for 16k..16k+15, except that the jump at the end of a
@@ -10,46 +10,10 @@
 //! every quantum.
 
 use super::json::Range;
-use super::project::{seconds_to_frame, AutomationPlan, PointPlan, ProjectPlan, Target};
-use crate::dsp::rng::Pcg32;
+use super::plan::{AutomationPlan, PointPlan, ProjectPlan, Target};
+use super::vocabulary::seconds_to_frame;
+pub use super::vocabulary::{AutomationMode, CurveType, Lfo, LfoRate, LfoShape};
 use crate::effects::CONTROL_INTERVAL;
-
-/// How a segment moves from its left point's value v0 to the next point's v1, as a function of u in [0, 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CurveType {
-    /// v0 + (v1 - v0) u
-    Linear,
-    /// v0 + (v1 - v0) u^2
-    Exponential,
-    /// v0 + (v1 - v0) (1 - (1 - u)^2)
-    Logarithmic,
-    /// v0 + (v1 - v0) (3u^2 - 2u^3), smoothstep
-    Smooth,
-    /// v0 until the next point
-    Step,
-}
-
-impl CurveType {
-    /// In the order of the JSON names (linear, exponential, logarithmic, smooth, step).
-    pub const ALL: [CurveType; 5] = [
-        CurveType::Linear,
-        CurveType::Exponential,
-        CurveType::Logarithmic,
-        CurveType::Smooth,
-        CurveType::Step,
-    ];
-
-    /// The fraction of the way from v0 to v1 at u (engine.md's five formulas).
-    pub fn shape(self, u: f64) -> f64 {
-        match self {
-            CurveType::Linear => u,
-            CurveType::Exponential => u * u,
-            CurveType::Logarithmic => 1.0 - (1.0 - u) * (1.0 - u),
-            CurveType::Smooth => u * u * (3.0 - 2.0 * u),
-            CurveType::Step => 0.0,
-        }
-    }
-}
 
 /// A point on the frame grid.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,27 +91,6 @@ impl CompiledCurve {
     }
 }
 
-/// The automation modes; the curve's own mode wins over the strip's `automationMode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AutomationMode {
-    Off,
-    Read,
-    Write,
-    Touch,
-    Latch,
-}
-
-impl AutomationMode {
-    /// In the order of the JSON names (off, read, write, touch, latch).
-    pub const ALL: [AutomationMode; 5] = [
-        AutomationMode::Off,
-        AutomationMode::Read,
-        AutomationMode::Write,
-        AutomationMode::Touch,
-        AutomationMode::Latch,
-    ];
-}
-
 /// Where a parameter's value comes from at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueSource {
@@ -180,95 +123,6 @@ pub fn value_source(mode: AutomationMode, gesture: GestureState, offline: bool) 
         AutomationMode::Touch if gesture.touched => ValueSource::Gesture,
         AutomationMode::Latch if gesture.touched_since_play => ValueSource::Gesture,
         AutomationMode::Touch | AutomationMode::Latch => ValueSource::Curve,
-    }
-}
-
-/// An LFO's waveform, each from -1 to 1 over one cycle of phase p in [0, 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LfoShape {
-    /// sin(2 pi p)
-    Sine,
-    /// 0 at p = 0, 1 at 1/4, -1 at 3/4 (a sine's turning points, joined by straight lines)
-    Triangle,
-    /// 1 for p < 1/2, -1 after
-    Square,
-    /// 2p - 1, rising
-    Saw,
-    /// A value per cycle, uniform in [-1, 1), from PCG32 seeded with (seed, cycle index): the same at every
-    /// host and after any seek.
-    SampleAndHold,
-}
-
-impl LfoShape {
-    /// In the order of the JSON names (sine, triangle, square, saw, sampleAndHold).
-    pub const ALL: [LfoShape; 5] = [
-        LfoShape::Sine,
-        LfoShape::Triangle,
-        LfoShape::Square,
-        LfoShape::Saw,
-        LfoShape::SampleAndHold,
-    ];
-}
-
-/// An LFO's rate.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum LfoRate {
-    /// Cycles per second.
-    Hz(f64),
-    /// Beats per cycle at the transport tempo (a quarter-note beat: 1 = one cycle per beat).
-    Beats(f64),
-}
-
-/// LFO modulation of a parameter: `depth` (in the parameter's unit) x the waveform, added to the automated or
-/// static value and clamped to the parameter's range. Its phase is a function of the absolute timeline frame
-/// (`phase` cycles at frame 0), so it is the same after a seek and in every host.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Lfo {
-    pub shape: LfoShape,
-    pub rate: LfoRate,
-    pub depth: f64,
-    /// Phase at timeline frame 0, in cycles (0..1).
-    pub phase: f64,
-    pub seed: u64,
-}
-
-impl Lfo {
-    /// Cycles per second at a tempo.
-    pub fn rate_hz(&self, bpm: f64) -> f64 {
-        match self.rate {
-            LfoRate::Hz(hz) => hz,
-            LfoRate::Beats(beats) => bpm / 60.0 / beats,
-        }
-    }
-
-    /// The waveform (-1..1) at a timeline frame.
-    pub fn wave_at(&self, frame: u64, sample_rate: f64, bpm: f64) -> f64 {
-        let cycles = frame as f64 * self.rate_hz(bpm) / sample_rate + self.phase;
-        let p = cycles - cycles.floor();
-        match self.shape {
-            LfoShape::Sine => (std::f64::consts::TAU * p).sin(),
-            LfoShape::Triangle => {
-                if p < 0.25 {
-                    4.0 * p
-                } else if p < 0.75 {
-                    2.0 - 4.0 * p
-                } else {
-                    4.0 * p - 4.0
-                }
-            }
-            LfoShape::Square => {
-                if p < 0.5 {
-                    1.0
-                } else {
-                    -1.0
-                }
-            }
-            LfoShape::Saw => 2.0 * p - 1.0,
-            LfoShape::SampleAndHold => {
-                let cycle = cycles.floor() as i64 as u64;
-                Pcg32::new(self.seed, cycle).next_f64() * 2.0 - 1.0
-            }
-        }
     }
 }
 
@@ -457,7 +311,7 @@ impl InsertPlayer {
     }
 }
 
-/// The shortest time between two recorded points (engine.md: at most one point per 20 ms).
+/// The shortest time between two recorded points (docs/engine.md: at most one point per 20 ms).
 pub const RECORD_INTERVAL_S: f64 = 0.020;
 /// How closely thinned points must reproduce a gesture: 0.1 dB for dB parameters...
 pub const RECORD_TOLERANCE_DB: f64 = 0.1;

@@ -5,9 +5,11 @@
 pub mod automation;
 pub mod error;
 mod json;
+pub mod plan;
 pub mod project;
 pub mod routing;
 pub mod transport;
+pub mod vocabulary;
 
 pub use error::{Problem, ProjectError, Warning};
 pub use json::Range;

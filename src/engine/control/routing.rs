@@ -1,7 +1,7 @@
 //! The routing graph of a mix: strips (tracks, buses, the master) joined by their outputs, their sends and
 //! sidechain keys; cycle detection that names the cycle, a render order, and latency planning.
 //!
-//! Latency planning (engine.md, "Latency compensation"). Every strip aligns its inputs: the audio reaching a
+//! Latency planning (docs/engine.md, "Latency compensation"). Every strip aligns its inputs: the audio reaching a
 //! strip along each input edge is as late as the latest of them, so each edge carries a compensation delay of
 //! (alignment - the source's output latency). A strip's output latency is its alignment plus its inserts'
 //! latencies. A sidechain key feeding insert k of a strip must arrive as late as the main signal at that insert
@@ -14,7 +14,7 @@
 //! ([`NodeLatency::upstream_of_insert`], [`NodeLatency::output`]).
 
 use super::error::{Problem, ProjectError};
-use super::project::{Destination, ProjectPlan, StripRef};
+use super::plan::{Destination, ProjectPlan, StripRef};
 
 /// What an edge carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +203,7 @@ pub fn insert_latencies(
         .collect()
 }
 
-/// The most tail a render adds after the last clip (cli.md: the tails along a path added up, capped at 10 s).
+/// The most tail a render adds after the last clip (docs/render.md: the tails along a path added up, capped at 10 s).
 pub const RENDER_TAIL_CAP_S: f64 = 10.0;
 
 /// The longest tail along any signal path from a track to the master: each path's inserts' tails (in frames;

@@ -10,36 +10,8 @@
 //! the last change are reported as if the current tempo and signature had always applied from that anchor.
 //! Frames are whole: frame = round(seconds x sampleRate).
 
-use super::project::seconds_to_frame;
-
-/// A time signature: `beats_per_bar` beats of 1/`beat_unit` notes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeSignature {
-    pub beats_per_bar: u32,
-    pub beat_unit: u32,
-}
-
-impl Default for TimeSignature {
-    fn default() -> Self {
-        TimeSignature {
-            beats_per_bar: 4,
-            beat_unit: 4,
-        }
-    }
-}
-
-impl TimeSignature {
-    /// Parses "4/4", "6/8", "7/16": beats 1 to 64, unit a power of two from 1 to 32.
-    pub fn parse(text: &str) -> Option<Self> {
-        let (beats, unit) = text.trim().split_once('/')?;
-        let beats: u32 = beats.trim().parse().ok()?;
-        let unit: u32 = unit.trim().parse().ok()?;
-        ((1..=64).contains(&beats) && [1, 2, 4, 8, 16, 32].contains(&unit)).then_some(TimeSignature {
-            beats_per_bar: beats,
-            beat_unit: unit,
-        })
-    }
-}
+use super::vocabulary::seconds_to_frame;
+pub use super::vocabulary::TimeSignature;
 
 /// Frames per beat at a tempo: sampleRate x 60 / bpm.
 pub fn frames_per_beat(sample_rate: f64, bpm: f64) -> f64 {

@@ -9,7 +9,7 @@ use super::strip::{InsertLane, InsertSlot, SendSlot, Strip, StripLatency};
 use crate::dsp::denormal;
 use crate::effects::{Event, Source, Tail};
 use crate::engine::control::automation::{compile_all, InsertPlayer};
-use crate::engine::control::project::{InsertPlan, ProjectPlan, StripRef, TargetParam};
+use crate::engine::control::plan::{InsertPlan, ProjectPlan, StripRef, TargetParam};
 use crate::engine::control::routing::{
     insert_latencies, plan_latency, render_tail, EdgeKind, InsertLatency, RoutingGraph, RENDER_TAIL_CAP_S,
 };
@@ -255,7 +255,7 @@ impl Engine {
         }
     }
 
-    /// The longest tail along any signal path from a track to the master, in frames (cli.md: the tails of the
+    /// The longest tail along any signal path from a track to the master, in frames (docs/render.md: the tails of the
     /// inserts on the path added up, capped at 10 s; an infinite tail counts as the cap).
     pub fn render_tail_frames(&self) -> u64 {
         let tails: Vec<Vec<Option<u64>>> = self
@@ -475,7 +475,7 @@ impl Engine {
         self.total_latency = plan.total;
     }
 
-    /// Recomputes who sounds (engine.md: mute wins over solo; buses stay audible under solo).
+    /// Recomputes who sounds (docs/engine.md: mute wins over solo; buses stay audible under solo).
     fn update_audible(&mut self, immediately: bool) {
         let any_solo = self
             .strips

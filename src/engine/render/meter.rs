@@ -1,10 +1,10 @@
-//! A strip's level meter (engine.md, "Metering"): sample peak since the last read, RMS over a sliding 300 ms
+//! A strip's level meter (docs/engine.md, "Metering"): sample peak since the last read, RMS over a sliding 300 ms
 //! rectangular window (plain RMS, so a full-scale sine reads -3.01 dBFS), and a peak hold of 3 s, per channel.
 //! All state is sized when the meter is made; updating and reading never allocate.
 
-/// The RMS window (engine.md).
+/// The RMS window (docs/engine.md).
 pub const RMS_WINDOW_S: f64 = 0.300;
-/// How long a peak is held (engine.md).
+/// How long a peak is held (docs/engine.md).
 pub const PEAK_HOLD_S: f64 = 3.0;
 /// The RMS window slides in steps of this many frames: its length is round(0.3 s x rate / 16) x 16 frames
 /// (exactly 300 ms at 48 kHz and 44.1 kHz x 16-frame multiples; within 8 frames, 0.2 ms, elsewhere).

@@ -1,7 +1,7 @@
 //! The strip's fixed-function stages as small pure functions: fader and trim gains, stereo width and the
 //! Web Audio `StereoPannerNode` pan laws.
 
-/// At or below this fader level a track, bus, send or master is silent (engine.md, "Mixer": the app's fader
+/// At or below this fader level a track, bus, send or master is silent (docs/engine.md, "Mixer": the app's fader
 /// floor).
 pub const SILENCE_DB: f64 = -60.0;
 
@@ -48,7 +48,7 @@ pub fn stereo_pan_matrix(pan: f64) -> [f64; 4] {
     }
 }
 
-/// The mono law as a matrix: its left gain on L and its right gain on R (engine.md: equal to the node when
+/// The mono law as a matrix: its left gain on L and its right gain on R (docs/engine.md: equal to the node when
 /// L = R, so a mono track's level does not jump when a stereo effect is inserted).
 #[inline]
 pub fn mono_pan_matrix(pan: f64) -> [f64; 4] {
@@ -66,7 +66,7 @@ pub fn pan_matrix(pan: f64, mono_source: bool) -> [f64; 4] {
     }
 }
 
-/// Stereo width (engine.md): M = (L + R) / 2, S = (L - R) / 2 x width / 100, L' = M + S, R' = M - S, with no
+/// Stereo width (docs/engine.md): M = (L + R) / 2, S = (L - R) / 2 x width / 100, L' = M + S, R' = M - S, with no
 /// gain compensation.
 #[inline]
 pub fn widen(left: f32, right: f32, width_percent: f32) -> (f32, f32) {

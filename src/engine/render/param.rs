@@ -4,7 +4,7 @@
 
 use crate::engine::control::automation::Lane;
 
-/// How long a user's change of a mixer value takes (engine.md: "smoothed (about 20 ms)").
+/// How long a user's change of a mixer value takes (docs/engine.md: "smoothed (about 20 ms)").
 pub const USER_GLIDE_S: f64 = 0.020;
 
 /// One parameter's value source and its per-sample buffer.

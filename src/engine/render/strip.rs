@@ -1,7 +1,7 @@
 //! A mixer strip on the audio side: a track, a bus or the master, with its insert slots, sends, per-sample
 //! parameters and work buffers, all sized when the strip is built. Rendering a strip never allocates.
 //!
-//! Signal order (engine.md, "Mixer"): track = input gain -> phase flip -> inserts -> pre-fader sends -> stereo
+//! Signal order (docs/engine.md, "Mixer"): track = input gain -> phase flip -> inserts -> pre-fader sends -> stereo
 //! width -> fader -> pan -> post-fader sends and output; bus = inserts -> fader -> pan -> output (its sends
 //! tap as a track's do); master = inserts -> fader. Mute (and solo-mute) multiplies the output and every send
 //! by the strip's audible gain, which glides like any user change.
@@ -11,7 +11,7 @@ use super::mixing::{fader_gain, pan_matrix, trim_gain, widen};
 use super::param::Param;
 use crate::effects::{Action, Effect, Event, Source};
 use crate::engine::control::automation::{InsertPlayer, Lane};
-use crate::engine::control::project::StripRef;
+use crate::engine::control::plan::StripRef;
 
 /// An automated parameter of an insert: its effect parameter index, lane and player.
 #[derive(Debug, Clone)]

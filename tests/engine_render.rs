@@ -678,6 +678,45 @@ fn meter_readings(e: &mut Engine, input: &Input, frames: usize) -> Vec<corelogic
 }
 
 #[test]
+fn the_peak_hold_is_the_largest_peak_of_the_last_3_s() {
+    // Silence with a 0.9 spike at 0.5 s and a 0.6 spike at 2.0 s. The hold, read every quantum, must equal the
+    // largest |sample| over the last 3 s computed here directly, give or take the meter's 100 ms buckets: at each
+    // reading it lies between the largest peak of the last 3.0 s and that of the last 3.1 s.
+    let rate = 48_000usize;
+    let frames = 6 * rate;
+    let spikes = [(rate / 2, 0.9f32), (2 * rate, 0.6f32)];
+    let mut x = vec![0.0f32; frames];
+    for (at, v) in spikes {
+        x[at] = v;
+    }
+    let mut e = engine(json!({"tracks": [track("t", json!({}))]}));
+    let (mut out_l, mut out_r) = (vec![0.0f32; 128], vec![0.0f32; 128]);
+    let largest_within = |end: usize, span: usize| {
+        spikes
+            .iter()
+            .filter(|(at, _)| *at < end && at + span >= end)
+            .fold(0.0f32, |m, (_, v)| m.max(*v))
+    };
+    let mut saw_smaller_held = false;
+    for q in 0..frames / 128 {
+        let block = &x[q * 128..(q + 1) * 128];
+        e.render(128, &[TrackInput::Stereo(block, block)], &mut out_l, &mut out_r);
+        let end = (q + 1) * 128;
+        let hold = e.read_meter(StripRef::Master).hold[0];
+        let (low, high) = (
+            largest_within(end, 3 * rate),
+            largest_within(end, 3 * rate + rate / 10 + 128),
+        );
+        assert!(
+            hold >= low && hold <= high,
+            "at frame {end}: hold {hold}, expected {low}..{high}"
+        );
+        saw_smaller_held |= hold == 0.6 && end > rate / 2 + 31 * rate / 10;
+    }
+    assert!(saw_smaller_held, "the 0.6 peak was held after the 0.9 one aged out");
+}
+
+#[test]
 fn meters_read_the_rms_of_a_sine_and_hold_peaks_for_3_s() {
     let frames = 6 * 48_000;
     // A full-scale 997 Hz sine for 1 s, then a 0.1 sine with a 1.5 spike at 1.5 s: the held peak is 1.5 until

@@ -6,6 +6,9 @@
 pub const RMS_WINDOW_S: f64 = 0.300;
 /// How long a peak is held (docs/engine.md).
 pub const PEAK_HOLD_S: f64 = 3.0;
+/// The hold is the largest of the last `PEAK_HOLD_S / HOLD_BUCKET_S` finished buckets and the one being filled:
+/// the largest |sample| of the last 3.0 to 3.1 s.
+pub const HOLD_BUCKET_S: f64 = 0.1;
 /// The RMS window slides in steps of this many frames: its length is round(0.3 s x rate / 16) x 16 frames
 /// (exactly 300 ms at 48 kHz and 44.1 kHz x 16-frame multiples; within 8 frames, 0.2 ms, elsewhere).
 pub const RMS_STEP_FRAMES: usize = 16;
@@ -17,7 +20,8 @@ pub struct MeterReading {
     pub peak: [f32; 2],
     /// RMS over the last 300 ms.
     pub rms: [f32; 2],
-    /// The largest |sample| of the last 3 s (held until a larger one, or until 3 s have passed).
+    /// The largest |sample| of the last 3 s (3.0 to 3.1 s: the hold slides in 100 ms buckets), so a smaller
+    /// peak inside the hold shows once a larger one has aged out.
     pub hold: [f32; 2],
 }
 
@@ -33,9 +37,14 @@ pub struct Meter {
     partial_frames: usize,
     window_frames: usize,
     peak_since_read: [f32; 2],
+    /// The peaks of the last finished hold buckets, as a ring.
+    hold_buckets: Vec<[f32; 2]>,
+    next_bucket: usize,
+    /// The bucket being filled: its peak and frames so far.
+    bucket_peak: [f32; 2],
+    bucket_frames: u64,
+    bucket_len_frames: u64,
     hold: [f32; 2],
-    hold_age_frames: [u64; 2],
-    hold_frames: u64,
 }
 
 impl Meter {
@@ -49,9 +58,12 @@ impl Meter {
             partial_frames: 0,
             window_frames: steps * RMS_STEP_FRAMES,
             peak_since_read: [0.0; 2],
+            hold_buckets: vec![[0.0; 2]; (PEAK_HOLD_S / HOLD_BUCKET_S).round() as usize],
+            next_bucket: 0,
+            bucket_peak: [0.0; 2],
+            bucket_frames: 0,
+            bucket_len_frames: ((HOLD_BUCKET_S * sample_rate).round() as u64).max(1),
             hold: [0.0; 2],
-            hold_age_frames: [0; 2],
-            hold_frames: (PEAK_HOLD_S * sample_rate).round() as u64,
         }
     }
 
@@ -103,16 +115,37 @@ impl Meter {
         self.partial_frames = 0;
     }
 
+    /// Counts a block's peak into the peak since the last read and into every hold bucket the block touches
+    /// (where in the block the peak lies is not known: it is held at most one block longer).
     fn update_peaks(&mut self, block_peak: [f32; 2], frames: u64) {
-        #[allow(clippy::needless_range_loop)] // four arrays indexed by channel
-        for c in 0..2 {
-            self.peak_since_read[c] = self.peak_since_read[c].max(block_peak[c]);
-            self.hold_age_frames[c] += frames;
-            if block_peak[c] >= self.hold[c] || self.hold_age_frames[c] > self.hold_frames {
-                self.hold[c] = block_peak[c];
-                self.hold_age_frames[c] = 0;
+        let take = |into: &mut [f32; 2]| {
+            for (m, p) in into.iter_mut().zip(block_peak) {
+                *m = m.max(p);
+            }
+        };
+        take(&mut self.peak_since_read);
+        let mut remaining = frames;
+        loop {
+            take(&mut self.bucket_peak);
+            let room = self.bucket_len_frames - self.bucket_frames;
+            if remaining < room {
+                self.bucket_frames += remaining;
+                break;
+            }
+            // The bucket is full: it joins the ring, replacing the oldest.
+            remaining -= room;
+            self.hold_buckets[self.next_bucket] = self.bucket_peak;
+            self.next_bucket = (self.next_bucket + 1) % self.hold_buckets.len();
+            self.bucket_peak = [0.0; 2];
+            self.bucket_frames = 0;
+            if remaining == 0 {
+                break;
             }
         }
+        self.hold = self
+            .hold_buckets
+            .iter()
+            .fold(self.bucket_peak, |m, b| [m[0].max(b[0]), m[1].max(b[1])]);
     }
 
     /// The current reading; the peak since the last read starts again.
@@ -140,7 +173,10 @@ impl Meter {
         self.partial = [0.0; 2];
         self.partial_frames = 0;
         self.peak_since_read = [0.0; 2];
+        self.hold_buckets.iter_mut().for_each(|b| *b = [0.0; 2]);
+        self.next_bucket = 0;
+        self.bucket_peak = [0.0; 2];
+        self.bucket_frames = 0;
         self.hold = [0.0; 2];
-        self.hold_age_frames = [0; 2];
     }
 }

@@ -15,22 +15,8 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-const FS: f64 = 48_000.0;
-const QUANTUM: usize = 128;
-/// Distinct noise quanta per track, cycled.
-const NOISE_QUANTA: usize = 16;
-
-fn noise(seed: u64, n: usize) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
-}
+mod common;
+use common::{noise, FS, NOISE_QUANTA, QUANTUM};
 
 fn track(i: usize, sends: Value) -> Value {
     json!({"id": format!("t{i}"), "type": "audio", "volume": -12, "pan": (i % 9) as f64 / 4.0 - 1.0,

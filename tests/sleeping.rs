@@ -144,6 +144,19 @@ struct Pair {
 }
 
 impl Pair {
+    /// Two instances from `make`; only the first may sleep.
+    fn new(make: impl Fn() -> Box<dyn Effect>) -> Self {
+        let mut awake = make();
+        awake.set_sleep_allowed(false);
+        Pair {
+            sleeper: make(),
+            awake,
+            frame: 0,
+            peak: 0.0,
+            diff: 0.0,
+        }
+    }
+
     /// Runs `frames` frames of `input(frame)` (left, and half of it right: mono sums do not cancel) through both, in 4096-frame blocks.
     fn run(&mut self, input: impl Fn(usize) -> f32, frames: usize) {
         let block = 4096;
@@ -204,14 +217,7 @@ fn long_tails_sleep_once_settled_and_wake_as_if_they_never_slept() {
     for (id, preset, values) in cases {
         let entry = corelogic_dsp::effects::find(id).unwrap();
         let make = || entry.create(FS, preset, values.iter().copied()).unwrap();
-        let mut pair = Pair {
-            sleeper: make(),
-            awake: make(),
-            frame: 0,
-            peak: 0.0,
-            diff: 0.0,
-        };
-        pair.awake.set_sleep_allowed(false);
+        let mut pair = Pair::new(make);
         let burst = noise_f32(21, 4800);
         pair.run(|f| burst.get(f).map_or(0.0, |x| 0.5 * x), 48_000);
         let mut waited_s = 0;
@@ -244,14 +250,7 @@ fn freeverb_sleeps_once_its_combs_settle_wakes_as_if_it_never_slept_and_never_sl
         let frozen = values.contains(&("freeze", 1.0));
         let entry = corelogic_dsp::effects::find("freeverb").unwrap();
         let make = || entry.create(FS, None, values.iter().copied()).unwrap();
-        let mut pair = Pair {
-            sleeper: make(),
-            awake: make(),
-            frame: 0,
-            peak: 0.0,
-            diff: 0.0,
-        };
-        pair.awake.set_sleep_allowed(false);
+        let mut pair = Pair::new(make);
         let burst = noise_f32(31, 4800);
         pair.run(|f| burst.get(f).map_or(0.0, |x| 0.5 * x), 48_000);
         let mut waited_s = 0;

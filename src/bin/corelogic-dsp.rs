@@ -10,7 +10,6 @@ use corelogic_dsp::listing::{self, EffectListing};
 use corelogic_dsp::params::ParamKind;
 use corelogic_dsp::wav::{self, OutputFormat, WavError, WavOutput, MAX_WAV_BYTES};
 use corelogic_dsp::{EffectSpec, Taper};
-use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -377,15 +376,6 @@ fn process(args: &ProcessArgs) -> Result<(), Failure> {
 
 // ---- analyze ----
 
-/// A level for JSON: null when it does not exist (-inf, silence).
-fn json_level(value: f64) -> Value {
-    if value.is_finite() {
-        json!(value)
-    } else {
-        Value::Null
-    }
-}
-
 /// A level for text output.
 fn text_level(value: f64, unit: &str) -> String {
     if value.is_finite() {
@@ -415,21 +405,7 @@ fn analyze(input: &Path, as_json: bool) -> Result<(), Failure> {
     }
     let a = result.map_err(|e| Failure::Input(format!("{}: {e}", input.display())))?;
     if as_json {
-        let object = json!({
-            "peakDb": json_level(a.peak_db),
-            "truePeakDb": json_level(a.true_peak_db),
-            "rmsDb": json_level(a.rms_db),
-            "crestDb": json_level(a.crest_db),
-            "integratedLufs": json_level(a.integrated_lufs),
-            "loudnessRangeLu": a.loudness_range_lu.map_or(Value::Null, |v| json!(v)),
-            "spectralCentroidHz": {"mean": a.spectral_centroid_mean_hz, "std": a.spectral_centroid_std_hz},
-            "spectralRolloffHz": a.spectral_rolloff_hz,
-            "spectralFlatness": a.spectral_flatness,
-            "zeroCrossingRate": a.zero_crossing_rate,
-            "mfcc": a.mfcc.to_vec(),
-            "bandEnergy": {"low": a.band_energy[0], "mid": a.band_energy[1], "high": a.band_energy[2]},
-            "tempoBpm": a.tempo_bpm.map_or(Value::Null, |v| json!(v)),
-        });
+        let object = corelogic_dsp::analysis::json::analysis_json(&a);
         let text = serde_json::to_string_pretty(&object).map_err(|e| Failure::System(e.to_string()))?;
         print_out(&(text + "\n"))
     } else {

@@ -5,10 +5,11 @@
 use super::delay::CompensationDelay;
 use super::meter::MeterReading;
 use super::param::Param;
-use super::strip::{InsertLane, InsertSlot, SendSlot, Strip, StripLatency};
+use super::strip::{InsertLane, InsertSlot, KeyInput, SendSlot, Strip, StripLatency};
 use crate::dsp::denormal;
-use crate::effects::{Event, Source, Tail};
+use crate::effects::{Effect, Event, Source, Tail};
 use crate::engine::control::automation::{compile_all, InsertPlayer};
+use crate::engine::control::error::Problem;
 use crate::engine::control::plan::{InsertPlan, ProjectPlan, StripRef, TargetParam};
 use crate::engine::control::routing::{
     insert_latencies, plan_latency, render_tail, EdgeKind, InsertLatency, RoutingGraph, RENDER_TAIL_CAP_S,
@@ -137,7 +138,7 @@ pub struct Engine {
     /// Render order, as indices into `strips` (= `graph.nodes`).
     order: Vec<usize>,
     strips: Vec<Strip>,
-    /// Parallel to `graph.edges` (sidechain edges keep an unused empty line).
+    /// Parallel to `graph.edges`.
     edge_delays: Vec<CompensationDelay>,
     /// Each track's timeline input delay (its alignment: non-zero only when a later key needs it).
     input_delays: Vec<CompensationDelay>,
@@ -383,8 +384,9 @@ impl Engine {
                 let slot = insert_slot(self.strip_mut(strip)?, insert)?;
                 slot.queue(Event::enable(enabled, 0));
             }
-            Command::AddInsert { strip, at, insert } => {
+            Command::AddInsert { strip, at, mut insert } => {
                 let effect = insert.create(sample_rate, self.plan.bpm)?;
+                let keyed = self.resolve_key(&mut insert, effect.as_deref())?;
                 let s = self.strip_mut(strip)?;
                 if at > s.inserts.len() {
                     return Err(CommandError(format!("insert position {at} is past the chain's end")));
@@ -392,17 +394,32 @@ impl Engine {
                 s.inserts
                     .insert(at, InsertSlot::new(insert.id.clone(), effect, Vec::new(), max_frames));
                 plan_inserts(&mut self.plan, strip).insert(at, insert);
+                let node = self.node_of(strip);
+                if keyed || self.strips[node].inserts.iter().any(|i| i.key.is_some()) {
+                    if let Err(e) = self.rebuild_keys() {
+                        // A key that closes a cycle: undo the insert.
+                        self.strips[node].inserts.remove(at);
+                        plan_inserts(&mut self.plan, strip).remove(at);
+                        self.rebuild_keys()?;
+                        return Err(e.into());
+                    }
+                }
                 self.replan_latency();
             }
             Command::RemoveInsert { strip, insert } => {
                 let s = self.strip_mut(strip)?;
                 insert_slot(s, insert)?;
+                let keyed = s.inserts.iter().any(|i| i.key.is_some());
                 s.inserts.remove(insert);
                 plan_inserts(&mut self.plan, strip).remove(insert);
+                if keyed {
+                    self.rebuild_keys()?;
+                }
                 self.replan_latency();
             }
             Command::MoveInsert { strip, from, to } => {
                 let s = self.strip_mut(strip)?;
+                let keyed = s.inserts.iter().any(|i| i.key.is_some());
                 insert_slot(s, from)?;
                 if to >= s.inserts.len() {
                     return Err(CommandError(format!("insert position {to} is past the chain's end")));
@@ -412,10 +429,76 @@ impl Engine {
                 let plan = plan_inserts(&mut self.plan, strip);
                 let p = plan.remove(from);
                 plan.insert(to, p);
+                if keyed {
+                    self.rebuild_keys()?;
+                }
                 self.replan_latency();
             }
         }
         self.refresh_latency();
+        Ok(())
+    }
+
+    /// Resolves the sidechain source of an insert added by command (by id, when the command left it unresolved)
+    /// and checks that its effect takes a key; returns whether the insert is keyed.
+    fn resolve_key(&self, insert: &mut InsertPlan, effect: Option<&dyn Effect>) -> Result<bool, CommandError> {
+        let Some(sidechain) = &mut insert.sidechain else {
+            return Ok(false);
+        };
+        if let Some(e) = effect.filter(|e| !e.takes_key()) {
+            let problem = Problem::NoSidechain { effect: e.spec().id };
+            return Err(ProjectError::at(format!("{}.sidechain", insert.path), problem).into());
+        }
+        if sidechain.source.is_none() {
+            sidechain.source = self.plan.strip_by_id(&sidechain.source_id);
+        }
+        match sidechain.source {
+            Some(_) => Ok(true),
+            None => Err(CommandError(format!(
+                "{}.sidechain: no track or bus '{}'",
+                insert.path, sidechain.source_id
+            ))),
+        }
+    }
+
+    /// Rebuilds the routing graph's sidechain edges from the plan after a change to a chain with a keyed insert
+    /// (the edges name inserts by position): a new render order (a key that closes a cycle is an error, and
+    /// nothing changes), each key's buffers and compensation delay (a moved key restarts from silence). Other
+    /// edges come first in the graph and keep their indices. Between quanta: may allocate.
+    fn rebuild_keys(&mut self) -> Result<(), ProjectError> {
+        let graph = RoutingGraph::from_plan(&self.plan);
+        let order_refs = graph.render_order()?;
+        let node_of = |s: StripRef| graph.nodes.iter().position(|n| *n == s).unwrap_or(0);
+        self.order = order_refs.iter().map(|&s| node_of(s)).collect();
+        let kept = graph
+            .edges
+            .iter()
+            .take_while(|e| !matches!(e.kind, EdgeKind::Sidechain { .. }))
+            .count();
+        let max_frames = self.max_frames;
+        self.edge_delays.truncate(kept);
+        self.edge_delays.resize(graph.edges.len(), CompensationDelay::default());
+        for strip in &mut self.strips {
+            strip.key_edges.clear();
+        }
+        for (n, strip) in self.strips.iter_mut().enumerate() {
+            for (slot, plan) in strip.inserts.iter_mut().zip(self.plan.inserts(graph.nodes[n])) {
+                if plan.sidechain.is_none() {
+                    slot.key = None;
+                }
+            }
+        }
+        for (e, edge) in graph.edges.iter().enumerate().skip(kept) {
+            if let EdgeKind::Sidechain { insert } = edge.kind {
+                self.strips[node_of(edge.from)].key_edges.push(e);
+                if let Some(slot) = self.strips[node_of(edge.to)].inserts.get_mut(insert) {
+                    let key = slot.key.get_or_insert_with(|| KeyInput::new(e, max_frames));
+                    key.edge = e;
+                    key.write(None);
+                }
+            }
+        }
+        self.graph = graph;
         Ok(())
     }
 
@@ -466,10 +549,7 @@ impl Engine {
                 set_delay(&mut self.input_delays[i], node.alignment_max, node.input_delay);
             }
         }
-        for (e, edge) in self.graph.edges.iter().enumerate() {
-            if matches!(edge.kind, EdgeKind::Sidechain { .. }) {
-                continue;
-            }
+        for e in 0..self.graph.edges.len() {
             set_delay(&mut self.edge_delays[e], plan.edges[e].capacity, plan.edges[e].delay);
         }
         self.total_latency = plan.total;
@@ -549,6 +629,7 @@ impl Engine {
                 }
             } else {
                 self.distribute(node, n);
+                self.deliver_keys(node, n);
             }
         }
         self.position += n as u64;
@@ -603,6 +684,34 @@ impl Engine {
                 dl.copy_from_slice(sl);
                 dr.copy_from_slice(sr);
                 dest.in_active = true;
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Carries a strip's output (post-fader, post-pan and after its mute: what its output edge carries) along
+    /// its sidechain edges: the compensation delay, then into the key buffer of the keyed insert, which renders
+    /// later in the order.
+    fn deliver_keys(&mut self, node: usize, n: usize) {
+        for k in 0..self.strips[node].key_edges.len() {
+            let edge = self.strips[node].key_edges[k];
+            let (to, kind) = (self.graph.edges[edge].to, self.graph.edges[edge].kind);
+            let EdgeKind::Sidechain { insert } = kind else { continue };
+            let dest = self.node_of(to);
+            let strip = &self.strips[node];
+            let source_silent = strip.asleep || strip.out_silent;
+            let (sl, sr) = (&mut self.scratch_left[..n], &mut self.scratch_right[..n]);
+            if source_silent {
+                sl.fill(0.0);
+                sr.fill(0.0);
+            } else {
+                sl.copy_from_slice(&strip.out_left[..n]);
+                sr.copy_from_slice(&strip.out_right[..n]);
+            }
+            let silent = self.edge_delays[edge].process(sl, sr, source_silent);
+            if let Some(key) = self.strips[dest].inserts.get_mut(insert).and_then(|s| s.key.as_mut()) {
+                key.write((!silent).then_some((&*sl, &*sr)));
             }
         }
     }
@@ -689,6 +798,13 @@ fn build_strip(
             .push(InsertSlot::new(insert.id.clone(), effect, Vec::new(), max_frames));
     }
     for (e, edge) in graph.edges.iter().enumerate() {
+        if let (EdgeKind::Sidechain { insert }, true) = (edge.kind, edge.to == kind) {
+            if let Some(slot) = strip.inserts.get_mut(insert) {
+                slot.key = Some(KeyInput::new(e, max_frames));
+            }
+        }
+    }
+    for (e, edge) in graph.edges.iter().enumerate() {
         if edge.from != kind {
             continue;
         }
@@ -705,7 +821,7 @@ fn build_strip(
                     gain_constant: None,
                 });
             }
-            EdgeKind::Sidechain { .. } => {}
+            EdgeKind::Sidechain { .. } => strip.key_edges.push(e),
         }
     }
     Ok(strip)

@@ -55,8 +55,14 @@ impl<E: FeedForwardEffect> Kernel for FeedForward<E> {
 
     const TAKES_KEY: bool = true;
 
-    /// The detector measures the key; the gain applies to the input.
-    fn render_keyed(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32], key_left: &[f32], key_right: &[f32]) {
+    /// The detector measures the key; the gain applies to the input. A key shorter than the block (a caller
+    /// breaking the contract; the processor never does) is ignored rather than read past its end.
+    fn render_keyed(&mut self, frame: u64, left: &mut [f32], right: &mut [f32], key_left: &[f32], key_right: &[f32]) {
+        let frames = left.len().min(right.len());
+        if key_left.len() < frames || key_right.len() < frames {
+            debug_assert!(false, "a key shorter than its block");
+            return self.render(frame, left, right);
+        }
         self.reduction_db = render_feed_forward_keyed(
             &mut self.detector,
             &self.plan,

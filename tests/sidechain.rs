@@ -3,7 +3,7 @@
 //! applies when the key is its input (computed here as output / input, sample by sample); effects without a
 //! detector ignore the key; the key is sanitised; a keyed effect does not sleep while its key sounds.
 
-use corelogic_dsp::effects::{create, registry, Effect};
+use corelogic_dsp::effects::{create, registry, Effect, Event, Source};
 use std::f64::consts::PI;
 
 const FS: f64 = 48_000.0;
@@ -241,5 +241,49 @@ fn a_bypassed_keyed_effect_passes_its_input() {
         run(fx.as_mut(), &mut l, &mut r, Some((&key, &key)));
         assert_eq!(l, input_l, "{id}");
         assert_eq!(r, input_r, "{id}");
+    }
+}
+
+#[test]
+fn keyed_by_its_own_input_an_effect_equals_the_unkeyed_one_through_glides_crossfades_bypass_and_reset() {
+    // Property: with the key equal to the input, the keyed path must reproduce the unkeyed one exactly, through
+    // user glides, the compressor's detector switch (a crossfade between two kernels, both keyed), bypass fades
+    // both ways and a reset.
+    let (input_l, input_r) = steady_input(FRAMES);
+    let key = key_signal(FRAMES);
+    // A louder, varying input: the steady sine modulated by the key's bursts.
+    let input_l: Vec<f32> = input_l.iter().zip(&key).map(|(x, k)| x * 8.0 * k.abs() + x).collect();
+    let input_r: Vec<f32> = input_r.iter().zip(&key).map(|(x, k)| x * 8.0 * k.abs() + x).collect();
+    for (id, params) in KEYED {
+        let spec = make(id, params).spec();
+        let mut events = vec![
+            Event::set(spec, "thresholdDb", -40.0, 3_000, Source::User).unwrap(),
+            Event::enable(false, 6_000),
+            Event::enable(true, 7_000),
+            Event::set(spec, "attackMs", 5.0, 11_000, Source::Automation).unwrap(),
+        ];
+        if id == "compressor" {
+            events.push(Event::set(spec, "detector", 1.0, 12_500, Source::User).unwrap());
+        }
+        let (mut kl, mut kr) = (input_l.clone(), input_r.clone());
+        let (mut pl, mut pr) = (input_l.clone(), input_r.clone());
+        let (mut keyed, mut plain) = (make(id, params), make(id, params));
+        for start in (0..FRAMES).step_by(300) {
+            let end = (start + 300).min(FRAMES);
+            if start == 18_000 {
+                keyed.reset();
+                plain.reset();
+            }
+            let block: Vec<Event> = events
+                .iter()
+                .filter(|e| (start as u64..end as u64).contains(&e.frame))
+                .copied()
+                .collect();
+            let k = (&input_l[start..end], &input_r[start..end]);
+            keyed.process_keyed(&mut kl[start..end], &mut kr[start..end], Some(k), &block);
+            plain.process(&mut pl[start..end], &mut pr[start..end], &block);
+        }
+        assert_eq!(kl, pl, "{id} left");
+        assert_eq!(kr, pr, "{id} right");
     }
 }

@@ -16,10 +16,11 @@ use std::path::Path;
 use std::time::Instant;
 
 mod common;
+#[allow(dead_code)]
 #[path = "common/session.rs"]
 mod session;
-use session::{bus_session, sixty_four_track_session};
 use common::{noise, FS, NOISE_QUANTA, QUANTUM};
+use session::{bus_session, sixty_four_track_session};
 
 fn engine(project: Value) -> Engine {
     let plan = parse_project_value(&project, Path::new(".")).expect("valid project");

@@ -94,15 +94,29 @@ fn commands_as_json_reach_the_engine() {
     let mut host = Host::new();
     let e = build(&mut host, r#"{"tracks": [{"id": "a", "type": "audio"}]}"#);
     host.engine_input_kinds(e).unwrap()[0] = INPUT_STEREO;
-    command(&mut host, e, r#"{"command": "set", "strip": "a", "param": "volume", "value": -12}"#).unwrap();
-    command(&mut host, e, r#"{"command": "phaseFlip", "strip": "a", "flipped": true}"#).unwrap();
+    command(
+        &mut host,
+        e,
+        r#"{"command": "set", "strip": "a", "param": "volume", "value": -12}"#,
+    )
+    .unwrap();
+    command(
+        &mut host,
+        e,
+        r#"{"command": "phaseFlip", "strip": "a", "flipped": true}"#,
+    )
+    .unwrap();
     // The volume glides over 20 ms (960 frames); after that the output is the input at -12 dB, flipped.
     for q in 0..10 {
         feed(&mut host, e, 0, q * QUANTUM, |_| 0.5, |_| 0.25);
         host.engine_render(e, QUANTUM as u32).unwrap();
     }
     let (l, r) = host.engine_output(e).unwrap();
-    assert!((f64::from(l[QUANTUM - 1]) + 0.5 * db(-12.0)).abs() < 1e-6, "{}", l[QUANTUM - 1]);
+    assert!(
+        (f64::from(l[QUANTUM - 1]) + 0.5 * db(-12.0)).abs() < 1e-6,
+        "{}",
+        l[QUANTUM - 1]
+    );
     assert!((f64::from(r[QUANTUM - 1]) + 0.25 * db(-12.0)).abs() < 1e-6);
     // An insert added by JSON: an EQ whose output gain is -6 dB, on the master.
     command(
@@ -118,31 +132,59 @@ fn commands_as_json_reach_the_engine() {
         host.engine_maintain(e).unwrap();
     }
     let (l, _) = host.engine_output(e).unwrap();
-    assert!((f64::from(l[QUANTUM - 1]) + 0.5 * db(-18.0)).abs() < 1e-5, "{}", l[QUANTUM - 1]);
+    assert!(
+        (f64::from(l[QUANTUM - 1]) + 0.5 * db(-18.0)).abs() < 1e-5,
+        "{}",
+        l[QUANTUM - 1]
+    );
 }
 
 #[test]
 fn bad_projects_and_commands_say_what_was_wrong() {
     let mut host = Host::new();
-    let len = write_text(&mut host, r#"{"tracks": [{"id": "a", "type": "audio", "inserts": [{"effect": "nope"}]}]}"#);
+    let len = write_text(
+        &mut host,
+        r#"{"tracks": [{"id": "a", "type": "audio", "inserts": [{"effect": "nope"}]}]}"#,
+    );
     let err = host.create_engine(SR, 128, len).unwrap_err();
     assert_eq!(err.code(), ErrorCode::BadProject);
     assert!(err.to_string().contains("tracks[0].inserts[0].effect"), "{err}");
     let len = write_text(&mut host, "{not json");
-    assert_eq!(host.create_engine(SR, 128, len).unwrap_err().code(), ErrorCode::BadProject);
     assert_eq!(
-        host.create_engine(SR, 0, 0).unwrap_err().code(),
-        ErrorCode::BadCapacity
+        host.create_engine(SR, 128, len).unwrap_err().code(),
+        ErrorCode::BadProject
     );
-    let e = build(&mut host, r#"{"tracks": [{"id": "a", "type": "audio"}], "buses": [{"id": "fx"}]}"#);
+    assert_eq!(host.create_engine(SR, 0, 0).unwrap_err().code(), ErrorCode::BadCapacity);
+    let e = build(
+        &mut host,
+        r#"{"tracks": [{"id": "a", "type": "audio"}], "buses": [{"id": "fx"}]}"#,
+    );
     let cases = [
-        (r#"{"command": "set", "strip": "zz", "param": "volume", "value": 1}"#, "no track or bus with id 'zz'"),
-        (r#"{"command": "set", "strip": "a", "param": "tone", "value": 1}"#, "allowed: volume, pan"),
-        (r#"{"command": "set", "strip": "a", "param": "volume"}"#, "'value' (a number) is missing"),
-        (r#"{"command": "solo", "strip": "fx", "soloed": true}"#, "'strip' must name a track"),
-        (r#"{"command": "removeInsert", "strip": "a", "insert": 3}"#, "no insert 3"),
+        (
+            r#"{"command": "set", "strip": "zz", "param": "volume", "value": 1}"#,
+            "no track or bus with id 'zz'",
+        ),
+        (
+            r#"{"command": "set", "strip": "a", "param": "tone", "value": 1}"#,
+            "allowed: volume, pan",
+        ),
+        (
+            r#"{"command": "set", "strip": "a", "param": "volume"}"#,
+            "'value' (a number) is missing",
+        ),
+        (
+            r#"{"command": "solo", "strip": "fx", "soloed": true}"#,
+            "'strip' must name a track",
+        ),
+        (
+            r#"{"command": "removeInsert", "strip": "a", "insert": 3}"#,
+            "no insert 3",
+        ),
         (r#"{"command": "jump"}"#, "unknown command 'jump'"),
-        (r#"{"command": "setInsertParam", "strip": "a", "insert": 0, "name": "x", "value": 1}"#, "no insert 0"),
+        (
+            r#"{"command": "setInsertParam", "strip": "a", "insert": 0, "name": "x", "value": 1}"#,
+            "no insert 0",
+        ),
         (r#"[1]"#, "a command is a JSON object"),
     ];
     for (json, want) in cases {

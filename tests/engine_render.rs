@@ -441,6 +441,181 @@ fn latency_compensation_aligns_a_send_bus_and_automation_after_the_limiter() {
     assert_matches(&l, &want, "left");
 }
 
+/// A sidechain key whose magnitude is its envelope at every sample (the sign alternates, so a detector's
+/// rectifier reads the envelope): bursts at -6 dBFS over a floor at -50 dBFS, never zero, so a compressor's gain
+/// on it can be read back as output / input.
+fn key_signal(frames: usize) -> Vec<f32> {
+    (0..frames)
+        .map(|n| {
+            let loud = (4_800..9_600).contains(&n) || (14_400..16_800).contains(&n);
+            let level = if loud { 0.5 } else { 0.003_162 };
+            let sign = if n % 2 == 0 { 1.0 } else { -1.0 };
+            (sign * level) as f32
+        })
+        .collect()
+}
+
+const KEY_FRAMES: usize = 19_200;
+
+fn duck_parameters() -> Value {
+    json!({"thresholdDb": -30, "ratio": 8, "attackMs": 1, "releaseMs": 50})
+}
+
+/// The gain a standalone, unkeyed compressor with the duck's parameters applies when the key is its input.
+fn duck_gain(key: &[f32]) -> Vec<f64> {
+    let params = [
+        ("thresholdDb", -30.0),
+        ("ratio", 8.0),
+        ("attackMs", 1.0),
+        ("releaseMs", 50.0),
+    ];
+    let mut fx = create("compressor", SR, params.iter().copied()).unwrap();
+    let (mut l, mut r) = (key.to_vec(), key.to_vec());
+    fx.process(&mut l, &mut r, &[]);
+    l.iter().zip(key).map(|(y, x)| f64::from(*y) / f64::from(*x)).collect()
+}
+
+/// Track "main" with `main_inserts`, track "key" (with a limiter that never engages when `limiter`) routed to a
+/// muted bus, so the master holds the main track alone.
+fn keyed_project(main_inserts: Value, limiter: bool) -> Value {
+    let key_inserts = if limiter {
+        json!([{"id": "lim", "effect": "limiter"}])
+    } else {
+        json!([])
+    };
+    json!({"tracks": [track("main", json!({"inserts": main_inserts})),
+                      track("key", json!({"routing": "ghost", "inserts": key_inserts}))],
+           "buses": [{"id": "ghost", "muted": true}]})
+}
+
+fn duck() -> Value {
+    json!({"id": "duck", "effect": "compressor", "sidechain": "key", "parameters": duck_parameters()})
+}
+
+/// The main track's input (a steady sine per side, above the duck's threshold) and the key.
+fn keyed_inputs() -> (Input, Input) {
+    let l = (0..KEY_FRAMES)
+        .map(|n| (0.05 * (TAU * 1000.0 * n as f64 / SR).sin()) as f32)
+        .collect();
+    let r = (0..KEY_FRAMES)
+        .map(|n| (0.04 * (TAU * 700.0 * n as f64 / SR).cos()) as f32)
+        .collect();
+    (Input::Stereo(l, r), Input::Mono(key_signal(KEY_FRAMES)))
+}
+
+/// The main input times the gain the key implies, sample by sample on the timeline.
+fn assert_ducked_by_the_key(l: &[f32], r: &[f32], main: &Input, key: &Input, what: &str) {
+    let gain = duck_gain(key.left());
+    let want_l: Vec<f64> = main.left().iter().zip(&gain).map(|(x, g)| f64::from(*x) * g).collect();
+    let want_r: Vec<f64> = main.right().iter().zip(&gain).map(|(x, g)| f64::from(*x) * g).collect();
+    assert_matches(l, &want_l, &format!("{what}: left"));
+    assert_matches(r, &want_r, &format!("{what}: right"));
+}
+
+#[test]
+fn a_sidechained_compressor_follows_its_key_aligned_through_a_limiter_on_the_key_track() {
+    let (main, key) = keyed_inputs();
+    // A limiter on the key track delays the key by its 5 ms lookahead (the main track's input waits as long);
+    // a limiter before the compressor on the main track delays the main signal (the key's edge waits).
+    let limiter = json!({"id": "lim", "effect": "limiter"});
+    for (main_inserts, key_limiter) in [
+        (json!([duck()]), false),
+        (json!([duck()]), true),
+        (json!([limiter, duck()]), false),
+    ] {
+        let what = format!("{main_inserts} with a key limiter: {key_limiter}");
+        let mut e = engine(keyed_project(main_inserts, key_limiter));
+        assert_eq!(
+            e.latency() == 240,
+            key_limiter || e.plan().tracks[0].inserts.len() == 2,
+            "{what}"
+        );
+        let (l, r) = render(&mut e, &[main.clone(), key.clone()], KEY_FRAMES);
+        assert_ducked_by_the_key(&l, &r, &main, &key, &what);
+    }
+    // The gain follows the key, not the main input: the bursts duck the main track by more than 20 dB.
+    let gain = duck_gain(key.left());
+    assert!(
+        gain[9_000] < 0.1 && gain[3_000] > 0.99,
+        "{} {}",
+        gain[9_000],
+        gain[3_000]
+    );
+}
+
+#[test]
+fn a_muted_key_source_keys_silence() {
+    // docs/engine.md: the key is the source's output, after its mute; a silent key leaves the compressor at
+    // unity gain (its threshold is far above silence).
+    let (main, key) = keyed_inputs();
+    let mut project = keyed_project(json!([duck()]), true);
+    project["tracks"][1]["muted"] = json!(true);
+    let mut e = engine(project);
+    let (l, r) = render(&mut e, &[main.clone(), key], KEY_FRAMES);
+    let want_l: Vec<f64> = main.left().iter().map(|x| f64::from(*x)).collect();
+    let want_r: Vec<f64> = main.right().iter().map(|x| f64::from(*x)).collect();
+    assert_matches(&l, &want_l, "left");
+    assert_matches(&r, &want_r, "right");
+}
+
+#[test]
+fn keyed_inserts_added_removed_and_moved_by_command_keep_their_key() {
+    let (main, key) = keyed_inputs();
+    let bypassed_eq = json!({"id": "off", "effect": "parametric-eq", "enabled": false});
+    // Added by command: the key edge, its buffers and its compensation delay are made between quanta.
+    let mut e = engine(keyed_project(json!([bypassed_eq.clone()]), true));
+    let keyed = plan(keyed_project(json!([bypassed_eq.clone(), duck()]), true)).tracks[0].inserts[1].clone();
+    e.apply(Command::AddInsert {
+        strip: StripRef::Track(0),
+        at: 1,
+        insert: keyed,
+    })
+    .unwrap();
+    let (l, r) = render(&mut e, &[main.clone(), key.clone()], KEY_FRAMES);
+    assert_ducked_by_the_key(&l, &r, &main, &key, "added");
+    // Moved in front of the bypassed EQ, then the EQ removed: the key follows its insert's position.
+    for command in [
+        Command::MoveInsert {
+            strip: StripRef::Track(0),
+            from: 1,
+            to: 0,
+        },
+        Command::RemoveInsert {
+            strip: StripRef::Track(0),
+            insert: 1,
+        },
+    ] {
+        e.apply(command).unwrap();
+        e.seek(0);
+        let (l, r) = render(&mut e, &[main.clone(), key.clone()], KEY_FRAMES);
+        assert_ducked_by_the_key(&l, &r, &main, &key, "after a move or removal");
+    }
+    // A key from the keyed track onto the key track closes a cycle: rejected, and nothing changes.
+    let mut gate = plan(keyed_project(json!([duck()]), true)).tracks[0].inserts[0].clone();
+    gate.sidechain.as_mut().unwrap().source = Some(StripRef::Track(0));
+    let error = e
+        .apply(Command::AddInsert {
+            strip: StripRef::Track(1),
+            at: 0,
+            insert: gate,
+        })
+        .unwrap_err();
+    assert!(error.to_string().contains("routing cycle"), "{error}");
+    e.seek(0);
+    let (l, r) = render(&mut e, &[main.clone(), key.clone()], KEY_FRAMES);
+    assert_ducked_by_the_key(&l, &r, &main, &key, "after the rejected cycle");
+    // Removing the keyed insert leaves the main track unchanged.
+    e.apply(Command::RemoveInsert {
+        strip: StripRef::Track(0),
+        insert: 0,
+    })
+    .unwrap();
+    e.seek(0);
+    let (l, _) = render(&mut e, &[main.clone(), key], KEY_FRAMES);
+    let want: Vec<f64> = main.left().iter().map(|x| f64::from(*x)).collect();
+    assert_matches(&l, &want, "without the keyed insert");
+}
+
 #[test]
 fn non_finite_input_samples_become_zero_before_anything_sees_them() {
     let project = json!({"tracks": [track("t", json!({"volume": -3,
@@ -568,13 +743,19 @@ fn insert_automation_after_a_limiter_lands_on_its_frame() {
 }
 
 #[test]
-fn a_quantum_never_allocates_with_128_tracks_of_eq_and_compressor() {
+fn a_quantum_never_allocates_with_128_tracks_of_eq_and_compressor_half_of_them_sidechained() {
     let tracks: Vec<Value> = (0..128)
         .map(|i| {
             track(&format!("t{i}"), json!({"volume": -12, "pan": (i as f64 / 64.0) - 1.0,
                 "sends": [{"id": "s", "destination": "b", "level": -10, "prePost": if i % 2 == 0 { "pre" } else { "post" }}],
                 "inserts": [{"id": "eq", "effect": "parametric-eq", "parameters": {"b1GainDb": 6, "b2GainDb": -6}},
-                            {"id": "c", "effect": "compressor", "parameters": {"thresholdDb": -30}}]}))
+                            // Odd tracks' compressors are keyed from the track before (a sidechain per pair).
+                            if i % 2 == 1 {
+                                json!({"id": "c", "effect": "compressor", "parameters": {"thresholdDb": -30},
+                                       "sidechain": format!("t{}", i - 1)})
+                            } else {
+                                json!({"id": "c", "effect": "compressor", "parameters": {"thresholdDb": -30}})
+                            }]}))
         })
         .collect();
     let automation: Vec<Value> = (0..128)

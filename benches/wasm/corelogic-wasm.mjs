@@ -130,3 +130,37 @@ export function views(w, id) {
     right: new Float32Array(w.memory.buffer, w.chain_right_ptr(id) >>> 0, capacity),
   };
 }
+
+/** Writes text as UTF-8 at `input_bytes_ptr` and returns its length in bytes. */
+function writeInput(w, text) {
+  const bytes = utf8Encode(text);
+  const ptr = w.input_bytes_ptr(bytes.length) >>> 0;
+  new Uint8Array(w.memory.buffer, ptr, bytes.length).set(bytes);
+  return bytes.length;
+}
+
+/** Builds an engine from a project (object or JSON text); returns its id. */
+export function createEngine(w, sampleRateHz, maxQuantum, project) {
+  const len = writeInput(w, typeof project === 'string' ? project : JSON.stringify(project));
+  const id = w.engine_create(sampleRateHz, maxQuantum, len);
+  if (id < 0) throw new Error(`engine_create: ${lastError(w).message}`);
+  return id;
+}
+
+/** Applies a command (object or JSON text) between quanta. */
+export function applyEngineCommand(w, engine, command) {
+  const len = writeInput(w, typeof command === 'string' ? command : JSON.stringify(command));
+  if (w.engine_apply_json(engine, len) !== 0) throw new Error(`engine_apply_json: ${lastError(w).message}`);
+}
+
+/** Views over an engine's buffers: { inputs (planar, per track left then right), kinds (u8 per track), left,
+ * right }. They detach when the memory grows: call again after building engines or adding inserts. */
+export function engineViews(w, engine, maxQuantum) {
+  const tracks = w.engine_track_count(engine);
+  return {
+    inputs: new Float32Array(w.memory.buffer, w.engine_inputs_ptr(engine) >>> 0, tracks * 2 * maxQuantum),
+    kinds: new Uint8Array(w.memory.buffer, w.engine_input_kinds_ptr(engine) >>> 0, tracks),
+    left: new Float32Array(w.memory.buffer, w.engine_output_ptr(engine, 0) >>> 0, maxQuantum),
+    right: new Float32Array(w.memory.buffer, w.engine_output_ptr(engine, 1) >>> 0, maxQuantum),
+  };
+}

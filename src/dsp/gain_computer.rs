@@ -158,6 +158,7 @@ const CHUNK_FRAMES: usize = 64;
 /// gains, whose samples do not depend on each other, so they run on SIMD lanes and the processor overlaps their
 /// log/exp chains (one pass per sample was bound by the latency of detector, log and exp in a row). The result
 /// per sample is the same whatever the chunking.
+#[inline]
 pub fn render_feed_forward(
     detector: &mut LevelDetector,
     plan: &GainPlan<impl GainCurve>,
@@ -165,13 +166,38 @@ pub fn render_feed_forward(
     right: &mut [f32],
     last_db: f64,
 ) -> f64 {
+    render_feed_forward_keyed(detector, plan, left, right, None, last_db)
+}
+
+/// [`render_feed_forward`] with an optional key: with `Some((key_left, key_right))` (each at least as long as
+/// the block) the detector measures the key instead of the input, and the gains still apply to the input (a
+/// sidechain, as in Giannoulis et al.'s feed-forward design with the detector fed by another signal).
+#[inline(always)]
+pub fn render_feed_forward_keyed(
+    detector: &mut LevelDetector,
+    plan: &GainPlan<impl GainCurve>,
+    left: &mut [f32],
+    right: &mut [f32],
+    key: Option<(&[f32], &[f32])>,
+    last_db: f64,
+) -> f64 {
     let mut detected = [0.0f64; CHUNK_FRAMES];
     let mut levels = [0.0f32; CHUNK_FRAMES];
     let mut reduction_db = last_db;
-    for (l, r) in left.chunks_mut(CHUNK_FRAMES).zip(right.chunks_mut(CHUNK_FRAMES)) {
+    for (c, (l, r)) in left
+        .chunks_mut(CHUNK_FRAMES)
+        .zip(right.chunks_mut(CHUNK_FRAMES))
+        .enumerate()
+    {
         let frames = l.len().min(r.len());
         let (detected, levels) = (&mut detected[..frames], &mut levels[..frames]);
-        detector.process(&l[..frames], &r[..frames], detected);
+        match key {
+            Some((kl, kr)) => {
+                let at = c * CHUNK_FRAMES;
+                detector.process(&kl[at..at + frames], &kr[at..at + frames], detected);
+            }
+            None => detector.process(&l[..frames], &r[..frames], detected),
+        }
         for (level, x) in levels.iter_mut().zip(detected.iter()) {
             *level = *x as f32;
         }

@@ -90,7 +90,19 @@ pub trait Effect: Send {
     /// an event stamped before the block applies at its first frame (passing an event again re-applies it, which
     /// restarts a user glide), and an event after the block's end is not applied (pass it with the block that
     /// holds its frame).
-    fn process(&mut self, left: &mut [f32], right: &mut [f32], events: &[Event]);
+    fn process(&mut self, left: &mut [f32], right: &mut [f32], events: &[Event]) {
+        self.process_keyed(left, right, None, events);
+    }
+    /// [`Effect::process`] with an optional stereo key (sidechain) block for the detector of a dynamics effect
+    /// (`compressor`, `expander`, `gate`: [`Effect::takes_key`]). The key's slices are at least as long as the
+    /// block and hold the frames that line up with `left`/`right`; it is sanitised like the input (non-finite
+    /// samples read as 0). With a key the detector hears the key alone and the gain it implies is applied to the
+    /// effect's own input; `None` (or an effect without a detector, which ignores the key) is plain `process`.
+    /// A keyed effect does not sleep while its key sounds, since its detector must follow the key even while
+    /// its own input is silent; a sleeping one wakes on the first non-silent key sample.
+    fn process_keyed(&mut self, left: &mut [f32], right: &mut [f32], key: Option<(&[f32], &[f32])>, events: &[Event]);
+    /// Whether the effect's detector takes a key (sidechain) input in [`Effect::process_keyed`].
+    fn takes_key(&self) -> bool;
     /// Latency in whole samples; the dry path of `mix` and bypass is delayed by it.
     fn latency(&self) -> usize;
     fn tail(&self) -> Tail;

@@ -4,7 +4,7 @@
 
 use super::Kernel;
 use crate::dsp::detector::{DetectorMode, LevelDetector};
-use crate::dsp::gain_computer::{render_feed_forward, GainCurve, GainPlan};
+use crate::dsp::gain_computer::{render_feed_forward, render_feed_forward_keyed, GainCurve, GainPlan};
 use crate::params::EffectSpec;
 
 /// What the detector and the curve run with, from one parameter vector.
@@ -51,6 +51,26 @@ impl<E: FeedForwardEffect> Kernel for FeedForward<E> {
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
         self.reduction_db = render_feed_forward(&mut self.detector, &self.plan, left, right, self.reduction_db);
+    }
+
+    const TAKES_KEY: bool = true;
+
+    /// The detector measures the key; the gain applies to the input. A key shorter than the block (a caller
+    /// breaking the contract; the processor never does) is ignored rather than read past its end.
+    fn render_keyed(&mut self, frame: u64, left: &mut [f32], right: &mut [f32], key_left: &[f32], key_right: &[f32]) {
+        let frames = left.len().min(right.len());
+        if key_left.len() < frames || key_right.len() < frames {
+            debug_assert!(false, "a key shorter than its block");
+            return self.render(frame, left, right);
+        }
+        self.reduction_db = render_feed_forward_keyed(
+            &mut self.detector,
+            &self.plan,
+            left,
+            right,
+            Some((key_left, key_right)),
+            self.reduction_db,
+        );
     }
 
     fn reset(&mut self) {

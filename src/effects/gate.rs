@@ -57,6 +57,37 @@ pub struct Gate {
     gain: f64,
 }
 
+impl Gate {
+    /// Advances the state machine by one sample whose level (the larger magnitude of the two detector channels)
+    /// is `magnitude`, and returns the gain for that sample.
+    #[inline(always)]
+    fn step(&mut self, magnitude: f64) -> f64 {
+        let level = self.level.push(magnitude);
+        if self.open {
+            if level >= self.close_level {
+                self.hold_left = self.hold_samples;
+            } else if self.hold_left > 0 {
+                self.hold_left -= 1;
+            } else {
+                self.open = false;
+            }
+        } else if level > self.open_level {
+            self.open = true;
+            self.hold_left = self.hold_samples;
+        }
+        let target = if self.open { 1.0 } else { self.closed_gain };
+        // Rising (opening) uses the attack time, falling (closing) the release time; a range change while
+        // closed that puts the target above the gain also rises with the attack time.
+        let coeff = if target > self.gain {
+            self.attack_coeff
+        } else {
+            self.release_coeff
+        };
+        self.gain = flush(self.gain + (1.0 - coeff) * (target - self.gain));
+        self.gain
+    }
+}
+
 impl Kernel for Gate {
     const SPEC: &'static EffectSpec = &SPEC;
 
@@ -92,30 +123,21 @@ impl Kernel for Gate {
 
     fn render(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32]) {
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let level = self.level.push((l.abs() as f64).max(r.abs() as f64));
-            if self.open {
-                if level >= self.close_level {
-                    self.hold_left = self.hold_samples;
-                } else if self.hold_left > 0 {
-                    self.hold_left -= 1;
-                } else {
-                    self.open = false;
-                }
-            } else if level > self.open_level {
-                self.open = true;
-                self.hold_left = self.hold_samples;
-            }
-            let target = if self.open { 1.0 } else { self.closed_gain };
-            // Rising (opening) uses the attack time, falling (closing) the release time; a range change while
-            // closed that puts the target above the gain also rises with the attack time.
-            let coeff = if target > self.gain {
-                self.attack_coeff
-            } else {
-                self.release_coeff
-            };
-            self.gain = flush(self.gain + (1.0 - coeff) * (target - self.gain));
-            *l = (*l as f64 * self.gain) as f32;
-            *r = (*r as f64 * self.gain) as f32;
+            let gain = self.step((l.abs() as f64).max(r.abs() as f64));
+            *l = (*l as f64 * gain) as f32;
+            *r = (*r as f64 * gain) as f32;
+        }
+    }
+
+    const TAKES_KEY: bool = true;
+
+    /// The level window, threshold, hold and gain smoothing follow the key; the gain applies to the input.
+    fn render_keyed(&mut self, _frame: u64, left: &mut [f32], right: &mut [f32], key_left: &[f32], key_right: &[f32]) {
+        let keys = key_left.iter().zip(key_right.iter());
+        for ((l, r), (kl, kr)) in left.iter_mut().zip(right.iter_mut()).zip(keys) {
+            let gain = self.step((kl.abs() as f64).max(kr.abs() as f64));
+            *l = (*l as f64 * gain) as f32;
+            *r = (*r as f64 * gain) as f32;
         }
     }
 

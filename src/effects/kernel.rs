@@ -27,6 +27,16 @@ pub trait Kernel: Send + Sized + 'static {
     /// renders the wet signal alone; the processor blends it.
     fn render(&mut self, frame: u64, left: &mut [f32], right: &mut [f32]);
 
+    /// True for kernels whose detector takes a key (sidechain) input ([`Kernel::render_keyed`]); the processor
+    /// keeps key scratch only for them and drops the key of every other kernel.
+    const TAKES_KEY: bool = false;
+
+    /// Renders a block in place with a key: the detector hears `key_left`/`key_right` (sanitised, as long as the
+    /// block, aligned with it) and the gain applies to `left`/`right`. The default ignores the key.
+    fn render_keyed(&mut self, frame: u64, left: &mut [f32], right: &mut [f32], _key_left: &[f32], _key_right: &[f32]) {
+        self.render(frame, left, right);
+    }
+
     fn reset(&mut self);
 
     /// Copies the audio state (and a loaded custom curve) of another kernel of the same sample rate (no

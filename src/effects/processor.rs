@@ -41,6 +41,16 @@
 //! and renders from that piece's first frame. The kernel's state is kept while asleep, so after waking the
 //! output differs from an instance that never slept by what that settled state would still have produced:
 //! about the floor, 120 dB below the output peak.
+//!
+//! # Keys
+//! A kernel whose detector takes a key ([`Kernel::TAKES_KEY`]: the compressor, expander and gate) may be given
+//! one with [`Effect::process_keyed`]. Each piece of the key is copied into the processor's own key scratch and
+//! sanitised there like the input (non-finite samples become 0, a missing tail reads as silence), then every
+//! segment the kernel renders gets the matching slice of it ([`Kernel::render_keyed`]), the outgoing kernel of
+//! a crossfade included. For sleeping, a keyed piece is silent only when its input and its key both are: a
+//! keyed effect stays awake while its key sounds (its detector follows the key) and wakes on the first
+//! non-silent key sample. Kernels without a detector never see the key, and an unkeyed call costs one branch
+//! per piece. Priming after a bypass or a latency switch replays the input alone: no keyed kernel has latency.
 
 use super::{Action, CurveError, Effect, Event, Kernel, Source, Tail, CONTROL_INTERVAL, MAX_TAIL_SECONDS};
 use crate::dsp::delay_line::StereoLine;
@@ -64,6 +74,12 @@ const PIECE: u64 = PIECE_FRAMES as u64;
 struct Scratch {
     dry_left: [f32; PIECE_FRAMES],
     dry_right: [f32; PIECE_FRAMES],
+}
+
+/// One piece of a sanitised key (kernels that take a key only).
+struct KeyScratch {
+    left: [f32; PIECE_FRAMES],
+    right: [f32; PIECE_FRAMES],
 }
 
 /// A latency change in progress: the output fades out until `switch_at` (a piece boundary), where the new
@@ -109,6 +125,8 @@ pub struct Processor<K: Kernel> {
     /// The dry path's history, for effects that can have latency (others copy their input).
     dry: Option<StereoLine>,
     scratch: Box<Scratch>,
+    /// The current piece's key, sanitised (`None` for kernels that take no key).
+    key: Option<Box<KeyScratch>>,
     fade_frames: u64,
     /// A custom curve waiting for `curve_at` (storage for kernels that take curves only).
     curve_pending: Vec<f32>,
@@ -161,6 +179,12 @@ impl<K: Kernel> Processor<K> {
             scratch: Box::new(Scratch {
                 dry_left: [0.0; PIECE_FRAMES],
                 dry_right: [0.0; PIECE_FRAMES],
+            }),
+            key: K::TAKES_KEY.then(|| {
+                Box::new(KeyScratch {
+                    left: [0.0; PIECE_FRAMES],
+                    right: [0.0; PIECE_FRAMES],
+                })
             }),
             fade_frames: smoothing_frames(sample_rate),
             curve_pending: Vec::with_capacity(if K::TAKES_CURVE { MAX_CURVE_LEN } else { 0 }),
@@ -358,11 +382,33 @@ impl<K: Kernel> Processor<K> {
             && self.curve_at.is_none()
     }
 
-    fn process_piece(&mut self, left: &mut [f32], right: &mut [f32], events: &[Event], next: &mut usize) {
+    /// Copies a piece of key into the key scratch (zeros where the key is shorter than the piece), sanitises it
+    /// and returns its peak; `None` when there is no key or the kernel takes none.
+    fn load_key(&mut self, key: Option<(&[f32], &[f32])>, n: usize) -> Option<f32> {
+        let ((kl, kr), buf) = key.zip(self.key.as_deref_mut())?;
+        for (src, dst) in [(kl, &mut buf.left[..n]), (kr, &mut buf.right[..n])] {
+            let have = src.len().min(n);
+            dst[..have].copy_from_slice(&src[..have]);
+            dst[have..].fill(0.0);
+        }
+        Some(sanitize_and_peak(&mut buf.left[..n], &mut buf.right[..n]))
+    }
+
+    fn process_piece(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        key: Option<(&[f32], &[f32])>,
+        events: &[Event],
+        next: &mut usize,
+    ) {
         let n = left.len();
         let start = self.frame;
         let input_peak = sanitize_and_peak(left, right);
-        let input_silent = input_peak < SILENCE_THRESHOLD;
+        let key_peak = self.load_key(key, n);
+        let keyed = key_peak.is_some();
+        // A keyed piece is silent for sleeping only when its key is silent too.
+        let input_silent = input_peak.max(key_peak.unwrap_or(0.0)) < SILENCE_THRESHOLD;
         if self.kernel_idle
             && self.dry.is_none()
             && self.controls_at_rest()
@@ -429,7 +475,7 @@ impl<K: Kernel> Processor<K> {
             if let Some(x) = self.crossfade {
                 end = end.min((x.end() + 1 - start) as usize).max(i + 1);
             }
-            self.render_segment(at, &mut left[i..end], &mut right[i..end]);
+            self.render_segment(at, &mut left[i..end], &mut right[i..end], keyed.then_some(i));
             i = end;
         }
         let output_peak = guard_and_peak(left, right);
@@ -465,8 +511,12 @@ impl<K: Kernel> Processor<K> {
         }
     }
 
-    fn render_segment(&mut self, at: u64, left: &mut [f32], right: &mut [f32]) {
+    /// Renders a segment; `key_offset` is where the segment starts in the piece's key scratch, when keyed.
+    fn render_segment(&mut self, at: u64, left: &mut [f32], right: &mut [f32], key_offset: Option<usize>) {
         let len = left.len();
+        let key = key_offset
+            .zip(self.key.as_deref())
+            .map(|(o, k)| (&k.left[o..o + len], &k.right[o..o + len]));
         let latency = self.kernel.latency();
         let mix = self.mix_index.map_or(1.0, |m| self.current[m] as f32);
         let s = &mut *self.scratch;
@@ -494,8 +544,8 @@ impl<K: Kernel> Processor<K> {
                     let (alt_l, alt_r) = (&mut spare.alt_left[..len], &mut spare.alt_right[..len]);
                     alt_l.copy_from_slice(left);
                     alt_r.copy_from_slice(right);
-                    spare.kernel.render(at, alt_l, alt_r);
-                    self.kernel.render(at, left, right);
+                    render_kernel(&mut spare.kernel, at, alt_l, alt_r, key);
+                    render_kernel(&mut self.kernel, at, left, right, key);
                     for k in 0..len {
                         let w = x.weight(at + k as u64);
                         left[k] = alt_l[k] + (left[k] - alt_l[k]) * w;
@@ -506,7 +556,7 @@ impl<K: Kernel> Processor<K> {
                         self.pending = true;
                     }
                 }
-                _ => self.kernel.render(at, left, right),
+                _ => render_kernel(&mut self.kernel, at, left, right, key),
             }
             if mix != 1.0 {
                 for k in 0..len {
@@ -561,6 +611,21 @@ impl<K: Kernel> Processor<K> {
     }
 }
 
+/// Renders a kernel with its key when there is one.
+#[inline(always)]
+fn render_kernel<K: Kernel>(
+    kernel: &mut K,
+    at: u64,
+    left: &mut [f32],
+    right: &mut [f32],
+    key: Option<(&[f32], &[f32])>,
+) {
+    match key {
+        Some((kl, kr)) => kernel.render_keyed(at, left, right, kl, kr),
+        None => kernel.render(at, left, right),
+    }
+}
+
 /// Replaces non-finite samples by 0 (the rule every effect keeps) and returns the largest magnitude: one
 /// read-only pass, and a second that writes only when something was not finite.
 #[inline]
@@ -578,6 +643,13 @@ fn sanitize_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
 #[inline]
 fn guard_and_peak(left: &mut [f32], right: &mut [f32]) -> f32 {
     sanitize_and_peak(left, right)
+}
+
+/// `x[start..end]`, cut short where `x` ends (never panics).
+#[inline]
+fn tail_from(x: &[f32], start: usize, end: usize) -> &[f32] {
+    let end = end.min(x.len());
+    &x[start.min(end)..end]
 }
 
 /// Independent accumulators, so the scan vectorises and its additions do not wait on one another (four SSE
@@ -633,17 +705,24 @@ impl<K: Kernel> Effect for Processor<K> {
         self.frame
     }
 
-    fn process(&mut self, left: &mut [f32], right: &mut [f32], events: &[Event]) {
+    fn process_keyed(&mut self, left: &mut [f32], right: &mut [f32], key: Option<(&[f32], &[f32])>, events: &[Event]) {
         let n = left.len().min(right.len());
+        let key = key.filter(|_| K::TAKES_KEY);
         let mut next = 0;
         let mut start = 0;
         while start < n {
             let to_grid = (PIECE - self.frame % PIECE) as usize;
             let end = (start + to_grid).min(n);
             let (l, r) = (&mut left[start..end], &mut right[start..end]);
-            self.process_piece(l, r, events, &mut next);
+            // The key's frames of this piece (a short key is padded with silence by `load_key`).
+            let piece_key = key.map(|(kl, kr)| (tail_from(kl, start, end), tail_from(kr, start, end)));
+            self.process_piece(l, r, piece_key, events, &mut next);
             start = end;
         }
+    }
+
+    fn takes_key(&self) -> bool {
+        K::TAKES_KEY
     }
 
     fn latency(&self) -> usize {

@@ -274,7 +274,9 @@ pub fn parse_command(value: &Value, plan: &ProjectPlan) -> Result<Command, Strin
         },
         "addInsert" => {
             let at = index("at")?;
-            let insert = obj.get("insert").ok_or("addInsert: 'insert' (an insert object) is missing")?;
+            let insert = obj
+                .get("insert")
+                .ok_or("addInsert: 'insert' (an insert object) is missing")?;
             let mut warnings = Vec::new();
             let insert = parse_insert(insert, "insert", at, &mut warnings).map_err(|e| format!("addInsert: {e}"))?;
             Command::AddInsert {

@@ -412,9 +412,13 @@ pub fn engine_input_kinds_ptr(engine: u32) -> u32 {
 pub fn engine_output_ptr(engine: u32, channel: u32) -> u32 {
     with_host(
         |host| {
-            let address = host
-                .engine_output(engine)
-                .map(|(l, r)| if channel == 0 { l.as_ptr() as u32 } else { r.as_ptr() as u32 });
+            let address = host.engine_output(engine).map(|(l, r)| {
+                if channel == 0 {
+                    l.as_ptr() as u32
+                } else {
+                    r.as_ptr() as u32
+                }
+            });
             address_or_zero(host, address)
         },
         0,

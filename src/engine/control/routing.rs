@@ -65,7 +65,7 @@ impl RoutingGraph {
     }
 
     /// The graph of a project: every track, bus and the master; outputs, sends (enabled or not: enabling a send
-    /// later must not create a cycle) and sidechain keys.
+    /// later must not create a cycle) and sidechain keys, in that order (the keys after every other edge).
     pub fn from_plan(plan: &ProjectPlan) -> Self {
         let mut graph = RoutingGraph::new();
         let destination = |d: Destination| match d {
@@ -110,10 +110,14 @@ impl RoutingGraph {
                     format!("{}.destination", send.path),
                 );
             }
-            for (k, insert) in plan.inserts(from).iter().enumerate() {
+        }
+        // Sidechain keys come last, so that adding or removing a keyed insert leaves every other edge's index
+        // as it was (the engine rebuilds only the key edges then).
+        for &to in &graph.nodes.clone() {
+            for (k, insert) in plan.inserts(to).iter().enumerate() {
                 if let Some(source) = insert.sidechain.as_ref().and_then(|s| s.source) {
                     let kind = EdgeKind::Sidechain { insert: k };
-                    graph.add_edge(source, from, kind, format!("{}.sidechain", insert.path));
+                    graph.add_edge(source, to, kind, format!("{}.sidechain", insert.path));
                 }
             }
         }

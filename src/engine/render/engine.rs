@@ -5,10 +5,11 @@
 use super::delay::CompensationDelay;
 use super::meter::MeterReading;
 use super::param::Param;
-use super::strip::{ChainChange, InsertLane, InsertSlot, SendSlot, SlotPlace, Strip, StripLatency};
+use super::strip::{ChainChange, InsertLane, InsertSlot, KeyInput, SendSlot, SlotPlace, Strip, StripLatency};
 use crate::dsp::denormal;
-use crate::effects::{Event, Source, Tail};
+use crate::effects::{Effect, Event, Source, Tail};
 use crate::engine::control::automation::{compile_all, InsertPlayer};
+use crate::engine::control::error::Problem;
 use crate::engine::control::plan::{InsertPlan, ProjectPlan, StripRef, TargetParam};
 use crate::engine::control::routing::{
     insert_latencies, plan_latency, render_tail, EdgeKind, InsertLatency, RoutingGraph, RENDER_TAIL_CAP_S,
@@ -162,7 +163,7 @@ pub struct Engine {
     /// Render order, as indices into `strips` (= `graph.nodes`).
     order: Vec<usize>,
     strips: Vec<Strip>,
-    /// Parallel to `graph.edges` (sidechain edges keep an unused empty line).
+    /// Parallel to `graph.edges`.
     edge_delays: Vec<CompensationDelay>,
     /// Each track's timeline input delay (its alignment: non-zero only when a later key needs it).
     input_delays: Vec<CompensationDelay>,
@@ -221,8 +222,8 @@ impl Engine {
         }
         let tracks = plan.tracks.len();
         let mut engine = Engine {
-            edge_delays: vec![CompensationDelay::default(); graph.edges.len()],
-            input_delays: vec![CompensationDelay::default(); tracks],
+            edge_delays: vec![CompensationDelay::new(0, 0, sample_rate); graph.edges.len()],
+            input_delays: vec![CompensationDelay::new(0, 0, sample_rate); tracks],
             plan,
             sample_rate,
             max_frames,
@@ -412,7 +413,7 @@ impl Engine {
             }
             // Chain changes wait for the bottom of the strip's dip fade (docs/engine.md, "Changing inserts while
             // playing"); the plan, and so the indices of later commands, change at once.
-            Command::AddInsert { strip, at, insert } => {
+            Command::AddInsert { strip, at, mut insert } => {
                 self.strip_mut(strip)?;
                 let len = plan_inserts(&mut self.plan, strip).len();
                 if at > len {
@@ -421,18 +422,33 @@ impl Engine {
                     )));
                 }
                 let effect = insert.create(sample_rate, self.plan.bpm)?;
+                let keyed = self.resolve_key(&mut insert, effect.as_deref())?;
                 let hold = effect.as_ref().map_or(0, |e| e.latency());
                 let slot = InsertSlot::new(insert.id.clone(), effect, Vec::new(), max_frames);
                 self.strip_mut(strip)?.queue_change(ChainChange::Add { at, slot }, hold);
                 plan_inserts(&mut self.plan, strip).insert(at, insert);
+                if keyed || self.has_keys(strip) {
+                    if let Err(e) = self.rebuild_keys() {
+                        // A key that closes a cycle: undo the insert (its dip passes with nothing changed).
+                        let node = self.node_of(strip);
+                        self.strips[node].changes.pop();
+                        plan_inserts(&mut self.plan, strip).remove(at);
+                        self.rebuild_keys()?;
+                        return Err(e.into());
+                    }
+                }
                 self.replan_latency(true);
             }
             Command::RemoveInsert { strip, insert } => {
                 self.strip_mut(strip)?;
                 check_planned(&mut self.plan, strip, insert)?;
+                let keyed = self.has_keys(strip);
                 self.strip_mut(strip)?
                     .queue_change(ChainChange::Remove { at: insert }, 0);
                 plan_inserts(&mut self.plan, strip).remove(insert);
+                if keyed {
+                    self.rebuild_keys()?;
+                }
                 self.replan_latency(true);
             }
             Command::MoveInsert { strip, from, to } => {
@@ -443,10 +459,85 @@ impl Engine {
                 let plan = plan_inserts(&mut self.plan, strip);
                 let p = plan.remove(from);
                 plan.insert(to, p);
+                if self.has_keys(strip) {
+                    self.rebuild_keys()?;
+                }
                 self.replan_latency(true);
             }
         }
         self.refresh_latency();
+        Ok(())
+    }
+
+    /// Whether any insert of a strip's planned chain is keyed.
+    fn has_keys(&self, strip: StripRef) -> bool {
+        self.plan.inserts(strip).iter().any(|p| p.sidechain.is_some())
+    }
+
+    /// Resolves the sidechain source of an insert added by command (by id, when the command left it unresolved)
+    /// and checks that its effect takes a key; returns whether the insert is keyed.
+    fn resolve_key(&self, insert: &mut InsertPlan, effect: Option<&dyn Effect>) -> Result<bool, CommandError> {
+        let Some(sidechain) = &mut insert.sidechain else {
+            return Ok(false);
+        };
+        if let Some(e) = effect.filter(|e| !e.takes_key()) {
+            let problem = Problem::NoSidechain { effect: e.spec().id };
+            return Err(ProjectError::at(format!("{}.sidechain", insert.path), problem).into());
+        }
+        if sidechain.source.is_none() {
+            sidechain.source = self.plan.strip_by_id(&sidechain.source_id);
+        }
+        match sidechain.source {
+            Some(_) => Ok(true),
+            None => Err(CommandError(format!(
+                "{}.sidechain: no track or bus '{}'",
+                insert.path, sidechain.source_id
+            ))),
+        }
+    }
+
+    /// Rebuilds the routing graph's sidechain edges from the plan after a change to a chain with a keyed insert
+    /// (the edges name inserts by position): a new render order (a key that closes a cycle is an error, and
+    /// nothing changes), each key's buffers and compensation delay (a moved key restarts from silence). Other
+    /// edges come first in the graph and keep their indices. Between quanta: may allocate.
+    fn rebuild_keys(&mut self) -> Result<(), ProjectError> {
+        let graph = RoutingGraph::from_plan(&self.plan);
+        let order_refs = graph.render_order()?;
+        let node_of = |s: StripRef| graph.nodes.iter().position(|n| *n == s).unwrap_or(0);
+        self.order = order_refs.iter().map(|&s| node_of(s)).collect();
+        let kept = graph
+            .edges
+            .iter()
+            .take_while(|e| !matches!(e.kind, EdgeKind::Sidechain { .. }))
+            .count();
+        let max_frames = self.max_frames;
+        self.edge_delays.truncate(kept);
+        let sample_rate = self.sample_rate;
+        self.edge_delays
+            .resize_with(graph.edges.len(), || CompensationDelay::new(0, 0, sample_rate));
+        for strip in &mut self.strips {
+            strip.key_edges.clear();
+        }
+        for (n, strip) in self.strips.iter_mut().enumerate() {
+            for (k, plan) in self.plan.inserts(graph.nodes[n]).iter().enumerate() {
+                if plan.sidechain.is_none() {
+                    if let Some(slot) = strip.planned_slot(k) {
+                        slot.key = None;
+                    }
+                }
+            }
+        }
+        for (e, edge) in graph.edges.iter().enumerate().skip(kept) {
+            if let EdgeKind::Sidechain { insert } = edge.kind {
+                self.strips[node_of(edge.from)].key_edges.push(e);
+                if let Some(slot) = self.strips[node_of(edge.to)].planned_slot(insert) {
+                    let key = slot.key.get_or_insert_with(|| KeyInput::new(e, max_frames));
+                    key.edge = e;
+                    key.write(None);
+                }
+            }
+        }
+        self.graph = graph;
         Ok(())
     }
 
@@ -515,12 +606,8 @@ impl Engine {
                 set_delay(&mut self.input_delays[i], node.alignment_max, node.input_delay, playing);
             }
         }
-        for (e, edge) in self.graph.edges.iter().enumerate() {
-            if matches!(edge.kind, EdgeKind::Sidechain { .. }) {
-                continue;
-            }
-            let edge_plan = &plan.edges[e];
-            set_delay(&mut self.edge_delays[e], edge_plan.capacity, edge_plan.delay, playing);
+        for (line, edge_plan) in self.edge_delays.iter_mut().zip(&plan.edges) {
+            set_delay(line, edge_plan.capacity, edge_plan.delay, playing);
         }
         self.total_latency = plan.total;
     }
@@ -605,6 +692,7 @@ impl Engine {
                 }
             } else {
                 self.distribute(node, n);
+                self.deliver_keys(node, n);
             }
         }
         self.position += n as u64;
@@ -659,6 +747,41 @@ impl Engine {
                 dl.copy_from_slice(sl);
                 dr.copy_from_slice(sr);
                 dest.in_active = true;
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Carries a strip's output (post-fader, post-pan and after its mute: what its output edge carries) along
+    /// its sidechain edges: the compensation delay, then into the key buffer of the keyed insert, which renders
+    /// later in the order.
+    fn deliver_keys(&mut self, node: usize, n: usize) {
+        for k in 0..self.strips[node].key_edges.len() {
+            let edge = self.strips[node].key_edges[k];
+            let (to, kind) = (self.graph.edges[edge].to, self.graph.edges[edge].kind);
+            if !matches!(kind, EdgeKind::Sidechain { .. }) {
+                continue;
+            }
+            let dest = self.node_of(to);
+            let strip = &self.strips[node];
+            let source_silent = strip.asleep || strip.out_silent;
+            let (sl, sr) = (&mut self.scratch_left[..n], &mut self.scratch_right[..n]);
+            if source_silent {
+                sl.fill(0.0);
+                sr.fill(0.0);
+            } else {
+                sl.copy_from_slice(&strip.out_left[..n]);
+                sr.copy_from_slice(&strip.out_right[..n]);
+            }
+            let silent = self.edge_delays[edge].process(sl, sr, source_silent);
+            // Found by its edge: while a chain change waits, the running chain's positions are not the plan's.
+            let key = self.strips[dest]
+                .inserts
+                .iter_mut()
+                .find_map(|s| s.key.as_mut().filter(|k| k.edge == edge));
+            if let Some(key) = key {
+                key.write((!silent).then_some((&*sl, &*sr)));
             }
         }
     }
@@ -760,6 +883,13 @@ fn build_strip(
             .push(InsertSlot::new(insert.id.clone(), effect, Vec::new(), max_frames));
     }
     for (e, edge) in graph.edges.iter().enumerate() {
+        if let (EdgeKind::Sidechain { insert }, true) = (edge.kind, edge.to == kind) {
+            if let Some(slot) = strip.inserts.get_mut(insert) {
+                slot.key = Some(KeyInput::new(e, max_frames));
+            }
+        }
+    }
+    for (e, edge) in graph.edges.iter().enumerate() {
         if edge.from != kind {
             continue;
         }
@@ -776,7 +906,7 @@ fn build_strip(
                     gain_constant: None,
                 });
             }
-            EdgeKind::Sidechain { .. } => {}
+            EdgeKind::Sidechain { .. } => strip.key_edges.push(e),
         }
     }
     Ok(strip)

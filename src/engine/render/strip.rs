@@ -22,6 +22,45 @@ pub struct InsertLane {
     pub player: InsertPlayer,
 }
 
+/// The key (sidechain) input of an insert: written by the engine each quantum from its routing edge (the source
+/// strip's output through the edge's compensation delay), read by the insert's detector. Sized at build.
+pub struct KeyInput {
+    /// Index of the routing graph edge that carries it.
+    pub edge: usize,
+    pub left: Vec<f32>,
+    pub right: Vec<f32>,
+    /// The key is all zeros this quantum (the buffers then hold zeros too).
+    pub silent: bool,
+}
+
+impl KeyInput {
+    pub fn new(edge: usize, max_frames: usize) -> Self {
+        KeyInput {
+            edge,
+            left: vec![0.0; max_frames],
+            right: vec![0.0; max_frames],
+            silent: true,
+        }
+    }
+
+    /// Writes this quantum's key: `Some` block, or silence (zeroing the buffers only when they held sound).
+    pub fn write(&mut self, block: Option<(&[f32], &[f32])>) {
+        match block {
+            Some((l, r)) => {
+                self.left[..l.len()].copy_from_slice(l);
+                self.right[..r.len()].copy_from_slice(r);
+                self.silent = false;
+            }
+            None if !self.silent => {
+                self.left.fill(0.0);
+                self.right.fill(0.0);
+                self.silent = true;
+            }
+            None => {}
+        }
+    }
+}
+
 /// One insert of a strip.
 pub struct InsertSlot {
     /// The plugin id (for commands).
@@ -37,6 +76,8 @@ pub struct InsertSlot {
     pub planned_latency: usize,
     /// The longest block the engine renders (sizes `events`).
     max_frames: usize,
+    /// The sidechain key, for an insert whose plan names a source.
+    pub key: Option<KeyInput>,
 }
 
 /// Room for user events queued between two quanta.
@@ -55,6 +96,7 @@ impl InsertSlot {
             events: Vec::with_capacity(capacity),
             planned_latency,
             max_frames,
+            key: None,
         }
     }
 
@@ -72,9 +114,12 @@ impl InsertSlot {
         self.events.reserve(needed.saturating_sub(self.events.len()));
     }
 
-    /// Whether the slot can be skipped: no effect, or an effect asleep with nothing to tell it.
+    /// Whether the slot can be skipped: no effect, or an effect asleep with nothing to tell it and no key
+    /// sounding (a keyed detector follows its key while the strip's own input is silent).
     fn is_quiet(&self) -> bool {
-        self.pending.is_empty() && self.effect.as_ref().map_or(true, |e| e.is_asleep())
+        self.pending.is_empty()
+            && self.key.as_ref().map_or(true, |k| k.silent)
+            && self.effect.as_ref().map_or(true, |e| e.is_asleep())
     }
 
     /// Runs the insert over a block whose first sample sits at timeline frame `timeline_start` at this point
@@ -122,7 +167,8 @@ impl InsertSlot {
         // In place and allocation-free; equal frames keep no particular order (lanes target different
         // parameters, and user events come first at the block's first frame either way).
         self.events.sort_unstable_by_key(|e| e.frame);
-        effect.process(left, right, &self.events);
+        let key = self.key.as_ref().map(|k| (&k.left[..frames], &k.right[..frames]));
+        effect.process_keyed(left, right, key, &self.events);
     }
 }
 
@@ -176,6 +222,8 @@ pub struct Strip {
     pub sends: Vec<SendSlot>,
     /// The graph edge of the strip's output (`None` for the master).
     pub output_edge: Option<usize>,
+    /// The sidechain edges that carry this strip's output to the keys of inserts.
+    pub key_edges: Vec<usize>,
     pub input_gain: Param,
     pub width: Param,
     pub volume: Param,
@@ -225,6 +273,7 @@ impl Strip {
             inserts: Vec::new(),
             sends: Vec::new(),
             output_edge: None,
+            key_edges: Vec::new(),
             input_gain: param(0.0),
             width: param(100.0),
             volume: param(0.0),

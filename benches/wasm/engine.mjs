@@ -1,0 +1,116 @@
+// The mixing engine as wasm in Node (run by hand, not in CI; figures go in the closing note):
+// 1. the 128-track, 16-bus session (benches/engine.rs's, printed by examples/engine_session.rs) at 48 kHz in
+//    128-frame quanta, every track playing uncorrelated noise: the median and 99th-percentile quantum as a share
+//    of the quantum's 2.667 ms (goal: at most 50 %);
+// 2. the cost of adding 16 inserts (a ping-pong-delay among them) while that session plays: each quantum timed
+//    with the command applied before it (on the audio thread, as in the worklet), over 10 runs; the 99.9th
+//    percentile minus the median, as a share of the quantum (goal: at most a quarter); the same for a 192 kHz
+//    session of 16 tracks and 2 buses.
+//
+//   bash scripts/build-wasm.sh
+//   cargo build --release --example engine_session
+//   node benches/wasm/engine.mjs [--runs 10]
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadWasm, createEngine, applyEngineCommand, engineViews } from './corelogic-wasm.mjs';
+
+const QUANTUM = 128;
+const NOISE_FRAMES = 16 * QUANTUM;
+const root = new URL('../../', import.meta.url);
+const sessionBinary = fileURLToPath(new URL('target/release/examples/engine_session', root));
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
+
+const session = (...args) => execFileSync(sessionBinary, args.map(String), { encoding: 'utf8' });
+
+/** xorshift32 noise in [-0.5, 0.5), one table per track and channel. */
+function noiseTables(count, seed) {
+  let x = (0x9e3779b9 ^ seed) >>> 0;
+  const next = () => {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    return (x >>> 8) / 16777216 - 0.5;
+  };
+  return Array.from({ length: count }, () => new Float32Array(NOISE_FRAMES).map(next));
+}
+
+function percentile(times, p) {
+  const sorted = Float64Array.from(times).sort();
+  return sorted[Math.round((sorted.length - 1) * p)];
+}
+
+/** Plays `quanta` quanta; `before(q)` runs ahead of quantum q inside its timing. Returns microseconds per
+ * quantum. */
+function play(w, engine, tracks, noise, quanta, before = () => {}) {
+  let v = engineViews(w, engine, QUANTUM);
+  v.kinds.fill(2);
+  const times = new Float64Array(quanta);
+  for (let q = 0; q < quanta; q++) {
+    if (v.inputs.buffer !== w.memory.buffer || v.inputs.byteLength === 0) v = engineViews(w, engine, QUANTUM);
+    const at = (q % 16) * QUANTUM;
+    for (let t = 0; t < tracks; t++) {
+      v.inputs.set(noise[2 * t].subarray(at, at + QUANTUM), 2 * t * QUANTUM);
+      v.inputs.set(noise[2 * t + 1].subarray(at, at + QUANTUM), (2 * t + 1) * QUANTUM);
+    }
+    const start = process.hrtime.bigint();
+    before(q);
+    if (w.engine_render(engine, QUANTUM) !== 0) throw new Error('engine_render failed');
+    w.engine_maintain(engine);
+    times[q] = Number(process.hrtime.bigint() - start) / 1e3;
+  }
+  return times;
+}
+
+const w = await loadWasm();
+
+// 1. The large session.
+const quantumUs = (QUANTUM / 48000) * 1e6;
+const big = session(128, 16);
+const noise = noiseTables(2 * 128, 1);
+{
+  const engine = createEngine(w, 48000, QUANTUM, big);
+  play(w, engine, 128, noise, 200);
+  const times = play(w, engine, 128, noise, 3000);
+  const median = percentile(times, 0.5);
+  const p99 = percentile(times, 0.99);
+  console.log(
+    `128 tracks + 16 buses as wasm: median ${median.toFixed(0)} us (${((100 * median) / quantumUs).toFixed(1)} % ` +
+      `of the ${quantumUs.toFixed(0)} us quantum), 99th percentile ${p99.toFixed(0)} us (${((100 * p99) / quantumUs).toFixed(1)} %)`,
+  );
+  w.engine_free(engine);
+}
+
+// 2. Adding 16 inserts while playing.
+const added = JSON.parse(session('added'));
+function addingCost(label, project, tracks, sampleRateHz) {
+  const all = [];
+  let worstAdd = 0;
+  const quantumUsHere = (QUANTUM / sampleRateHz) * 1e6;
+  for (let run = 0; run < runs; run++) {
+    const engine = createEngine(w, sampleRateHz, QUANTUM, project);
+    play(w, engine, tracks, noise, 100);
+    // One insert every 8 quanta from quantum 40; 300 quanta in all.
+    const times = play(w, engine, tracks, noise, 300, (q) => {
+      const k = (q - 40) / 8;
+      if (q >= 40 && Number.isInteger(k) && k < added.length) {
+        const command = { ...added[k], strip: `t${k % tracks}` };
+        const start = process.hrtime.bigint();
+        applyEngineCommand(w, engine, command);
+        worstAdd = Math.max(worstAdd, Number(process.hrtime.bigint() - start) / 1e3);
+      }
+    });
+    all.push(...times);
+    w.engine_free(engine);
+  }
+  const median = percentile(all, 0.5);
+  const p999 = percentile(all, 0.999);
+  console.log(
+    `${label}: adding 16 inserts while playing, over ${runs} runs: median quantum ${median.toFixed(0)} us, ` +
+      `99.9th percentile ${p999.toFixed(0)} us; the difference is ${(p999 - median).toFixed(0)} us = ` +
+      `${((100 * (p999 - median)) / quantumUsHere).toFixed(1)} % of the ${quantumUsHere.toFixed(0)} us quantum ` +
+      `(goal at most 25 %); slowest single command ${worstAdd.toFixed(0)} us`,
+  );
+}
+addingCost('128 tracks + 16 buses at 48 kHz', big, 128, 48000);
+addingCost('16 tracks + 2 buses at 192 kHz', session(16, 2), 16, 192000);

@@ -21,7 +21,8 @@ pub mod loudness;
 pub mod mfcc;
 pub mod peaks;
 pub mod tempo;
-pub mod true_peak;
+/// The true-peak detector lives in `dsp` (the engine's master meter and the limiter use it too).
+pub use crate::dsp::true_peak;
 
 pub use error::{AnalysisError, SAMPLE_RATE_RANGE_HZ};
 pub use loudness::LoudnessMeter;

@@ -5,6 +5,8 @@
 
 pub mod delay;
 pub mod engine;
+pub mod insert_meter;
+pub mod master_meter;
 pub mod meter;
 pub mod mixing;
 pub mod param;

@@ -6,6 +6,7 @@
 //! tap as a track's do); master = inserts -> fader. Mute (and solo-mute) multiplies the output and every send
 //! by the strip's audible gain, which glides like any user change.
 
+use super::insert_meter::{Clock, InsertMeter};
 use super::meter::Meter;
 use super::mixing::{fader_gain, pan_matrix, trim_gain, widen};
 use super::param::Param;
@@ -36,6 +37,8 @@ pub struct InsertSlot {
     pub planned_latency: usize,
     /// The longest block the engine renders (sizes `events`).
     max_frames: usize,
+    /// The insert's processing time and audio since the last read.
+    pub meter: InsertMeter,
 }
 
 /// Room for user events queued between two quanta.
@@ -54,6 +57,7 @@ impl InsertSlot {
             events: Vec::with_capacity(capacity),
             planned_latency,
             max_frames,
+            meter: InsertMeter::default(),
         }
     }
 
@@ -184,6 +188,8 @@ pub struct Strip {
     pub asleep: bool,
     /// The level of the strip's output (tracks and buses after pan and mute, the master after its fader).
     pub meter: Meter,
+    /// The host clock that times each insert (None: not timed).
+    pub clock: Option<Clock>,
 }
 
 fn all_zero(buf: &[f32]) -> bool {
@@ -218,6 +224,7 @@ impl Strip {
             pre_right: vec![0.0; max_frames],
             asleep: false,
             meter: Meter::new(sample_rate),
+            clock: None,
         }
     }
 
@@ -250,6 +257,9 @@ impl Strip {
             }
             // Meters still fall while the strip sleeps.
             self.meter.update_silent(frames);
+            for slot in &mut self.inserts {
+                slot.meter.count(frames, None);
+            }
             return;
         }
         self.asleep = false;
@@ -279,8 +289,11 @@ impl Strip {
                 }
             }
         }
+        let clock = self.clock;
         for (k, slot) in self.inserts.iter_mut().enumerate() {
+            let started_s = clock.map(|now| now());
             slot.process(l, r, position - self.latency.before(k) as i64);
+            slot.meter.count(frames, clock.zip(started_s).map(|(now, t0)| now() - t0));
         }
         let at_output = position - self.latency.output as i64;
         if self.sends.iter().any(|s| s.pre_fader) {

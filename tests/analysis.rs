@@ -105,10 +105,6 @@ fn sine(sr: f64, seconds: f64, hz: f64, amp: f64, phase: f64) -> Vec<f32> {
         .collect()
 }
 
-fn db_to_amp(db: f64) -> f64 {
-    10f64.powf(db / 20.0)
-}
-
 /// Relative error, with an absolute floor for values at or near 0.
 fn rel_err(ours: f64, reference: f64) -> f64 {
     (ours - reference).abs() / reference.abs().max(1e-12)

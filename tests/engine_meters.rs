@@ -107,8 +107,16 @@ fn true_peak_matches_a_4x_oversampled_annex_2_reference_within_0_01_db() {
         x
     };
     let signals = [
-        ("fs/4 at 45 degrees", sine(frames, SR / 4.0, 0.9, TAU / 8.0), sine(frames, SR / 4.0, 0.5, 0.0)),
-        ("near Nyquist", sine(frames, 19_997.0, 0.7, 1.0), sine(frames, 23_000.0, 0.9, 0.2)),
+        (
+            "fs/4 at 45 degrees",
+            sine(frames, SR / 4.0, 0.9, TAU / 8.0),
+            sine(frames, SR / 4.0, 0.5, 0.0),
+        ),
+        (
+            "near Nyquist",
+            sine(frames, 19_997.0, 0.7, 1.0),
+            sine(frames, 23_000.0, 0.9, 0.2),
+        ),
         ("noise", noise(3, frames, 0.8), noise(4, frames, 0.6)),
     ];
     for (name, l, r) in signals {
@@ -136,9 +144,15 @@ fn the_true_peak_since_the_last_read_restarts_and_the_overall_one_stays() {
     let first = e.read_master_meter();
     play(&mut e, &quiet, &quiet);
     let second = e.read_master_meter();
-    println!("since read {:.3} then {:.3} dBTP", first.true_peak_dbtp, second.true_peak_dbtp);
+    println!(
+        "since read {:.3} then {:.3} dBTP",
+        first.true_peak_dbtp, second.true_peak_dbtp
+    );
     assert!((first.true_peak_dbtp - 20.0 * 0.8f64.log10()).abs() < 0.05, "{first:?}");
-    assert!((second.true_peak_dbtp - 20.0 * 0.1f64.log10()).abs() < 0.05, "{second:?}");
+    assert!(
+        (second.true_peak_dbtp - 20.0 * 0.1f64.log10()).abs() < 0.05,
+        "{second:?}"
+    );
     assert_eq!(second.max_true_peak_dbtp, first.max_true_peak_dbtp);
 }
 
@@ -173,8 +187,14 @@ fn integrated_loudness_of_20_s_of_material_agrees_with_libebur128_within_0_01_lu
     let mut reference = EbuR128::new(2, SR as u32, Mode::I).unwrap();
     reference.add_frames_planar_f32(&[&left, &right]).unwrap();
     let expected = reference.loudness_global().unwrap();
-    println!("engine {got:.4} LUFS, libebur128 {expected:.4} LUFS, difference {:.4} LU", got - expected);
-    assert!(expected.is_finite() && expected > -40.0, "material too quiet: {expected}");
+    println!(
+        "engine {got:.4} LUFS, libebur128 {expected:.4} LUFS, difference {:.4} LU",
+        got - expected
+    );
+    assert!(
+        expected.is_finite() && expected > -40.0,
+        "material too quiet: {expected}"
+    );
     assert!((got - expected).abs() <= 0.01, "{got} vs {expected}");
 }
 
@@ -220,10 +240,15 @@ fn the_spectrum_peaks_at_the_sines_bin_with_the_level_the_window_gives() {
     let mut e = plain_engine();
     play(&mut e, &x, &x);
     assert_eq!(e.read_spectrum(&mut spectrum), SPECTRUM_BINS);
-    let peak_bin = (0..SPECTRUM_BINS).max_by(|&a, &b| spectrum[a].total_cmp(&spectrum[b])).unwrap();
+    let peak_bin = (0..SPECTRUM_BINS)
+        .max_by(|&a, &b| spectrum[a].total_cmp(&spectrum[b]))
+        .unwrap();
     let expected_bin = (1000.0 * SPECTRUM_SIZE as f64 / SR).round() as usize;
     let direct = direct_bin_db(&x, peak_bin);
-    println!("1 kHz: peak bin {peak_bin} (expected {expected_bin}), {} dB, direct DFT {direct:.4} dB", spectrum[peak_bin]);
+    println!(
+        "1 kHz: peak bin {peak_bin} (expected {expected_bin}), {} dB, direct DFT {direct:.4} dB",
+        spectrum[peak_bin]
+    );
     assert_eq!(peak_bin, expected_bin);
     assert!((f64::from(spectrum[peak_bin]) - direct).abs() < 0.01);
     // A sine centred on bin 100 reads its amplitude there: the Hann window's coherent gain (1/2) is undone.
@@ -263,7 +288,8 @@ fn reset_clears_the_integration_and_a_switched_off_meter_reads_nothing() {
 const COMPRESSOR: [(&str, f64); 3] = [("thresholdDb", -30.0), ("ratio", 4.0), ("attackMs", 5.0)];
 
 fn compressor_engine() -> Engine {
-    let parameters: serde_json::Map<String, Value> = COMPRESSOR.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let parameters: serde_json::Map<String, Value> =
+        COMPRESSOR.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
     engine(json!({"tracks": [{"id": "t", "type": "audio",
         "inserts": [{"id": "c", "effect": "compressor", "parameters": parameters}]}]}))
 }
@@ -286,7 +312,10 @@ fn gain_reduction_read_through_the_engine_is_the_effects_own_and_restarts_on_rea
     assert_eq!(through_engine.gain_reduction_db, own);
     assert!(!through_engine.asleep && through_engine.kernel_running);
     // Read again with nothing rendered: the deepest-since-read restarted.
-    assert_eq!(e.read_insert_meter(StripRef::Track(0), 0).unwrap().gain_reduction_db, 0.0);
+    assert_eq!(
+        e.read_insert_meter(StripRef::Track(0), 0).unwrap().gain_reduction_db,
+        0.0
+    );
     // A bad address is an error naming it.
     let err = e.read_insert_meter(StripRef::Track(0), 3).unwrap_err();
     assert!(err.to_string().contains("no insert 3"), "{err}");
@@ -326,7 +355,10 @@ fn a_sleeping_insert_reports_asleep_and_its_cost_counts_only_the_quanta_it_ran()
     assert!(sleeping.cost_us_per_quantum < 0.5, "{sleeping:?}");
     play(&mut e, &silence[..12_800], &silence[..12_800]);
     let asleep = e.read_insert_meter(StripRef::Track(0), 0).unwrap();
-    assert_eq!((asleep.cost_us_per_quantum, asleep.frames, asleep.asleep), (0.0, 12_800, true));
+    assert_eq!(
+        (asleep.cost_us_per_quantum, asleep.frames, asleep.asleep),
+        (0.0, 12_800, true)
+    );
     // Without a clock nothing is timed.
     e.set_clock(None);
     play(&mut e, &x, &x);

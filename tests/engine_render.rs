@@ -640,7 +640,7 @@ fn a_quantum_never_allocates_with_128_tracks_of_eq_and_compressor() {
         assert!(master.true_peak_dbtp.is_finite(), "{master:?}");
         assert_eq!(e.read_spectrum(&mut spectrum), SPECTRUM_BINS);
         let insert = e.read_insert_meter(StripRef::Track(q % 128), 1).unwrap();
-        assert!(insert.timed && insert.frames == 128, "{insert:?}");
+        assert!(insert.timed && insert.frames >= 128, "{insert:?}");
         allocations += common::allocations() - before;
     }
     assert_eq!(allocations, 0);

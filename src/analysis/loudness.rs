@@ -6,8 +6,8 @@ use super::error::{check_block, check_sample_rate, AnalysisError};
 use super::true_peak::TruePeakDetector;
 pub use crate::dsp::loudness::{
     energy_to_lufs, k_weighting, k_weighting_design, lufs_to_energy, Biquad, GatedLoudness, ABSOLUTE_GATE_LUFS,
-    BS1770_HIGH_PASS_48K, BS1770_SHELF_48K, MAX_CHANNELS, RANGE_PERCENTILES, RANGE_RELATIVE_GATE_LU,
-    RELATIVE_GATE_LU, STATE_FLUSH,
+    BS1770_HIGH_PASS_48K, BS1770_SHELF_48K, MAX_CHANNELS, RANGE_PERCENTILES, RANGE_RELATIVE_GATE_LU, RELATIVE_GATE_LU,
+    STATE_FLUSH,
 };
 
 /// A streaming loudness and true-peak meter for 1 to 5 channels (BS.1770-4 order L, R, C, Ls, Rs).
@@ -146,4 +146,3 @@ pub fn amplitude_db(amplitude: f64) -> f64 {
         f64::NEG_INFINITY
     }
 }
-

@@ -252,7 +252,6 @@ impl Histogram {
     }
 }
 
-
 /// Channels [`GatedLoudness`] weighs (BS.1770-4 order L, R, C, Ls, Rs).
 pub const MAX_CHANNELS: usize = CHANNEL_WEIGHTS.len();
 

@@ -69,12 +69,12 @@
 //! from the stored input history in the new mode and rebuilds its windows, never raising a held gain.
 
 use super::Kernel;
-use crate::dsp::true_peak::{PHASES, PHASE_COEFFICIENTS, TAPS_PER_PHASE};
 use crate::dsp::db_to_gain;
 use crate::dsp::denormal::flush;
 use crate::dsp::detector::one_pole_coefficient;
 use crate::dsp::oversampler::kaiser_lowpass;
 use crate::dsp::sliding::{Extremum, SlidingExtremum};
+use crate::dsp::true_peak::{PHASES, PHASE_COEFFICIENTS, TAPS_PER_PHASE};
 use crate::dsp::PIECE_FRAMES;
 use crate::params::{Category, EffectSpec, ParamSpec};
 use std::sync::OnceLock;

@@ -219,7 +219,11 @@ impl MasterMeter {
         for (k, (o, c)) in out.iter_mut().zip(&self.fft_out).take(bins).enumerate() {
             // DC and Nyquist have no mirror image: half the scale of the other bins.
             let edge = k == 0 || k == SPECTRUM_SIZE / 2;
-            let scale = if edge { 0.5 * self.spectrum_scale } else { self.spectrum_scale };
+            let scale = if edge {
+                0.5 * self.spectrum_scale
+            } else {
+                self.spectrum_scale
+            };
             let magnitude = c.norm() * scale;
             *o = if magnitude > 0.0 {
                 (20.0 * magnitude.log10()).max(SPECTRUM_FLOOR_DB)

@@ -293,7 +293,8 @@ impl Strip {
         for (k, slot) in self.inserts.iter_mut().enumerate() {
             let started_s = clock.map(|now| now());
             slot.process(l, r, position - self.latency.before(k) as i64);
-            slot.meter.count(frames, clock.zip(started_s).map(|(now, t0)| now() - t0));
+            slot.meter
+                .count(frames, clock.zip(started_s).map(|(now, t0)| now() - t0));
         }
         let at_output = position - self.latency.output as i64;
         if self.sends.iter().any(|s| s.pre_fader) {

@@ -1,7 +1,8 @@
 //! Measurements of a recording (the measurement half of the mix analysis): levels,
 //! loudness, true peak, spectral features and MFCCs as librosa 0.11 defines them, tempo, waveform peaks.
 //!
-//! - [`loudness`]: K-weighting, gating, the streaming [`LoudnessMeter`] (also the engine's master meter).
+//! - [`loudness`]: the streaming [`LoudnessMeter`] over `dsp::loudness`'s K-weighting and gating (which the
+//!   engine's master meter uses too).
 //! - [`true_peak`]: the BS.1770-4 Annex 2 oversampling detector.
 //! - [`features`] and [`mfcc`]: frame features of the mono mixdown.
 //! - [`tempo`]: onset-strength autocorrelation.

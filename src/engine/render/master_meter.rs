@@ -167,6 +167,9 @@ impl MasterMeter {
         for ((sum, leaving), entering) in self.window_sums.iter_mut().zip(old).zip(self.partial) {
             *sum = *sum - leaving + entering;
         }
+        // The energies cannot be negative: clamped against rounding (the cross term may be).
+        self.window_sums[1] = self.window_sums[1].max(0.0);
+        self.window_sums[2] = self.window_sums[2].max(0.0);
         self.correlation_steps[self.next_step] = self.partial;
         self.next_step = (self.next_step + 1) % self.correlation_steps.len();
         if self.next_step == 0 {

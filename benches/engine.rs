@@ -7,9 +7,12 @@
 //!    a share of the quantum's 2.667 ms. Goal: at most 33 %.
 //! 2. The 64-track session (sends to a `plate-reverb` bus and a `ping-pong-delay` bus), reported as x real time
 //!    on one core. Goal: at least 10x.
+//! 3. The meters' cost in the 128-track session: the median quantum with the master meter off, on (the
+//!    default), and on with every insert timed by the native clock; and one read of the master meter and of its
+//!    spectrum.
 
 use corelogic_dsp::engine::control::project::parse_project_value;
-use corelogic_dsp::engine::{Engine, TrackInput};
+use corelogic_dsp::engine::{native_clock_s, Engine, TrackInput, SPECTRUM_BINS};
 use serde_json::Value;
 use std::hint::black_box;
 use std::path::Path;
@@ -92,4 +95,32 @@ fn main() {
         "64-track session: {:.1} x real time on one core ({audio_s:.0} s of audio in {seconds:.2} s)",
         audio_s / seconds
     );
+
+    // 3. The meters' cost (section 1's session).
+    let mut median_with = |master_on: bool, timed: bool| {
+        big.set_master_meter_enabled(master_on);
+        big.set_clock(timed.then_some(native_clock_s as fn() -> f64));
+        run(&mut big, &big_inputs, 200);
+        let mut times = run(&mut big, &big_inputs, 3_000);
+        percentile(&mut times, 0.5)
+    };
+    let off = median_with(false, false);
+    let on = median_with(true, false);
+    let timed = median_with(true, true);
+    println!(
+        "meters, 128 tracks: median quantum {off:.0} us with the master meter off, {on:.0} us on, {timed:.0} us on with 289 inserts timed"
+    );
+    let reads = 1_000;
+    let start = Instant::now();
+    for _ in 0..reads {
+        black_box(big.read_master_meter());
+    }
+    let master_us = start.elapsed().as_secs_f64() * 1e6 / reads as f64;
+    let mut spectrum = vec![0.0f32; SPECTRUM_BINS];
+    let start = Instant::now();
+    for _ in 0..reads {
+        black_box(big.read_spectrum(&mut spectrum));
+    }
+    let spectrum_us = start.elapsed().as_secs_f64() * 1e6 / reads as f64;
+    println!("reads: master meter {master_us:.1} us, spectrum {spectrum_us:.1} us");
 }

@@ -8,7 +8,7 @@ mod common;
 use corelogic_dsp::dsp::rng::Pcg32;
 use corelogic_dsp::effects::{create, Action, Event, Source};
 use corelogic_dsp::engine::control::project::{parse_project_value, ProjectPlan, StripRef};
-use corelogic_dsp::engine::{Command, Engine, MixParam, TrackInput};
+use corelogic_dsp::engine::{native_clock_s, Command, Engine, MixParam, TrackInput, SPECTRUM_BINS};
 use serde_json::{json, Value};
 use std::f64::consts::FRAC_PI_2;
 use std::f64::consts::TAU;
@@ -775,8 +775,10 @@ fn a_quantum_never_allocates_with_128_tracks_of_eq_and_compressor_half_of_them_s
         .collect();
     let blocks: Vec<TrackInput> = inputs.iter().map(|(l, r)| TrackInput::Stereo(l, r)).collect();
     let (mut out_l, mut out_r) = (vec![0.0f32; 128], vec![0.0f32; 128]);
-    // Warm up (first quanta) outside the count.
+    // Warm up (first quanta) outside the count; every meter on, inserts timed by the native clock.
+    e.set_clock(Some(native_clock_s));
     e.render(128, &blocks, &mut out_l, &mut out_r);
+    let mut spectrum = vec![0.0f32; SPECTRUM_BINS];
     let mut allocations = 0;
     for q in 0..60 {
         // Commands between quanta may allocate; only the quanta are counted.
@@ -816,6 +818,12 @@ fn a_quantum_never_allocates_with_128_tracks_of_eq_and_compressor_half_of_them_s
         e.render(128, &blocks, &mut out_l, &mut out_r);
         let reading = e.read_meter(StripRef::Track(q % 128));
         assert!(reading.rms[0] >= 0.0);
+        // Reading the master's meters, its spectrum and an insert's meter allocates nothing either.
+        let master = e.read_master_meter();
+        assert!(master.true_peak_dbtp.is_finite(), "{master:?}");
+        assert_eq!(e.read_spectrum(&mut spectrum), SPECTRUM_BINS);
+        let insert = e.read_insert_meter(StripRef::Track(q % 128), 1).unwrap();
+        assert!(insert.timed && insert.frames >= 128, "{insert:?}");
         allocations += common::allocations() - before;
     }
     assert_eq!(allocations, 0);

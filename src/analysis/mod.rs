@@ -1,7 +1,8 @@
 //! Measurements of a recording (the measurement half of the mix analysis): levels,
 //! loudness, true peak, spectral features and MFCCs as librosa 0.11 defines them, tempo, waveform peaks.
 //!
-//! - [`loudness`]: K-weighting, gating, the streaming [`LoudnessMeter`] (also the engine's master meter).
+//! - [`loudness`]: the streaming [`LoudnessMeter`] over `dsp::loudness`'s K-weighting and gating (which the
+//!   engine's master meter uses too).
 //! - [`true_peak`]: the BS.1770-4 Annex 2 oversampling detector.
 //! - [`features`] and [`mfcc`]: frame features of the mono mixdown.
 //! - [`tempo`]: onset-strength autocorrelation.
@@ -21,7 +22,8 @@ pub mod loudness;
 pub mod mfcc;
 pub mod peaks;
 pub mod tempo;
-pub mod true_peak;
+/// The true-peak detector lives in `dsp` (the engine's master meter and the limiter use it too).
+pub use crate::dsp::true_peak;
 
 pub use error::{AnalysisError, SAMPLE_RATE_RANGE_HZ};
 pub use loudness::LoudnessMeter;

@@ -1,4 +1,5 @@
-//! DSP building blocks shared by the effects: filters, smoothing, delay lines, detectors, denormal guards.
+//! DSP building blocks shared by the effects, the engine's meters and the analysis: filters, smoothing, delay
+//! lines, detectors, denormal guards, K-weighting and gated loudness, true peak.
 
 pub mod biquad;
 pub mod delay_line;
@@ -7,6 +8,7 @@ pub mod detector;
 pub mod fast_math;
 pub mod fractional_delay;
 pub mod gain_computer;
+pub mod loudness;
 pub mod oversampler;
 pub mod reverb_parts;
 pub mod rng;
@@ -14,6 +16,7 @@ pub mod settle;
 pub mod shaper;
 pub mod sliding;
 pub mod smoother;
+pub mod true_peak;
 
 /// The frames an effect processes at a time: `process` splits any block into pieces on a grid of absolute
 /// frames (`frame % PIECE_FRAMES == 0` starts a piece), and scratch buffers are this long. One Web Audio

@@ -42,7 +42,7 @@
 //! becomes `L + 29` frames ([`TRUE_PEAK_EXTRA_LATENCY`], the same at every sample rate):
 //! - detection: per frame k, the peak `p[k]` is the largest of `|x[k]|` and the values of the signal oversampled 4x
 //!   over the interval after k, read by the four phases of the BS.1770-4 Annex 2 interpolation filter
-//!   ([`crate::analysis::true_peak::PHASE_COEFFICIENTS`]) with two corrections of that filter's known errors: each
+//!   ([`crate::dsp::true_peak::PHASE_COEFFICIENTS`]) with two corrections of that filter's known errors: each
 //!   phase is scaled to unity gain at DC (phases 1 and 2 sum to 0.9748), and the input first goes through a
 //!   31-tap linear-phase boost (flat within 0.001 dB up to 0.35 fs, +0.9 dB at 0.4 fs, +5.8 dB at 0.45 fs,
 //!   +7.9 dB at fs/2) against the Annex 2 phases' fall near fs/2 (-2.1 dB at 0.45 fs, -6.4 dB at 0.48 fs). Between the 4x points a parabola through three neighbours gives
@@ -69,12 +69,12 @@
 //! from the stored input history in the new mode and rebuilds its windows, never raising a held gain.
 
 use super::Kernel;
-use crate::analysis::true_peak::{PHASES, PHASE_COEFFICIENTS, TAPS_PER_PHASE};
 use crate::dsp::db_to_gain;
 use crate::dsp::denormal::flush;
 use crate::dsp::detector::one_pole_coefficient;
 use crate::dsp::oversampler::kaiser_lowpass;
 use crate::dsp::sliding::{Extremum, SlidingExtremum};
+use crate::dsp::true_peak::{PHASES, PHASE_COEFFICIENTS, TAPS_PER_PHASE};
 use crate::dsp::PIECE_FRAMES;
 use crate::params::{Category, EffectSpec, ParamSpec};
 use std::sync::OnceLock;
@@ -152,7 +152,7 @@ pub const TRUE_PEAK_EXTRA_LATENCY: usize = TRUE_PEAK_DETECTION_DELAY + TRUE_PEAK
 /// parabola cannot undo) and for the gain's residual modulation.
 const TRUE_PEAK_MARGIN_DB: f64 = 0.25;
 
-/// The true-peak detector's four phases: the Annex 2 phases of BS.1770-4 (crate::analysis::true_peak), each
+/// The true-peak detector's four phases: the Annex 2 phases of BS.1770-4 (crate::dsp::true_peak), each
 /// scaled to unity gain at DC (phases 1 and 2 sum to 0.9748, a 0.22 dB under-read of slow signals), convolved
 /// with a high-frequency boost `delta + BOOST_GAIN * (delta - lowpass)` (the low-pass a Kaiser-windowed sinc).
 fn detector_phases() -> [[f64; DETECTOR_TAPS]; PHASES] {

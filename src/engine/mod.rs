@@ -13,4 +13,8 @@ pub mod control;
 pub mod render;
 
 pub use render::engine::{Command, CommandError, Engine, MixParam, TrackInput, TrackInputs, DEFAULT_MAX_QUANTUM};
+#[cfg(not(target_arch = "wasm32"))]
+pub use render::insert_meter::native_clock_s;
+pub use render::insert_meter::{Clock, InsertReading};
+pub use render::master_meter::{MasterReading, SPECTRUM_BINS, SPECTRUM_SIZE};
 pub use render::meter::MeterReading;

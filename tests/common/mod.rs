@@ -4,6 +4,8 @@
 // Each binary uses part of this module.
 #![allow(dead_code)]
 
+pub mod ebu;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

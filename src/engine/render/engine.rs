@@ -3,6 +3,8 @@
 //! quantum; never allocates, locks, formats or panics on valid state).
 
 use super::delay::CompensationDelay;
+use super::insert_meter::{Clock, InsertReading};
+use super::master_meter::{MasterMeter, MasterReading};
 use super::meter::MeterReading;
 use super::param::Param;
 use super::strip::{ChainChange, InsertLane, InsertSlot, KeyInput, SendSlot, SlotPlace, Strip, StripLatency};
@@ -171,6 +173,8 @@ pub struct Engine {
     scratch_right: Vec<f32>,
     position: u64,
     total_latency: usize,
+    /// Loudness, true peak, correlation and spectrum of the master's output.
+    master_meter: MasterMeter,
 }
 
 impl Engine {
@@ -234,6 +238,7 @@ impl Engine {
             scratch_right: vec![0.0; max_frames],
             position: 0,
             total_latency: 0,
+            master_meter: MasterMeter::new(sample_rate),
         };
         engine.update_audible(true);
         engine.replan_latency(false);
@@ -311,11 +316,66 @@ impl Engine {
         self.strips[n].meter.read()
     }
 
-    /// Clears every meter (a stop or an explicit reset).
+    /// Clears every meter (a stop or an explicit reset): strip levels, the master's loudness integration, loudness
+    /// range, true peaks, correlation and spectrum, and the inserts' cost and gain reduction. Pause and seek keep
+    /// them (docs/engine.md: integrated loudness and loudness range accumulate while playing).
     pub fn reset_meters(&mut self) {
         for s in &mut self.strips {
             s.meter.reset();
+            for slot in &mut s.inserts {
+                slot.meter.reset();
+                if let Some(effect) = &mut slot.effect {
+                    effect.take_peak_gain_reduction_db();
+                }
+            }
         }
+        self.master_meter.reset();
+    }
+
+    /// The master's loudness, true peak and correlation (docs/engine.md, "Metering"); the true peak since the
+    /// last read restarts. Never allocates.
+    pub fn read_master_meter(&mut self) -> MasterReading {
+        self.master_meter.read()
+    }
+
+    /// The master's spectrum in dB per bin into `out` (see [`MasterMeter::read_spectrum`]); returns the bins
+    /// written. Never allocates.
+    pub fn read_spectrum(&mut self, out: &mut [f32]) -> usize {
+        self.master_meter.read_spectrum(out)
+    }
+
+    /// Switches the master's loudness, true-peak, correlation and spectrum meters on (the default) or off.
+    pub fn set_master_meter_enabled(&mut self, enabled: bool) {
+        self.master_meter.set_enabled(enabled);
+    }
+
+    /// Sets the host clock that times every insert (None, the default: not timed). Natively
+    /// [`super::insert_meter::native_clock_s`]; on wasm32 nothing in the core may call `Instant`.
+    pub fn set_clock(&mut self, clock: Option<Clock>) {
+        for s in &mut self.strips {
+            s.clock = clock;
+        }
+    }
+
+    /// An insert's meter: deepest gain reduction, processing cost and load since the last read (which this call
+    /// restarts), and whether it sleeps. Never allocates; an error names a strip or insert the project lacks.
+    pub fn read_insert_meter(&mut self, strip: StripRef, insert: usize) -> Result<InsertReading, CommandError> {
+        let sample_rate = self.sample_rate;
+        let slot = planned_slot(self.strip_mut(strip)?, insert)?;
+        let (cost_us_per_quantum, load, frames, timed) = slot.meter.take(sample_rate);
+        let (gain_reduction_db, asleep, kernel_running) = match &mut slot.effect {
+            Some(e) => (e.take_peak_gain_reduction_db(), e.is_asleep(), e.is_kernel_running()),
+            None => (0.0, false, false),
+        };
+        Ok(InsertReading {
+            gain_reduction_db,
+            cost_us_per_quantum,
+            load,
+            frames,
+            timed,
+            asleep,
+            kernel_running,
+        })
     }
 
     /// Whether a strip skipped its work in the last quantum (silent input, inserts asleep).
@@ -690,6 +750,7 @@ impl Engine {
                     out_left.copy_from_slice(&strip.out_left[..n]);
                     out_right.copy_from_slice(&strip.out_right[..n]);
                 }
+                self.master_meter.update(out_left, out_right);
             } else {
                 self.distribute(node, n);
                 self.deliver_keys(node, n);
@@ -822,12 +883,16 @@ fn set_delay(line: &mut CompensationDelay, capacity: usize, delay: usize, playin
     }
 }
 
-/// The insert at position `insert` of the chain as the plan has it (queued changes made).
+/// The insert at position `insert` of the chain as the plan has it (queued changes made). Allocates only to
+/// format an error.
 fn planned_slot(strip: &mut Strip, insert: usize) -> Result<&mut InsertSlot, CommandError> {
-    let len = strip.planned_places().len();
+    if strip.planned_place(insert).is_none() {
+        let len = strip.planned_places().len();
+        return Err(CommandError(format!("no insert {insert} (the chain has {len})")));
+    }
     strip
         .planned_slot(insert)
-        .ok_or_else(|| CommandError(format!("no insert {insert} (the chain has {len})")))
+        .ok_or_else(|| CommandError(format!("no insert {insert}")))
 }
 
 /// Checks that position `insert` exists in a strip's planned chain.

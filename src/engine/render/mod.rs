@@ -6,6 +6,8 @@
 pub mod delay;
 pub mod engine;
 pub mod fade;
+pub mod insert_meter;
+pub mod master_meter;
 pub mod meter;
 pub mod mixing;
 pub mod param;

@@ -7,6 +7,7 @@
 //! by the strip's audible gain, which glides like any user change.
 
 use super::fade::DipFade;
+use super::insert_meter::{Clock, InsertMeter};
 use super::meter::Meter;
 use super::mixing::{fader_gain, pan_matrix, trim_gain, widen};
 use super::param::Param;
@@ -78,6 +79,8 @@ pub struct InsertSlot {
     max_frames: usize,
     /// The sidechain key, for an insert whose plan names a source.
     pub key: Option<KeyInput>,
+    /// The insert's processing time and audio since the last read.
+    pub meter: InsertMeter,
 }
 
 /// Room for user events queued between two quanta.
@@ -97,6 +100,7 @@ impl InsertSlot {
             planned_latency,
             max_frames,
             key: None,
+            meter: InsertMeter::default(),
         }
     }
 
@@ -259,6 +263,8 @@ pub struct Strip {
     /// The latency plan of the chain after the queued changes, swapped in with them.
     pub next_latency: StripLatency,
     pub next_latency_pending: bool,
+    /// The host clock that times each insert (None: not timed).
+    pub clock: Option<Clock>,
 }
 
 fn all_zero(buf: &[f32]) -> bool {
@@ -300,6 +306,7 @@ impl Strip {
             removed: Vec::new(),
             next_latency: StripLatency::default(),
             next_latency_pending: false,
+            clock: None,
         }
     }
 
@@ -352,9 +359,46 @@ impl Strip {
         places
     }
 
-    /// The slot of the planned chain at `k` (running, or waiting in a queued change).
+    /// Where insert `k` of the planned chain is now, found by undoing the queued changes from the last (never
+    /// allocates, so meters can read it inside a quantum). None when `k` is past the planned chain's end.
+    pub fn planned_place(&self, k: usize) -> Option<SlotPlace> {
+        let mut p = k;
+        for (c, change) in self.changes.iter().enumerate().rev() {
+            match *change {
+                ChainChange::Add { at, .. } => {
+                    if p == at {
+                        return Some(SlotPlace::Queued(c));
+                    }
+                    if p > at {
+                        p -= 1;
+                    }
+                }
+                ChainChange::Remove { at } => {
+                    if p >= at {
+                        p += 1;
+                    }
+                }
+                ChainChange::Move { from, to } => {
+                    p = if p == to {
+                        from
+                    } else {
+                        // The inverse of "remove at from, insert at to" for the others.
+                        let q = if p < to { p } else { p - 1 };
+                        if q < from {
+                            q
+                        } else {
+                            q + 1
+                        }
+                    };
+                }
+            }
+        }
+        (p < self.inserts.len()).then_some(SlotPlace::Running(p))
+    }
+
+    /// The slot of the planned chain at `k` (running, or waiting in a queued change). Never allocates.
     pub fn planned_slot(&mut self, k: usize) -> Option<&mut InsertSlot> {
-        match self.planned_places().get(k).copied()? {
+        match self.planned_place(k)? {
             SlotPlace::Running(i) => self.inserts.get_mut(i),
             SlotPlace::Queued(c) => match &mut self.changes[c] {
                 ChainChange::Add { slot, .. } => Some(slot),
@@ -444,6 +488,9 @@ impl Strip {
             }
             // Meters still fall while the strip sleeps.
             self.meter.update_silent(frames);
+            for slot in &mut self.inserts {
+                slot.meter.count(frames, None);
+            }
             return;
         }
         self.asleep = false;
@@ -473,8 +520,12 @@ impl Strip {
                 }
             }
         }
+        let clock = self.clock;
         for (k, slot) in self.inserts.iter_mut().enumerate() {
+            let started_s = clock.map(|now| now());
             slot.process(l, r, position - self.latency.before(k) as i64);
+            slot.meter
+                .count(frames, clock.zip(started_s).map(|(now, t0)| now() - t0));
         }
         self.chain_fade.apply(l, r);
         let at_output = position - self.latency.output as i64;
@@ -573,6 +624,57 @@ impl Strip {
             (&self.pre_left, &self.pre_right)
         } else {
             (&self.out_left, &self.out_right)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::rng::Pcg32;
+
+    /// The allocation-free lookup (undoing the queued changes) agrees with replaying them on a list, for random
+    /// queues of adds, removes and moves.
+    #[test]
+    fn planned_place_agrees_with_replaying_the_queued_changes() {
+        let mut rng = Pcg32::new(11, 3);
+        let slot = || InsertSlot::new("x".into(), None, Vec::new(), 16);
+        for _ in 0..500 {
+            let mut strip = Strip::new(StripRef::Track(0), 48_000.0, 16);
+            let running = rng.next_u32() as usize % 5;
+            for _ in 0..running {
+                strip.inserts.push(slot());
+            }
+            let mut len = running;
+            for _ in 0..(rng.next_u32() % 6) {
+                let pick = |rng: &mut Pcg32, n: usize| rng.next_u32() as usize % n.max(1);
+                let change = match rng.next_u32() % 3 {
+                    0 => ChainChange::Add {
+                        at: pick(&mut rng, len + 1),
+                        slot: slot(),
+                    },
+                    1 if len > 0 => ChainChange::Remove {
+                        at: pick(&mut rng, len),
+                    },
+                    _ if len > 0 => ChainChange::Move {
+                        from: pick(&mut rng, len),
+                        to: pick(&mut rng, len),
+                    },
+                    _ => continue,
+                };
+                match change {
+                    ChainChange::Add { .. } => len += 1,
+                    ChainChange::Remove { .. } => len -= 1,
+                    ChainChange::Move { .. } => {}
+                }
+                strip.changes.push(change);
+            }
+            let places = strip.planned_places();
+            assert_eq!(places.len(), len);
+            for (k, place) in places.iter().enumerate() {
+                assert_eq!(strip.planned_place(k), Some(*place), "insert {k}");
+            }
+            assert_eq!(strip.planned_place(len), None);
         }
     }
 }

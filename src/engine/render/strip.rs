@@ -178,6 +178,8 @@ impl InsertSlot {
 
 /// A change of a strip's insert chain, made at the bottom of the strip's dip fade (docs/engine.md, "Changing
 /// inserts while playing"). Indices are those of the chain as the earlier changes leave it.
+// Not boxed: unboxing the new slot inside the quantum would free the box there.
+#[allow(clippy::large_enum_variant)]
 pub enum ChainChange {
     Add { at: usize, slot: InsertSlot },
     Remove { at: usize },

@@ -14,3 +14,4 @@ pub mod render;
 
 pub use render::engine::{Command, CommandError, Engine, MixParam, TrackInput, DEFAULT_MAX_QUANTUM};
 pub use render::meter::MeterReading;
+pub use render::transport::{InputRun, PlayState, SeekTarget, TransportCommand, TransportState};

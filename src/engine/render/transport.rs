@@ -513,8 +513,8 @@ impl EngineTransport {
             TransportCommand::Fades { enabled } => {
                 clock.fades = enabled;
                 if !enabled {
+                    // Any fade under way ends now; a pending jump lands at once.
                     clock.level = if clock.playing() { clock.fade_frames } else { 0 };
-                    clock.level = clock.level.min(clock.fade_frames);
                     if let Some(p) = clock.pending {
                         clock.pending = None;
                         clock.jump(p.jump, p.after);

@@ -590,3 +590,32 @@ fn quanta_where_transport_commands_apply_never_allocate() {
     assert_eq!(allocations, 0);
     assert!(runs > 120, "some quanta were split");
 }
+
+#[test]
+fn a_tempo_change_reaches_tempo_synced_delays_and_inserts_added_later() {
+    let delay = json!({"id": "d", "effect": "simple-delay",
+        "parameters": {"syncToTempo": 1, "noteValue": 2, "feedback": 0, "mix": 1}});
+    let with_delay = engine(json!({"bpm": 120, "tracks": [{"id": "t", "type": "audio", "inserts": [delay]}]}));
+    let insert = with_delay.plan().tracks[0].inserts[0].clone();
+    let mut added = engine(json!({"bpm": 120, "tracks": [{"id": "t", "type": "audio"}]}));
+    apply(&mut added, T::Tempo { bpm: 150.0 });
+    added
+        .apply(Command::AddInsert {
+            strip: StripRef::Track(0),
+            at: 0,
+            insert,
+        })
+        .unwrap();
+    for (mut e, what) in [(with_delay, "built at 120 BPM"), (added, "added after the change")] {
+        apply(&mut e, T::Tempo { bpm: 150.0 });
+        // An impulse at frame 256 echoes one quarter note later at the new tempo: 60 / 150 s.
+        let out = render_positioned(&mut e, 200, |f| if f == 256 { 1.0 } else { 0.0 });
+        let echo = 256 + (60.0 / 150.0 * SR) as usize;
+        let loudest = (0..out.len())
+            .max_by(|&a, &b| out[a].abs().total_cmp(&out[b].abs()))
+            .unwrap();
+        assert_eq!(loudest, echo, "{what}");
+        assert!((out[echo] - 1.0).abs() < 1e-6, "{what}: {}", out[echo]);
+        assert_eq!((e.plan().bpm, e.transport_state().bpm), (150.0, 150.0));
+    }
+}

@@ -249,6 +249,44 @@ fn a_loop_wrap_inside_a_quantum_continues_at_the_loop_start() {
     assert_frames(&out, &frames_from(p, 10 * Q), "loop off");
 }
 
+#[test]
+fn the_snapshot_reports_the_frame_heard_through_the_latency_across_loop_wraps() {
+    let mut e = engine(json!({"tracks": [{"id": "t", "type": "audio"}],
+        "master": {"inserts": [{"id": "lim", "effect": "limiter"}]}}));
+    let latency = e.latency();
+    assert!(latency > 0);
+    apply(&mut e, T::Fades { enabled: false });
+    apply(
+        &mut e,
+        T::Loop {
+            enabled: true,
+            start_s: 0.5,
+            end_s: 0.52,
+        },
+    );
+    apply(&mut e, T::Seek(SeekTarget::Frames(24_900)));
+    // The input frames in order; the output now plays the one that went in `latency` frames ago.
+    let fed = looped_frames(24_900, 40 * Q, 24_000, 24_960);
+    let mut checked = 0;
+    for q in 1..40 {
+        render_dc(&mut e, 1);
+        let s = e.transport_state();
+        assert_eq!(
+            Some(s.input_frame),
+            looped_frames(24_900, q * Q + 1, 24_000, 24_960)[q * Q]
+        );
+        if q * Q >= latency {
+            assert_eq!(Some(s.frame), fed[q * Q - latency], "after {q} quanta");
+            checked += 1;
+        }
+    }
+    assert!(checked > 30);
+    // Paused, nothing is heard but the position.
+    apply(&mut e, T::Pause);
+    let s = e.transport_state();
+    assert_eq!(s.frame, s.input_frame);
+}
+
 /// The click of docs/engine.md (the engine's documented sound) at frame k of a click.
 fn click_sample(k: usize, accent: bool, volume: f64) -> f64 {
     let (attack, length) = ((0.001 * SR).round(), (0.030 * SR).round());

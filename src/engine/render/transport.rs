@@ -94,7 +94,8 @@ pub struct TransportState {
     pub play_state: PlayState,
     /// The timeline frame of the next quantum's input (what a host feeds from).
     pub input_frame: u64,
-    /// The timeline frame heard now: while playing, the input frame minus the total latency (never below 0).
+    /// The timeline frame heard now: while playing, the frame whose input went in the total latency ago (loop
+    /// wraps and jumps included); while paused or stopped, the input frame.
     pub frame: u64,
     /// `frame` in seconds.
     pub seconds: f64,
@@ -379,6 +380,88 @@ impl Metronome {
     }
 }
 
+/// How many stretches of played timeline the heard position is looked up in: enough for the latency of any
+/// chain unless the loop is only a few quanta long (then the position falls back to input frame - latency).
+const HISTORY_RUNS: usize = 32;
+
+/// A stretch of the timeline as it went into the graph: from output-clock frame `clock` on, timeline frames
+/// from `timeline` on (or held there when not playing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct HeardRun {
+    clock: u64,
+    timeline: u64,
+    playing: bool,
+}
+
+/// The recent runs, newest last in a ring, so the snapshot can say which timeline frame the output is playing
+/// when the latency spans a loop wrap or a jump. Fixed size: never allocates.
+#[derive(Debug, Clone)]
+struct History {
+    runs: [HeardRun; HISTORY_RUNS],
+    len: usize,
+    next: usize,
+    /// Frames rendered so far (the output clock).
+    clock: u64,
+}
+
+impl History {
+    fn new() -> Self {
+        History {
+            runs: [HeardRun::default(); HISTORY_RUNS],
+            len: 0,
+            next: 0,
+            clock: 0,
+        }
+    }
+
+    fn newest(&self, back: usize) -> HeardRun {
+        self.runs[(self.next + HISTORY_RUNS - 1 - back) % HISTORY_RUNS]
+    }
+
+    /// Records a run of `frames` starting at timeline frame `timeline` (merged into the newest when it continues
+    /// it).
+    fn record(&mut self, timeline: u64, playing: bool, frames: usize) {
+        let continues = self.len > 0 && {
+            let last = self.newest(0);
+            let expected = if last.playing {
+                last.timeline + (self.clock - last.clock)
+            } else {
+                last.timeline
+            };
+            last.playing == playing && expected == timeline
+        };
+        if !continues {
+            self.runs[self.next] = HeardRun {
+                clock: self.clock,
+                timeline,
+                playing,
+            };
+            self.next = (self.next + 1) % HISTORY_RUNS;
+            self.len = (self.len + 1).min(HISTORY_RUNS);
+        }
+        self.clock += frames as u64;
+    }
+
+    /// The timeline frame that went in `latency` frames before the next one, if the history reaches back there.
+    fn heard(&self, latency: u64) -> Option<u64> {
+        let target = self.clock.checked_sub(latency)?;
+        (0..self.len)
+            .map(|back| self.newest(back))
+            .find(|r| r.clock <= target)
+            .map(|r| {
+                if r.playing {
+                    r.timeline + (target - r.clock)
+                } else {
+                    r.timeline
+                }
+            })
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
 /// What the engine's track inputs get in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gate {
@@ -400,6 +483,7 @@ pub struct EngineTransport {
     click_silent: bool,
     /// Delays the clicks by the total latency, so a click sounds with the audio of its timeline frame.
     click_delay: CompensationDelay,
+    history: History,
     sample_rate: f64,
 }
 
@@ -426,6 +510,7 @@ impl EngineTransport {
             click_right: vec![0.0; max_frames],
             click_silent: true,
             click_delay: CompensationDelay::default(),
+            history: History::new(),
             sample_rate,
         }
     }
@@ -535,6 +620,7 @@ impl EngineTransport {
             v.age = None;
         }
         self.click_delay.clear();
+        self.history.clear();
     }
 
     /// Sets the metronome's delay to the total latency (between quanta: may allocate when it grows).
@@ -621,6 +707,8 @@ impl EngineTransport {
                 *o += c;
             }
         }
+        self.history
+            .record(self.clock.timeline.position(), self.clock.playing(), n);
         self.clock.advance(n);
     }
 
@@ -667,7 +755,13 @@ impl EngineTransport {
     pub fn state(&self, latency: usize) -> TransportState {
         let timeline = &self.clock.timeline;
         let playing = self.clock.playing();
-        let snapshot = timeline.snapshot(if playing { latency as u64 } else { 0 });
+        let heard = if playing {
+            let fallback = timeline.position().saturating_sub(latency as u64);
+            self.history.heard(latency as u64).unwrap_or(fallback)
+        } else {
+            timeline.position()
+        };
+        let snapshot = timeline.snapshot_at(heard);
         let beats = timeline.beats_at(snapshot.sample_frame);
         let tick = ((beats - beats.floor()) * f64::from(TICKS_PER_BEAT)) as u32;
         TransportState {

@@ -5,7 +5,7 @@
 use super::delay::CompensationDelay;
 use super::meter::MeterReading;
 use super::param::Param;
-use super::strip::{InsertLane, InsertSlot, SendSlot, Strip, StripLatency};
+use super::strip::{ChainChange, InsertLane, InsertSlot, SendSlot, SlotPlace, Strip, StripLatency};
 use super::transport::{EngineTransport, InputRun, TransportCommand, TransportState};
 use crate::dsp::denormal;
 use crate::effects::{Event, Source, Tail};
@@ -215,7 +215,7 @@ impl Engine {
             total_latency: 0,
         };
         engine.update_audible(true);
-        engine.replan_latency();
+        engine.replan_latency(false);
         Ok(engine)
     }
 
@@ -267,9 +267,10 @@ impl Engine {
                 }
             }
             strip.in_active = false;
+            strip.make_changes_now();
         }
         for d in self.edge_delays.iter_mut().chain(self.input_delays.iter_mut()) {
-            d.clear();
+            d.set_delay(d.delay());
         }
     }
 
@@ -338,6 +339,7 @@ impl Engine {
 
     /// Applies a user change. Runs between quanta: may allocate (an insert's effect is created here).
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        self.drop_removed();
         let sample_rate = self.sample_rate;
         let max_frames = self.max_frames;
         match command {
@@ -368,7 +370,7 @@ impl Engine {
                 name,
                 value,
             } => {
-                let slot = insert_slot(self.strip_mut(strip)?, insert)?;
+                let slot = planned_slot(self.strip_mut(strip)?, insert)?;
                 let Some(effect) = slot.effect.as_ref() else {
                     return Err(CommandError(format!("insert {insert} of {strip:?} runs no effect")));
                 };
@@ -410,39 +412,43 @@ impl Engine {
                 slot.enabled = enabled;
             }
             Command::EnableInsert { strip, insert, enabled } => {
-                let slot = insert_slot(self.strip_mut(strip)?, insert)?;
+                let slot = planned_slot(self.strip_mut(strip)?, insert)?;
                 slot.queue(Event::enable(enabled, 0));
             }
+            // Chain changes wait for the bottom of the strip's dip fade (docs/engine.md, "Changing inserts while
+            // playing"); the plan, and so the indices of later commands, change at once.
             Command::AddInsert { strip, at, insert } => {
-                let effect = insert.create(sample_rate, self.plan.bpm)?;
-                let s = self.strip_mut(strip)?;
-                if at > s.inserts.len() {
-                    return Err(CommandError(format!("insert position {at} is past the chain's end")));
+                self.strip_mut(strip)?;
+                let len = plan_inserts(&mut self.plan, strip).len();
+                if at > len {
+                    return Err(CommandError(format!(
+                        "insert position {at} is past the chain's end ({len})"
+                    )));
                 }
-                s.inserts
-                    .insert(at, InsertSlot::new(insert.id.clone(), effect, Vec::new(), max_frames));
+                let effect = insert.create(sample_rate, self.plan.bpm)?;
+                let hold = effect.as_ref().map_or(0, |e| e.latency());
+                let slot = InsertSlot::new(insert.id.clone(), effect, Vec::new(), max_frames);
+                self.strip_mut(strip)?.queue_change(ChainChange::Add { at, slot }, hold);
                 plan_inserts(&mut self.plan, strip).insert(at, insert);
-                self.replan_latency();
+                self.replan_latency(true);
             }
             Command::RemoveInsert { strip, insert } => {
-                let s = self.strip_mut(strip)?;
-                insert_slot(s, insert)?;
-                s.inserts.remove(insert);
+                self.strip_mut(strip)?;
+                check_planned(&mut self.plan, strip, insert)?;
+                self.strip_mut(strip)?
+                    .queue_change(ChainChange::Remove { at: insert }, 0);
                 plan_inserts(&mut self.plan, strip).remove(insert);
-                self.replan_latency();
+                self.replan_latency(true);
             }
             Command::MoveInsert { strip, from, to } => {
-                let s = self.strip_mut(strip)?;
-                insert_slot(s, from)?;
-                if to >= s.inserts.len() {
-                    return Err(CommandError(format!("insert position {to} is past the chain's end")));
-                }
-                let slot = s.inserts.remove(from);
-                s.inserts.insert(to, slot);
+                self.strip_mut(strip)?;
+                check_planned(&mut self.plan, strip, from)?;
+                check_planned(&mut self.plan, strip, to)?;
+                self.strip_mut(strip)?.queue_change(ChainChange::Move { from, to }, 0);
                 let plan = plan_inserts(&mut self.plan, strip);
                 let p = plan.remove(from);
                 plan.insert(to, p);
-                self.replan_latency();
+                self.replan_latency(true);
             }
         }
         self.refresh_latency();
@@ -453,26 +459,42 @@ impl Engine {
     /// `oversample` change takes effect inside the effect some pieces after the command): call between quanta.
     /// Allocates only when something changed.
     pub fn refresh_latency(&mut self) {
+        self.drop_removed();
         let stale = self.strips.iter().any(|s| {
             s.inserts
                 .iter()
                 .any(|slot| slot.effect.as_ref().map_or(0, |e| e.latency()) != slot.planned_latency)
         });
         if stale {
-            self.replan_latency();
+            self.replan_latency(true);
         }
     }
 
-    /// Plans latency compensation from the inserts' current and maximum latencies and sets every delay.
-    fn replan_latency(&mut self) {
+    /// Frees the inserts removed by earlier commands (they leave the chain inside a quantum, where freeing
+    /// memory is not the audio thread's work).
+    fn drop_removed(&mut self) {
+        for s in &mut self.strips {
+            s.removed.clear();
+        }
+    }
+
+    /// Plans latency compensation from the inserts' current and maximum latencies (of the chains as the plan has
+    /// them, queued changes made) and sets every delay: at once for a cold start, else with a dip fade.
+    fn replan_latency(&mut self, playing: bool) {
+        let places: Vec<Vec<SlotPlace>> = self.strips.iter().map(Strip::planned_places).collect();
         let strips = &self.strips;
         let node_of = |s: StripRef| self.graph.nodes.iter().position(|n| *n == s).unwrap_or(0);
+        let slot_at = |n: usize, k: usize| -> Option<&InsertSlot> {
+            match places[n].get(k).copied()? {
+                SlotPlace::Running(i) => strips[n].inserts.get(i),
+                SlotPlace::Queued(c) => match &strips[n].changes[c] {
+                    ChainChange::Add { slot, .. } => Some(slot),
+                    _ => None,
+                },
+            }
+        };
         let latencies = insert_latencies(&self.graph, &self.plan, |strip, k| {
-            match strips[node_of(strip)]
-                .inserts
-                .get(k)
-                .and_then(|slot| slot.effect.as_ref())
-            {
+            match slot_at(node_of(strip), k).and_then(|slot| slot.effect.as_ref()) {
                 Some(e) => InsertLatency {
                     current: e.latency(),
                     max: e.max_latency().max(e.latency()),
@@ -484,23 +506,26 @@ impl Engine {
         let plan = plan_latency(&self.graph, &order, &latencies);
         for (n, strip) in self.strips.iter_mut().enumerate() {
             let node = &plan.nodes[n];
-            strip.latency = StripLatency {
+            strip.set_latency(StripLatency {
                 alignment: node.alignment,
                 before_insert: node.before_insert.clone(),
                 output: node.output,
-            };
-            for (slot, l) in strip.inserts.iter_mut().zip(&latencies[n]) {
-                slot.planned_latency = l.current;
+            });
+            for (k, l) in latencies[n].iter().enumerate() {
+                if let Some(slot) = strip.planned_slot(k) {
+                    slot.planned_latency = l.current;
+                }
             }
             if let StripRef::Track(i) = strip.kind {
-                set_delay(&mut self.input_delays[i], node.alignment_max, node.input_delay);
+                set_delay(&mut self.input_delays[i], node.alignment_max, node.input_delay, playing);
             }
         }
         for (e, edge) in self.graph.edges.iter().enumerate() {
             if matches!(edge.kind, EdgeKind::Sidechain { .. }) {
                 continue;
             }
-            set_delay(&mut self.edge_delays[e], plan.edges[e].capacity, plan.edges[e].delay);
+            let edge_plan = &plan.edges[e];
+            set_delay(&mut self.edge_delays[e], edge_plan.capacity, edge_plan.delay, playing);
         }
         self.total_latency = plan.total;
         self.transport.set_output_latency(plan.total);
@@ -663,20 +688,35 @@ fn load_input(input: TrackInput, offset: usize, left: &mut [f32], right: &mut [f
     left.iter().chain(right.iter()).all(|&x| x == 0.0)
 }
 
-fn set_delay(line: &mut CompensationDelay, capacity: usize, delay: usize) {
-    if line.capacity() < capacity {
-        *line = CompensationDelay::new(capacity, delay);
-    } else if line.delay() != delay {
+/// Sizes a compensation delay for the most its path can need and sets its delay: at once (a cold start) or,
+/// while playing, with a dip fade.
+fn set_delay(line: &mut CompensationDelay, capacity: usize, delay: usize, playing: bool) {
+    line.ensure_capacity(capacity);
+    if line.delay() == delay {
+        return;
+    }
+    if playing {
+        line.retarget(delay);
+    } else {
         line.set_delay(delay);
     }
 }
 
-fn insert_slot(strip: &mut Strip, insert: usize) -> Result<&mut InsertSlot, CommandError> {
-    let len = strip.inserts.len();
+/// The insert at position `insert` of the chain as the plan has it (queued changes made).
+fn planned_slot(strip: &mut Strip, insert: usize) -> Result<&mut InsertSlot, CommandError> {
+    let len = strip.planned_places().len();
     strip
-        .inserts
-        .get_mut(insert)
+        .planned_slot(insert)
         .ok_or_else(|| CommandError(format!("no insert {insert} (the chain has {len})")))
+}
+
+/// Checks that position `insert` exists in a strip's planned chain.
+fn check_planned(plan: &mut ProjectPlan, strip: StripRef, insert: usize) -> Result<(), CommandError> {
+    let len = plan_inserts(plan, strip).len();
+    if insert >= len {
+        return Err(CommandError(format!("no insert {insert} (the chain has {len})")));
+    }
+    Ok(())
 }
 
 fn plan_inserts(plan: &mut ProjectPlan, strip: StripRef) -> &mut Vec<InsertPlan> {

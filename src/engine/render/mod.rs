@@ -5,6 +5,7 @@
 
 pub mod delay;
 pub mod engine;
+pub mod fade;
 pub mod meter;
 pub mod mixing;
 pub mod param;

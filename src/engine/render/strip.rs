@@ -6,6 +6,7 @@
 //! tap as a track's do); master = inserts -> fader. Mute (and solo-mute) multiplies the output and every send
 //! by the strip's audible gain, which glides like any user change.
 
+use super::fade::DipFade;
 use super::meter::Meter;
 use super::mixing::{fader_gain, pan_matrix, trim_gain, widen};
 use super::param::Param;
@@ -125,6 +126,23 @@ impl InsertSlot {
     }
 }
 
+/// A change of a strip's insert chain, made at the bottom of the strip's dip fade (docs/engine.md, "Changing
+/// inserts while playing"). Indices are those of the chain as the earlier changes leave it.
+pub enum ChainChange {
+    Add { at: usize, slot: InsertSlot },
+    Remove { at: usize },
+    Move { from: usize, to: usize },
+}
+
+/// Where an insert of the chain as the plan has it (all queued changes made) is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotPlace {
+    /// In the running chain, at this index.
+    Running(usize),
+    /// Still waiting in the queued change at this index.
+    Queued(usize),
+}
+
 /// A send from a strip to a bus.
 pub struct SendSlot {
     /// Index of the routing graph edge that carries it.
@@ -184,6 +202,15 @@ pub struct Strip {
     pub asleep: bool,
     /// The level of the strip's output (tracks and buses after pan and mute, the master after its fader).
     pub meter: Meter,
+    /// Chain changes waiting for the bottom of `chain_fade` (capacity reserved by the command).
+    pub changes: Vec<ChainChange>,
+    /// The dip around chain changes, on the inserts' output.
+    pub chain_fade: DipFade,
+    /// Removed inserts, dropped between quanta (freeing memory is no work for the audio thread).
+    pub removed: Vec<InsertSlot>,
+    /// The latency plan of the chain after the queued changes, swapped in with them.
+    pub next_latency: StripLatency,
+    pub next_latency_pending: bool,
 }
 
 fn all_zero(buf: &[f32]) -> bool {
@@ -216,9 +243,120 @@ impl Strip {
             out_silent: true,
             pre_left: vec![0.0; max_frames],
             pre_right: vec![0.0; max_frames],
-            asleep: false,
+            // A strip that has not rendered yet holds no sound.
+            asleep: true,
             meter: Meter::new(sample_rate),
+            changes: Vec::new(),
+            chain_fade: DipFade::new(sample_rate),
+            removed: Vec::new(),
+            next_latency: StripLatency::default(),
+            next_latency_pending: false,
         }
+    }
+
+    /// Queues a chain change for the bottom of the dip fade, reserving what making it needs (a command's work:
+    /// may allocate). `hold` is how long a new insert's output takes to arrive (its latency): the fade in waits.
+    pub fn queue_change(&mut self, change: ChainChange, hold: usize) {
+        match &change {
+            ChainChange::Add { .. } => self.inserts.reserve(1 + self.queued_adds()),
+            ChainChange::Remove { .. } => self.removed.reserve(1 + self.queued_removes()),
+            ChainChange::Move { .. } => {}
+        }
+        self.changes.push(change);
+        self.chain_fade.begin(hold);
+    }
+
+    fn queued_adds(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c, ChainChange::Add { .. }))
+            .count()
+    }
+
+    fn queued_removes(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c, ChainChange::Remove { .. }))
+            .count()
+    }
+
+    /// Where each insert of the planned chain (the running chain with the queued changes made) is now.
+    /// Allocates (commands only).
+    pub fn planned_places(&self) -> Vec<SlotPlace> {
+        let mut places: Vec<SlotPlace> = (0..self.inserts.len()).map(SlotPlace::Running).collect();
+        for (c, change) in self.changes.iter().enumerate() {
+            match *change {
+                ChainChange::Add { at, .. } => places.insert(at.min(places.len()), SlotPlace::Queued(c)),
+                ChainChange::Remove { at } => {
+                    if at < places.len() {
+                        places.remove(at);
+                    }
+                }
+                ChainChange::Move { from, to } => {
+                    if from < places.len() {
+                        let p = places.remove(from);
+                        places.insert(to.min(places.len()), p);
+                    }
+                }
+            }
+        }
+        places
+    }
+
+    /// The slot of the planned chain at `k` (running, or waiting in a queued change).
+    pub fn planned_slot(&mut self, k: usize) -> Option<&mut InsertSlot> {
+        match self.planned_places().get(k).copied()? {
+            SlotPlace::Running(i) => self.inserts.get_mut(i),
+            SlotPlace::Queued(c) => match &mut self.changes[c] {
+                ChainChange::Add { slot, .. } => Some(slot),
+                _ => None,
+            },
+        }
+    }
+
+    /// Sets the latency plan of the chain as the plan has it: at once, or with the queued changes.
+    pub fn set_latency(&mut self, latency: StripLatency) {
+        if self.changes.is_empty() {
+            self.latency = latency;
+        } else {
+            self.next_latency = latency;
+            self.next_latency_pending = true;
+        }
+    }
+
+    /// Makes the queued chain changes now (the bottom of the dip, or a cold start). Never allocates: the
+    /// commands reserved the room.
+    pub fn make_changes(&mut self) {
+        for change in self.changes.drain(..) {
+            match change {
+                ChainChange::Add { at, slot } => {
+                    let at = at.min(self.inserts.len());
+                    self.inserts.insert(at, slot);
+                }
+                ChainChange::Remove { at } => {
+                    if at < self.inserts.len() {
+                        self.removed.push(self.inserts.remove(at));
+                    }
+                }
+                ChainChange::Move { from, to } => {
+                    if from < self.inserts.len() {
+                        let slot = self.inserts.remove(from);
+                        let to = to.min(self.inserts.len());
+                        self.inserts.insert(to, slot);
+                    }
+                }
+            }
+        }
+        if self.next_latency_pending {
+            std::mem::swap(&mut self.latency, &mut self.next_latency);
+            self.next_latency_pending = false;
+        }
+    }
+
+    /// A cold start: queued changes made at once, no fade.
+    pub fn make_changes_now(&mut self) {
+        self.make_changes();
+        self.chain_fade.cancel();
     }
 
     fn is_track(&self) -> bool {
@@ -231,6 +369,13 @@ impl Strip {
     pub fn render(&mut self, frames: usize, position: u64, input_silent: bool) {
         let position = position as i64;
         let quiet = input_silent && self.inserts.iter().all(InsertSlot::is_quiet);
+        if (quiet || self.asleep) && (self.chain_fade.is_active() || !self.changes.is_empty()) {
+            // Nothing sounded in the last quantum (or sounds now) and no insert holds a tail: switching the chain
+            // here is the same as having had the new chain all along, so it needs no dip.
+            self.make_changes_now();
+        } else if self.chain_fade.take_switch() {
+            self.make_changes();
+        }
         if quiet {
             // Sleeping: exact zeros out, nothing run. Glides of static values end at their targets.
             self.asleep = true;
@@ -282,6 +427,7 @@ impl Strip {
         for (k, slot) in self.inserts.iter_mut().enumerate() {
             slot.process(l, r, position - self.latency.before(k) as i64);
         }
+        self.chain_fade.apply(l, r);
         let at_output = position - self.latency.output as i64;
         if self.sends.iter().any(|s| s.pre_fader) {
             self.pre_left[..frames].copy_from_slice(l);

@@ -509,7 +509,7 @@ impl EngineTransport {
             click_left: vec![0.0; max_frames],
             click_right: vec![0.0; max_frames],
             click_silent: true,
-            click_delay: CompensationDelay::default(),
+            click_delay: CompensationDelay::new(0, 0, sample_rate),
             history: History::new(),
             sample_rate,
         }
@@ -623,13 +623,10 @@ impl EngineTransport {
         self.history.clear();
     }
 
-    /// Sets the metronome's delay to the total latency (between quanta: may allocate when it grows).
+    /// Sets the metronome's delay to the total latency (between quanta: may allocate when it grows). A click in
+    /// flight dips and re-aligns as the other paths do.
     pub fn set_output_latency(&mut self, frames: usize) {
-        if frames > self.click_delay.capacity() {
-            self.click_delay = CompensationDelay::new(frames, frames);
-        } else if frames != self.click_delay.delay() {
-            self.click_delay.set_delay(frames);
-        }
+        self.click_delay.retarget(frames);
     }
 
     /// Starts a run of at most `max` frames (at most the engine's block size): lands a pending jump whose

@@ -138,6 +138,12 @@ fn play_pause_stop_and_seek_in_frames_seconds_and_beats_land_on_their_frames() {
     assert_frames(&render_dc(&mut e, 2), &vec![None; 2 * Q], "stopped");
     let s = e.transport_state();
     assert_eq!((s.play_state, s.frame), (PlayState::Stopped, 0));
+    apply(&mut e, T::Pause);
+    assert_eq!(
+        e.transport_state().play_state,
+        PlayState::Stopped,
+        "pausing a stopped transport"
+    );
     apply(&mut e, T::Play);
     assert_frames(&render_dc(&mut e, 1), &frames_from(0, Q), "stop returned to the start");
 
@@ -656,4 +662,55 @@ fn a_tempo_change_reaches_tempo_synced_delays_and_inserts_added_later() {
         assert!((out[echo] - 1.0).abs() < 1e-6, "{what}: {}", out[echo]);
         assert_eq!((e.plan().bpm, e.transport_state().bpm), (150.0, 150.0));
     }
+}
+
+#[test]
+fn play_during_a_pause_fade_resumes_from_the_gain_reached_and_stop_then_play_restarts_at_zero() {
+    let f = fade_frames();
+    let mut e = plain_track();
+    render_dc(&mut e, 2);
+    // Pause, then play again after one quantum of its fade-out: the gain turns round where it was.
+    apply(&mut e, T::Pause);
+    let mut out = render_dc(&mut e, 1);
+    apply(&mut e, T::Play);
+    out.extend(render_dc(&mut e, 3));
+    for (k, &x) in out.iter().enumerate() {
+        let steps = if k < Q { f - k } else { (f - Q + (k - Q)).min(f) };
+        assert!((f64::from(x) - steps as f64 / f as f64).abs() < 1e-6, "frame {k}: {x}");
+    }
+    assert_eq!(e.position(), 6 * Q as u64, "the timeline never stopped");
+    assert_eq!(e.transport_state().play_state, PlayState::Playing);
+    // Stop, then play inside its fade-out: the stop still lands (at 0), then the start fades in.
+    apply(&mut e, T::Stop);
+    render_dc(&mut e, 1);
+    apply(&mut e, T::Play);
+    let mut runs = Vec::new();
+    e.input_runs(Q, |r| runs.push(r));
+    assert_eq!(
+        runs,
+        [
+            InputRun {
+                offset: 0,
+                frames: f - Q,
+                timeline_frame: 7 * Q as u64,
+                playing: true
+            },
+            InputRun {
+                offset: f - Q,
+                frames: 2 * Q - f,
+                timeline_frame: 0,
+                playing: true
+            },
+        ]
+    );
+    let out = render_dc(&mut e, 1);
+    for (k, &x) in out.iter().enumerate() {
+        let want = if k < f - Q {
+            (f - Q - k) as f64
+        } else {
+            (k - (f - Q)) as f64
+        };
+        assert!((f64::from(x) - want / f as f64).abs() < 1e-6, "frame {k}: {x}");
+    }
+    assert_eq!(e.position(), (2 * Q - f) as u64);
 }

@@ -530,6 +530,8 @@ impl EngineTransport {
         let clock = &mut self.clock;
         match command {
             TransportCommand::Play => clock.play(),
+            // A stopped transport stays stopped (at its start point).
+            TransportCommand::Pause if clock.state == PlayState::Stopped && clock.pending.is_none() => {}
             TransportCommand::Pause => clock.jump(None, PlayState::Paused),
             TransportCommand::Stop => clock.jump(Some(0), PlayState::Stopped),
             TransportCommand::Seek(target) => {

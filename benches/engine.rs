@@ -10,31 +10,16 @@
 
 use corelogic_dsp::engine::control::project::parse_project_value;
 use corelogic_dsp::engine::{Engine, TrackInput};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
 mod common;
+#[path = "common/session.rs"]
+mod session;
+use session::{bus_session, sixty_four_track_session};
 use common::{noise, FS, NOISE_QUANTA, QUANTUM};
-
-fn track(i: usize, sends: Value) -> Value {
-    json!({"id": format!("t{i}"), "type": "audio", "volume": -12, "pan": (i % 9) as f64 / 4.0 - 1.0,
-        "sends": sends,
-        "inserts": [
-            {"id": "eq", "effect": "parametric-eq", "parameters": {"b1GainDb": 6, "b2GainDb": -6, "b3GainDb": 6,
-                                                                    "b4Type": 1, "b4FrequencyHz": 3000, "b4GainDb": -6}},
-            {"id": "comp", "effect": "compressor", "parameters": {"thresholdDb": -30, "ratio": 4}}]})
-}
-
-fn volume_automation(tracks: usize) -> Vec<Value> {
-    (0..tracks)
-        .map(|i| {
-            json!({"trackId": format!("t{i}"), "parameter": "volume",
-            "points": [{"time": 0, "value": -18}, {"time": 30, "value": -6, "curveType": "smooth"}]})
-        })
-        .collect()
-}
 
 fn engine(project: Value) -> Engine {
     let plan = parse_project_value(&project, Path::new(".")).expect("valid project");
@@ -81,25 +66,7 @@ fn main() {
     };
 
     // 1. 128 tracks + 16 buses.
-    let buses: Vec<Value> = (0..16)
-        .map(|b| {
-            json!({"id": format!("b{b}"), "inserts": [
-            {"id": "plate", "effect": "plate-reverb", "parameters": {"mix": 1}},
-            {"id": "pp", "effect": "ping-pong-delay"}]})
-        })
-        .collect();
-    let tracks: Vec<Value> = (0..128)
-        .map(|i| {
-            track(
-                i,
-                json!([{"id": "s", "destination": format!("b{}", i % 16), "level": -10}]),
-            )
-        })
-        .collect();
-    let mut big = engine(
-        json!({"tracks": tracks, "buses": buses, "automation": volume_automation(128),
-                                "master": {"inserts": [{"id": "lim", "effect": "limiter"}]}}),
-    );
+    let mut big = engine(bus_session(128, 16));
     let big_inputs = inputs(128);
     run(&mut big, &big_inputs, 200);
     let mut times = run(&mut big, &big_inputs, 3_000);
@@ -112,19 +79,7 @@ fn main() {
     );
 
     // 2. 64 tracks, x real time.
-    let tracks: Vec<Value> = (0..64)
-        .map(|i| {
-            track(
-                i,
-                json!([{"id": "r", "destination": "verb", "level": -14}, {"id": "d", "destination": "delay", "level": -18}]),
-            )
-        })
-        .collect();
-    let mut session = engine(json!({"tracks": tracks,
-        "buses": [{"id": "verb", "inserts": [{"id": "plate", "effect": "plate-reverb", "parameters": {"mix": 1}}]},
-                  {"id": "delay", "inserts": [{"id": "pp", "effect": "ping-pong-delay", "parameters": {"mix": 1}}]}],
-        "automation": volume_automation(64),
-        "master": {"inserts": [{"id": "lim", "effect": "limiter"}]}}));
+    let mut session = engine(sixty_four_track_session());
     let session_inputs = inputs(64);
     run(&mut session, &session_inputs, 200);
     let quanta = 3_750; // 10 s of audio

@@ -1,8 +1,13 @@
 //! Memory at engine scale, measured with a counting allocator: the bytes each effect instance holds at 48 and
 //! 192 kHz, and a large session (128 tracks of `parametric-eq` + `compressor`, 16 buses of `plate-reverb` +
-//! `ping-pong-delay`). Run with `cargo test --release --test memory -- --nocapture` for the table.
+//! `ping-pong-delay`), and the mixing engine of that session (the benchmark session: strips, sends, automation,
+//! meters, compensation delays and a master limiter). Run with
+//! `cargo test --release --test memory -- --nocapture` for the table.
 
 mod common;
+#[allow(dead_code)]
+#[path = "../benches/common/session.rs"]
+mod session;
 
 use common::live_bytes;
 use corelogic_dsp::effects::{create, registry, Effect};
@@ -72,4 +77,25 @@ fn large_session_holds_at_most_48_mib_at_48_khz() {
         mib(at192)
     );
     assert!(mib(at48) <= 48.0, "{:.1} MiB at 48 kHz", mib(at48));
+}
+
+/// The whole engine of the benchmark session (128 tracks, 16 buses: every strip, send, automation lane, meter
+/// and compensation delay with the effects), after a second of playback.
+#[test]
+fn the_128_track_16_bus_engine_holds_at_most_64_mib_at_48_khz() {
+    use corelogic_dsp::engine::control::project::parse_project_value;
+    use corelogic_dsp::engine::{Engine, TrackInput};
+    let before = live_bytes();
+    let plan = parse_project_value(&session::bus_session(128, 16), std::path::Path::new(".")).unwrap();
+    let mut engine = Engine::new(plan, 48_000.0).unwrap();
+    let (l, r) = (vec![0.1f32; 128], vec![-0.1f32; 128]);
+    let inputs = vec![TrackInput::Stereo(&l, &r); 128];
+    let (mut out_l, mut out_r) = ([0.0f32; 128], [0.0f32; 128]);
+    for _ in 0..375 {
+        engine.render(128, &inputs, &mut out_l, &mut out_r);
+    }
+    let mib = (live_bytes() - before) as f64 / (1024.0 * 1024.0);
+    println!("the 128-track, 16-bus engine: {mib:.1} MiB live at 48 kHz");
+    assert!(mib <= 64.0, "{mib:.1} MiB");
+    drop(engine);
 }

@@ -12,6 +12,6 @@
 pub mod control;
 pub mod render;
 
-pub use render::engine::{Command, CommandError, Engine, MixParam, TrackInput, DEFAULT_MAX_QUANTUM};
+pub use render::engine::{Command, CommandError, Engine, MixParam, TrackInput, TrackInputs, DEFAULT_MAX_QUANTUM};
 pub use render::meter::MeterReading;
 pub use render::transport::{InputRun, PlayState, SeekTarget, TransportCommand, TransportState};

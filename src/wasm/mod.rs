@@ -354,3 +354,123 @@ pub fn peaks(sample_rate_hz: f64, channels: u32, frames: u32, buckets: u32, leve
 pub fn result_json_ptr() -> u32 {
     with_host(|host| host.result_json().as_ptr() as u32, 0)
 }
+
+// ---- The mixing engine (docs/wasm.md, "The engine"). ----
+
+/// Builds an engine from the project JSON written at `input_bytes_ptr(json_len)`, at a sample rate, rendering
+/// at most `max_quantum` frames per call; returns its id. Creates every effect (may take milliseconds).
+#[wasm_bindgen]
+pub fn engine_create(sample_rate_hz: f64, max_quantum: u32, json_len: u32) -> i32 {
+    with_host(
+        |host| {
+            let result = host.create_engine(sample_rate_hz, max_quantum, json_len as usize);
+            record(host, result, |id| id as i32)
+        },
+        ErrorCode::Internal.code(),
+    )
+}
+
+/// Frees an engine; its buffer addresses become invalid.
+#[wasm_bindgen]
+pub fn engine_free(engine: u32) -> i32 {
+    with_host(
+        |host| {
+            let result = host.free_engine(engine);
+            record(host, result, |()| 0)
+        },
+        ErrorCode::Internal.code(),
+    )
+}
+
+/// The address of the tracks' input buffers (f32, planar: track t's left channel at t x 2 x maxQuantum, its
+/// right channel maxQuantum later), or 0.
+#[wasm_bindgen]
+pub fn engine_inputs_ptr(engine: u32) -> u32 {
+    with_host(
+        |host| {
+            let address = host.engine_inputs(engine).map(|b| b.as_mut_ptr() as u32);
+            address_or_zero(host, address)
+        },
+        0,
+    )
+}
+
+/// The address of the per-track input kinds (u8: 0 silent, 1 mono in the left channel, 2 stereo), or 0.
+#[wasm_bindgen]
+pub fn engine_input_kinds_ptr(engine: u32) -> u32 {
+    with_host(
+        |host| {
+            let address = host.engine_input_kinds(engine).map(|b| b.as_mut_ptr() as u32);
+            address_or_zero(host, address)
+        },
+        0,
+    )
+}
+
+/// The address of the master output's channel (0 left, 1 right; f32 x maxQuantum), or 0.
+#[wasm_bindgen]
+pub fn engine_output_ptr(engine: u32, channel: u32) -> u32 {
+    with_host(
+        |host| {
+            let address = host
+                .engine_output(engine)
+                .map(|(l, r)| if channel == 0 { l.as_ptr() as u32 } else { r.as_ptr() as u32 });
+            address_or_zero(host, address)
+        },
+        0,
+    )
+}
+
+/// Renders `frames` frames from the input buffers into the output buffers. Never allocates.
+#[wasm_bindgen]
+pub fn engine_render(engine: u32, frames: u32) -> i32 {
+    with_host(
+        |host| {
+            let result = host.engine_render(engine, frames);
+            record(host, result, |()| 0)
+        },
+        ErrorCode::Internal.code(),
+    )
+}
+
+/// Between quanta: re-plans latency when an insert's latency changed and frees removed inserts.
+#[wasm_bindgen]
+pub fn engine_maintain(engine: u32) -> i32 {
+    with_host(
+        |host| {
+            let result = host.engine_maintain(engine);
+            record(host, result, |()| 0)
+        },
+        ErrorCode::Internal.code(),
+    )
+}
+
+/// Applies a command given as JSON, written at `input_bytes_ptr(json_len)` (between quanta; may allocate).
+#[wasm_bindgen]
+pub fn engine_apply_json(engine: u32, json_len: u32) -> i32 {
+    with_host(
+        |host| {
+            let result = host.engine_apply_json(engine, json_len as usize);
+            record(host, result, |()| 0)
+        },
+        ErrorCode::Internal.code(),
+    )
+}
+
+/// The engine's total latency in frames (the master lags the inputs by this much).
+#[wasm_bindgen]
+pub fn engine_latency(engine: u32) -> i32 {
+    code_of(
+        with_host(|host| host.engine(engine).map(|e| e.latency()), Err(busy())),
+        |n| n as i32,
+    )
+}
+
+/// The number of tracks (input buffers) of the engine.
+#[wasm_bindgen]
+pub fn engine_track_count(engine: u32) -> i32 {
+    code_of(
+        with_host(|host| host.engine(engine).map(|e| e.plan().tracks.len()), Err(busy())),
+        |n| n as i32,
+    )
+}

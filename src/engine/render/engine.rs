@@ -32,6 +32,31 @@ pub enum TrackInput<'a> {
     Stereo(&'a [f32], &'a [f32]),
 }
 
+/// Where the engine finds each track's input for a quantum: a slice of [`TrackInput`]s (a missing entry is
+/// silent), or a host's own buffers (the WebAssembly host reads them from its memory without building a list).
+pub trait TrackInputs {
+    /// Track `track`'s input; slices at least as long as the frames rendered.
+    fn input(&self, track: usize) -> TrackInput<'_>;
+}
+
+impl TrackInputs for [TrackInput<'_>] {
+    fn input(&self, track: usize) -> TrackInput<'_> {
+        self.get(track).copied().unwrap_or_default()
+    }
+}
+
+impl TrackInputs for Vec<TrackInput<'_>> {
+    fn input(&self, track: usize) -> TrackInput<'_> {
+        self.as_slice().input(track)
+    }
+}
+
+impl<const N: usize> TrackInputs for [TrackInput<'_>; N] {
+    fn input(&self, track: usize) -> TrackInput<'_> {
+        self.as_slice().input(track)
+    }
+}
+
 /// A per-sample mixer parameter of a strip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MixParam {
@@ -555,7 +580,13 @@ impl Engine {
     /// Renders `frames` frames: `inputs[i]` is track i's input (missing entries are silent; slices at least
     /// `frames` long), the master's output goes to `out_left`/`out_right` (at least `frames` long). The output
     /// lags the input by [`Engine::latency`] frames. Never allocates.
-    pub fn render(&mut self, frames: usize, inputs: &[TrackInput], out_left: &mut [f32], out_right: &mut [f32]) {
+    pub fn render<I: TrackInputs + ?Sized>(
+        &mut self,
+        frames: usize,
+        inputs: &I,
+        out_left: &mut [f32],
+        out_right: &mut [f32],
+    ) {
         let mut done = 0;
         while done < frames {
             // A run ends at a loop wrap or where a pending jump lands.
@@ -575,7 +606,7 @@ impl Engine {
         &mut self,
         offset: usize,
         n: usize,
-        inputs: &[TrackInput],
+        inputs: &(impl TrackInputs + ?Sized),
         out_left: &mut [f32],
         out_right: &mut [f32],
     ) {
@@ -589,8 +620,7 @@ impl Engine {
                 StripRef::Track(i) => {
                     let strip = &mut self.strips[node];
                     let (l, r) = (&mut strip.in_left[..n], &mut strip.in_right[..n]);
-                    let silent = self.transport.inputs_closed()
-                        || load_input(inputs.get(i).copied().unwrap_or_default(), offset, l, r);
+                    let silent = self.transport.inputs_closed() || load_input(inputs.input(i), offset, l, r);
                     let silent = self.transport.gate_input(l, r, silent);
                     self.input_delays[i].process(l, r, silent)
                 }

@@ -14,6 +14,8 @@
 //!
 //! Control calls (creating chains, adding inserts, the listing) allocate and may take JSON.
 
+pub mod engine;
+
 use crate::analysis::{self, MAX_PEAK_BUCKETS, MAX_PEAK_CHANNELS};
 use crate::chain::{parse_chain, ChainError};
 use crate::effects::{registry, Effect, Event, Source, DEFAULT_BPM, SAMPLE_RATE_RANGE};
@@ -53,6 +55,11 @@ pub enum ErrorCode {
     BadSource = -14,
     /// Analysis or peaks input the analysis cannot measure (sample rate, channels, frames, buckets, levels).
     BadAnalysisInput = -15,
+    UnknownEngine = -16,
+    /// Project JSON the engine cannot build (the message names the JSON path).
+    BadProject = -17,
+    /// A command the engine cannot apply (the message says what was wrong).
+    BadCommand = -18,
 }
 
 impl ErrorCode {
@@ -112,6 +119,11 @@ pub enum HostError {
         source: u32,
     },
     BadAnalysisInput(String),
+    UnknownEngine {
+        engine: u32,
+    },
+    BadProject(String),
+    BadCommand(String),
 }
 
 impl HostError {
@@ -132,6 +144,9 @@ impl HostError {
             HostError::Internal(_) => ErrorCode::Internal,
             HostError::BadSource { .. } => ErrorCode::BadSource,
             HostError::BadAnalysisInput(_) => ErrorCode::BadAnalysisInput,
+            HostError::UnknownEngine { .. } => ErrorCode::UnknownEngine,
+            HostError::BadProject(_) => ErrorCode::BadProject,
+            HostError::BadCommand(_) => ErrorCode::BadCommand,
         }
     }
 }
@@ -192,6 +207,9 @@ impl fmt::Display for HostError {
                 )
             }
             HostError::BadAnalysisInput(message) => write!(f, "analysis: {message}"),
+            HostError::UnknownEngine { engine } => write!(f, "no engine {engine} (freed or never created)"),
+            HostError::BadProject(message) => write!(f, "project: {message}"),
+            HostError::BadCommand(message) => write!(f, "command: {message}"),
         }
     }
 }
@@ -260,6 +278,8 @@ pub struct Host {
     analysis_samples: Vec<f32>,
     /// The last analysis or peaks result (JSON).
     result_json: String,
+    /// Mixing engines, by id ([`engine`]).
+    engines: Vec<Option<engine::EngineSlot>>,
 }
 
 /// The most samples (frames x channels) one analysis or peaks call takes: 512 MiB of f32, a 23-minute stereo

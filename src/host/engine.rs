@@ -1,0 +1,302 @@
+//! Mixing engines addressed by number, for hosts that speak numbers (the WebAssembly bindings): an engine is
+//! built from project JSON, takes each track's input from buffers the host preallocates, renders into two
+//! output buffers, and takes commands as JSON (docs/engine.md, "Commands as JSON").
+//!
+//! Audio path: the caller writes up to `max_quantum` frames per track into [`Host::engine_inputs`] (planar:
+//! track t's left channel at `t x 2 x max_quantum`, its right channel `max_quantum` later), says per track
+//! whether it sounds ([`Host::engine_input_kinds`]: 0 silent, 1 mono in the left channel, 2 stereo), calls
+//! [`Host::engine_render`] and reads the master from [`Host::engine_output`]. Rendering never allocates.
+//! Commands, building and freeing allocate (between quanta).
+
+use super::{Host, HostError};
+use crate::effects::SAMPLE_RATE_RANGE;
+use crate::engine::control::plan::{ProjectPlan, StripRef};
+use crate::engine::control::project::{parse_insert, parse_project};
+use crate::engine::{Command, Engine, MixParam, TrackInput, TrackInputs};
+use serde_json::Value;
+use std::path::Path;
+
+/// The most frames one [`Host::engine_render`] call may take (the `max_quantum` an engine is built with).
+pub const MAX_ENGINE_QUANTUM: u32 = 16_384;
+
+/// How a track's input buffer is to be read this quantum.
+pub const INPUT_SILENT: u8 = 0;
+pub const INPUT_MONO: u8 = 1;
+pub const INPUT_STEREO: u8 = 2;
+
+/// One engine and the buffers it shares with the host.
+pub struct EngineSlot {
+    engine: Engine,
+    max_quantum: usize,
+    /// Planar: per track, left then right, `max_quantum` frames each.
+    inputs: Vec<f32>,
+    kinds: Vec<u8>,
+    out_left: Vec<f32>,
+    out_right: Vec<f32>,
+}
+
+/// The tracks' inputs as the engine reads them, straight from the host's buffers.
+struct SlotInputs<'a> {
+    inputs: &'a [f32],
+    kinds: &'a [u8],
+    quantum: usize,
+}
+
+impl TrackInputs for SlotInputs<'_> {
+    fn input(&self, track: usize) -> TrackInput<'_> {
+        let at = track * 2 * self.quantum;
+        let (Some(kind), Some(both)) = (self.kinds.get(track), self.inputs.get(at..at + 2 * self.quantum)) else {
+            return TrackInput::Silent;
+        };
+        let (left, right) = both.split_at(self.quantum);
+        match *kind {
+            INPUT_MONO => TrackInput::Mono(left),
+            INPUT_STEREO => TrackInput::Stereo(left, right),
+            _ => TrackInput::Silent,
+        }
+    }
+}
+
+impl Host {
+    /// Builds an engine from project JSON (the bytes last written to [`Host::input_bytes`]) at a sample rate,
+    /// rendering at most `max_quantum` frames per call; returns its id. Creates every effect: may take
+    /// milliseconds. Clips in the project are ignored here: the host feeds each track's audio.
+    pub fn create_engine(&mut self, sample_rate_hz: f64, max_quantum: u32, json_len: usize) -> Result<u32, HostError> {
+        if !(SAMPLE_RATE_RANGE.0..=SAMPLE_RATE_RANGE.1).contains(&sample_rate_hz) {
+            return Err(HostError::BadSampleRate { sample_rate_hz });
+        }
+        if !(1..=MAX_ENGINE_QUANTUM).contains(&max_quantum) {
+            return Err(HostError::BadCapacity { frames: max_quantum });
+        }
+        let text = self.input_text(json_len).map_err(HostError::BadProject)?;
+        let plan = parse_project(&text, Path::new(".")).map_err(|e| HostError::BadProject(e.to_string()))?;
+        let tracks = plan.tracks.len();
+        let quantum = max_quantum as usize;
+        let engine = Engine::with_max_quantum(plan, sample_rate_hz, quantum.min(crate::engine::DEFAULT_MAX_QUANTUM))
+            .map_err(|e| HostError::BadProject(e.to_string()))?;
+        let slot = EngineSlot {
+            engine,
+            max_quantum: quantum,
+            inputs: vec![0.0; tracks * 2 * quantum],
+            kinds: vec![INPUT_SILENT; tracks],
+            out_left: vec![0.0; quantum],
+            out_right: vec![0.0; quantum],
+        };
+        let id = match self.engines.iter().position(Option::is_none) {
+            Some(free) => {
+                self.engines[free] = Some(slot);
+                free
+            }
+            None => {
+                self.engines.push(Some(slot));
+                self.engines.len() - 1
+            }
+        };
+        Ok(id as u32)
+    }
+
+    /// Frees an engine and its buffers (pointers to them become invalid).
+    pub fn free_engine(&mut self, engine: u32) -> Result<(), HostError> {
+        self.engine_slot(engine)?;
+        self.engines[engine as usize] = None;
+        Ok(())
+    }
+
+    fn engine_slot(&mut self, engine: u32) -> Result<&mut EngineSlot, HostError> {
+        self.engines
+            .get_mut(engine as usize)
+            .and_then(Option::as_mut)
+            .ok_or(HostError::UnknownEngine { engine })
+    }
+
+    /// The engine itself (natively, for tests and tools).
+    pub fn engine(&mut self, engine: u32) -> Result<&mut Engine, HostError> {
+        Ok(&mut self.engine_slot(engine)?.engine)
+    }
+
+    /// The tracks' input buffers (planar: track t's left channel at `t x 2 x max_quantum`, right after it).
+    pub fn engine_inputs(&mut self, engine: u32) -> Result<&mut [f32], HostError> {
+        Ok(&mut self.engine_slot(engine)?.inputs)
+    }
+
+    /// Per track, how its input is read: [`INPUT_SILENT`], [`INPUT_MONO`] (the left channel) or
+    /// [`INPUT_STEREO`].
+    pub fn engine_input_kinds(&mut self, engine: u32) -> Result<&mut [u8], HostError> {
+        Ok(&mut self.engine_slot(engine)?.kinds)
+    }
+
+    /// The master output of the last render (`max_quantum` frames; the first `frames` of the call are valid).
+    pub fn engine_output(&mut self, engine: u32) -> Result<(&[f32], &[f32]), HostError> {
+        let slot = self.engine_slot(engine)?;
+        Ok((&slot.out_left, &slot.out_right))
+    }
+
+    /// Renders `frames` frames from the input buffers into the output buffers. Never allocates.
+    pub fn engine_render(&mut self, engine: u32, frames: u32) -> Result<(), HostError> {
+        let slot = self.engine_slot(engine)?;
+        let n = frames as usize;
+        if n > slot.max_quantum {
+            return Err(HostError::TooManyFrames {
+                frames,
+                capacity: slot.max_quantum as u32,
+            });
+        }
+        let inputs = SlotInputs {
+            inputs: &slot.inputs,
+            kinds: &slot.kinds,
+            quantum: slot.max_quantum,
+        };
+        slot.engine
+            .render(n, &inputs, &mut slot.out_left[..n], &mut slot.out_right[..n]);
+        Ok(())
+    }
+
+    /// Between quanta: re-plans latency if an insert's latency changed and frees removed inserts (allocates only
+    /// when something changed).
+    pub fn engine_maintain(&mut self, engine: u32) -> Result<(), HostError> {
+        self.engine_slot(engine)?.engine.refresh_latency();
+        Ok(())
+    }
+
+    /// Applies a command given as JSON (the bytes last written to [`Host::input_bytes`]).
+    pub fn engine_apply_json(&mut self, engine: u32, json_len: usize) -> Result<(), HostError> {
+        let text = self.input_text(json_len).map_err(HostError::BadCommand)?;
+        let slot = self.engine_slot(engine)?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| HostError::BadCommand(format!("not JSON: {e}")))?;
+        let command = parse_command(&value, slot.engine.plan()).map_err(HostError::BadCommand)?;
+        slot.engine
+            .apply(command)
+            .map_err(|e| HostError::BadCommand(e.to_string()))
+    }
+
+    /// The UTF-8 text of the first `len` bytes last written to [`Host::input_bytes`].
+    fn input_text(&self, len: usize) -> Result<String, String> {
+        match self.input_bytes.get(..len).map(std::str::from_utf8) {
+            Some(Ok(text)) => Ok(text.to_string()),
+            Some(Err(e)) => Err(format!("not UTF-8: {e}")),
+            None => Err(format!("{len} bytes requested, {} written", self.input_bytes.len())),
+        }
+    }
+}
+
+/// A command from its JSON form (docs/engine.md, "Commands as JSON"): `{"command": "<name>", ...}` with strips
+/// named by id (`"master"` for the master). The error says which key was wrong and why.
+pub fn parse_command(value: &Value, plan: &ProjectPlan) -> Result<Command, String> {
+    let obj = value.as_object().ok_or("a command is a JSON object")?;
+    let name = obj
+        .get("command")
+        .and_then(Value::as_str)
+        .ok_or("'command' (a string) is missing")?;
+    let number = |key: &str| -> Result<f64, String> {
+        obj.get(key)
+            .and_then(Value::as_f64)
+            .ok_or_else(|| format!("{name}: '{key}' (a number) is missing"))
+    };
+    let index = |key: &str| -> Result<usize, String> {
+        let v = obj.get(key).and_then(Value::as_u64);
+        v.map(|v| v as usize)
+            .ok_or_else(|| format!("{name}: '{key}' (a whole number from 0) is missing"))
+    };
+    let flag = |key: &str| -> Result<bool, String> {
+        obj.get(key)
+            .and_then(Value::as_bool)
+            .ok_or_else(|| format!("{name}: '{key}' (true or false) is missing"))
+    };
+    let strip = |key: &str| -> Result<StripRef, String> {
+        let id = obj
+            .get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{name}: '{key}' (a strip id) is missing"))?;
+        plan.strip_by_id(id)
+            .ok_or_else(|| format!("{name}: no track or bus with id '{id}'"))
+    };
+    let track = |key: &str| -> Result<usize, String> {
+        match strip(key)? {
+            StripRef::Track(i) => Ok(i),
+            _ => Err(format!("{name}: '{key}' must name a track")),
+        }
+    };
+    Ok(match name {
+        "set" => {
+            let param = match obj.get("param").and_then(Value::as_str) {
+                Some("volume") => MixParam::Volume,
+                Some("pan") => MixParam::Pan,
+                Some("inputGain") => MixParam::InputGain,
+                Some("stereoWidth") => MixParam::StereoWidth,
+                Some("sendLevel") => MixParam::SendLevel(index("send")?),
+                other => {
+                    return Err(format!(
+                        "set: 'param' is {other:?}; allowed: volume, pan, inputGain, stereoWidth, sendLevel"
+                    ))
+                }
+            };
+            Command::Set {
+                strip: strip("strip")?,
+                param,
+                value: number("value")?,
+            }
+        }
+        "setInsertParam" => Command::SetInsertParam {
+            strip: strip("strip")?,
+            insert: index("insert")?,
+            name: obj
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("setInsertParam: 'name' (a parameter name) is missing")?
+                .to_string(),
+            value: number("value")?,
+        },
+        "mute" => Command::Mute {
+            strip: strip("strip")?,
+            muted: flag("muted")?,
+        },
+        "solo" => Command::Solo {
+            track: track("strip")?,
+            soloed: flag("soloed")?,
+        },
+        "phaseFlip" => Command::PhaseFlip {
+            track: track("strip")?,
+            flipped: flag("flipped")?,
+        },
+        "monoSource" => Command::MonoSource {
+            track: track("strip")?,
+            mono: flag("mono")?,
+        },
+        "sendEnabled" => Command::SendEnabled {
+            strip: strip("strip")?,
+            send: index("send")?,
+            enabled: flag("enabled")?,
+        },
+        "enableInsert" => Command::EnableInsert {
+            strip: strip("strip")?,
+            insert: index("insert")?,
+            enabled: flag("enabled")?,
+        },
+        "addInsert" => {
+            let at = index("at")?;
+            let insert = obj.get("insert").ok_or("addInsert: 'insert' (an insert object) is missing")?;
+            let mut warnings = Vec::new();
+            let insert = parse_insert(insert, "insert", at, &mut warnings).map_err(|e| format!("addInsert: {e}"))?;
+            Command::AddInsert {
+                strip: strip("strip")?,
+                at,
+                insert,
+            }
+        }
+        "removeInsert" => Command::RemoveInsert {
+            strip: strip("strip")?,
+            insert: index("insert")?,
+        },
+        "moveInsert" => Command::MoveInsert {
+            strip: strip("strip")?,
+            from: index("from")?,
+            to: index("to")?,
+        },
+        other => {
+            return Err(format!(
+                "unknown command '{other}'; allowed: set, setInsertParam, mute, solo, phaseFlip, monoSource, \
+                 sendEnabled, enableInsert, addInsert, removeInsert, moveInsert"
+            ))
+        }
+    })
+}

@@ -1,6 +1,6 @@
 //! `corelogic-dsp render` end to end: clips (offsets, gains, fades by docs/engine.md's formula, written again here),
 //! the mono pan law for mono files, timeline alignment through a limiter, `--start`/`--end`, `--sample-rate`,
-//! `--bit-depth`, and bad projects exiting 2 with the JSON path of the problem.
+//! `--bit-depth`, the metronome, and bad projects exiting 2 with the JSON path of the problem.
 
 use serde_json::{json, Value};
 use std::f64::consts::{FRAC_1_SQRT_2, TAU};
@@ -264,4 +264,49 @@ fn bad_projects_exit_2_naming_the_json_path() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("malformed JSON"));
     let o = render(&d.path().join("nope.json"), &d.path().join("out.wav"), &[]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// docs/engine.md's metronome click, written here: at frame k of a click, amplitude x min(1, k/A) x (1 - k/D)^2
+/// x sin(2 pi f k / rate), A = 1 ms, D = 30 ms; 1500 Hz at the volume on bar lines, 1000 Hz at half of it else.
+fn click_sample(k: usize, accent: bool, volume: f64) -> f64 {
+    let sr = f64::from(SR);
+    let (attack, length, k) = ((0.001 * sr).round(), (0.030 * sr).round(), k as f64);
+    if k >= length {
+        return 0.0;
+    }
+    let (hz, level) = if accent { (1_500.0, 1.0) } else { (1_000.0, 0.5) };
+    volume * level * (k / attack).min(1.0) * (1.0 - k / length).powi(2) * (TAU * hz * k / sr).sin()
+}
+
+#[test]
+fn the_metronome_sounds_on_the_beats_only_when_enabled_and_the_loop_is_ignored() {
+    let d = dir();
+    let out = d.path().join("out.wav");
+    for enabled in [true, false] {
+        let project = json!({"sampleRate": SR, "bpm": 90, "timeSignature": "3/4", "tracks": [],
+            "master": {"inserts": [{"id": "lim", "effect": "limiter"}]},
+            "loop": {"enabled": true, "startTime": 1.5, "endTime": 2.0},
+            "metronome": {"enabled": enabled, "volume": 0.4, "beatSound": "click", "accentFirst": true}});
+        let path = write_project(d.path(), &project);
+        let result = render(&path, &out, &["--start", "1", "--end", "4"]);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        let (left, right, _) = read_wav(&out);
+        assert_eq!(left.len(), 3 * SR as usize);
+        // 90 BPM: a beat every 32000 frames; bar lines every 3 beats. Output frame = timeline frame - 48000.
+        let mut want = vec![0.0; left.len()];
+        if enabled {
+            for beat in 2..=5u64 {
+                let at = (beat * 32_000 - 48_000) as usize;
+                for (k, w) in want.iter_mut().skip(at).enumerate() {
+                    *w += click_sample(k, beat % 3 == 0, 0.4);
+                }
+            }
+        }
+        for (i, ((l, r), w)) in left.iter().zip(&right).zip(&want).enumerate() {
+            assert!(
+                (l - w).abs() < 1e-6 && (r - w).abs() < 1e-6,
+                "enabled {enabled}, frame {i}: {l} vs {w}"
+            );
+        }
+    }
 }

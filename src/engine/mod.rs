@@ -18,3 +18,4 @@ pub use render::insert_meter::native_clock_s;
 pub use render::insert_meter::{Clock, InsertReading};
 pub use render::master_meter::{MasterReading, SPECTRUM_BINS, SPECTRUM_SIZE};
 pub use render::meter::MeterReading;
+pub use render::transport::{InputRun, PlayState, SeekTarget, TransportCommand, TransportState};

@@ -6,7 +6,7 @@
 use super::{progress_bar, Failure};
 use clap::Args;
 use corelogic_dsp::engine::control::project::{parse_project, seconds_to_frame, ClipFrames, ProjectPlan, TrackKind};
-use corelogic_dsp::engine::{Engine, TrackInput};
+use corelogic_dsp::engine::{Command, Engine, TrackInput, TransportCommand};
 use corelogic_dsp::wav::{self, OutputFormat, StereoAudio, WavOutput, MAX_WAV_BYTES};
 use rubato::{FftFixedIn, Resampler};
 use std::collections::HashMap;
@@ -89,7 +89,7 @@ pub fn run(args: &RenderArgs) -> Result<(), Failure> {
     for (i, t) in tracks.iter().enumerate() {
         if t.mono {
             engine
-                .apply(corelogic_dsp::engine::Command::MonoSource { track: i, mono: true })
+                .apply(Command::MonoSource { track: i, mono: true })
                 .map_err(|e| Failure::System(e.to_string()))?;
         }
     }
@@ -116,6 +116,10 @@ pub fn run(args: &RenderArgs) -> Result<(), Failure> {
             "the output ({frames} frames) would exceed the 4 GiB a WAV file can hold; render a shorter range"
         )));
     }
+    // An offline render applies no transport fades (docs/engine.md); it never jumps anyway.
+    engine
+        .apply(Command::Transport(TransportCommand::Fades { enabled: false }))
+        .map_err(|e| Failure::System(e.to_string()))?;
     engine.seek(start);
     let latency = engine.latency() as u64;
     let mut output = WavOutput::create(&args.output, sample_rate_hz, format)?;

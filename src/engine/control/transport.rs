@@ -191,7 +191,11 @@ impl Transport {
     /// The UI's snapshot. `latency` is the master's total latency in real time: the audio heard now left the
     /// timeline that many frames ago, so the reported position is behind by it (never below zero).
     pub fn snapshot(&self, latency: u64) -> Snapshot {
-        let heard = self.position.saturating_sub(latency);
+        self.snapshot_at(self.position.saturating_sub(latency))
+    }
+
+    /// The UI's snapshot with the heard frame given (the engine knows it across loop wraps and jumps).
+    pub fn snapshot_at(&self, heard: u64) -> Snapshot {
         let (bar, beat) = self.bar_and_beat(self.beats_at(heard));
         Snapshot {
             playing: self.playing,

@@ -8,6 +8,7 @@ use super::master_meter::{MasterMeter, MasterReading};
 use super::meter::MeterReading;
 use super::param::Param;
 use super::strip::{ChainChange, InsertLane, InsertSlot, KeyInput, SendSlot, SlotPlace, Strip, StripLatency};
+use super::transport::{EngineTransport, InputRun, TransportCommand, TransportState};
 use crate::dsp::denormal;
 use crate::effects::{Effect, Event, Source, Tail};
 use crate::engine::control::automation::{compile_all, InsertPlayer};
@@ -136,6 +137,8 @@ pub enum Command {
         track: usize,
         mono: bool,
     },
+    /// Play, pause, stop, seek, loop, tempo, time signature, metronome, fades (docs/engine.md, "Transport").
+    Transport(TransportCommand),
 }
 
 /// A command that cannot apply, with the reason.
@@ -171,7 +174,8 @@ pub struct Engine {
     input_delays: Vec<CompensationDelay>,
     scratch_left: Vec<f32>,
     scratch_right: Vec<f32>,
-    position: u64,
+    /// The timeline position, play state, micro-fades and metronome.
+    transport: EngineTransport,
     total_latency: usize,
     /// Loudness, true peak, correlation and spectrum of the master's output.
     master_meter: MasterMeter,
@@ -225,6 +229,7 @@ impl Engine {
             param.lane = Some(lane);
         }
         let tracks = plan.tracks.len();
+        let transport = EngineTransport::new(&plan, sample_rate, max_frames);
         let mut engine = Engine {
             edge_delays: vec![CompensationDelay::new(0, 0, sample_rate); graph.edges.len()],
             input_delays: vec![CompensationDelay::new(0, 0, sample_rate); tracks],
@@ -236,7 +241,7 @@ impl Engine {
             strips,
             scratch_left: vec![0.0; max_frames],
             scratch_right: vec![0.0; max_frames],
-            position: 0,
+            transport,
             total_latency: 0,
             master_meter: MasterMeter::new(sample_rate),
         };
@@ -256,7 +261,20 @@ impl Engine {
 
     /// The timeline frame of the next quantum's input.
     pub fn position(&self) -> u64 {
-        self.position
+        self.transport.position()
+    }
+
+    /// The transport's snapshot for the UI (position heard now, bar/beat/tick, tempo, signature, loop). Never
+    /// allocates.
+    pub fn transport_state(&self) -> TransportState {
+        self.transport.state(self.total_latency)
+    }
+
+    /// Where the next `frames` input frames come from on the timeline (they jump at a loop wrap or where a
+    /// pending seek lands; while paused or stopped the engine ignores them): a host feeds each run's audio.
+    /// Allocates nothing.
+    pub fn input_runs(&self, frames: usize, emit: impl FnMut(InputRun)) {
+        self.transport.input_runs(frames, self.max_frames, emit);
     }
 
     /// The total latency L: the master's output lags the tracks' input by L frames. An offline render runs L
@@ -269,7 +287,7 @@ impl Engine {
     /// compensation delay and every automation player is cleared, so the next quantum starts from silence with
     /// the values at that position.
     pub fn seek(&mut self, frame: u64) {
-        self.position = frame;
+        self.transport.cold_start(frame);
         for strip in &mut self.strips {
             for slot in &mut strip.inserts {
                 if let Some(effect) = &mut slot.effect {
@@ -459,6 +477,18 @@ impl Engine {
             }
             Command::PhaseFlip { track, flipped } => self.strip_mut(StripRef::Track(track))?.phase_flip = flipped,
             Command::MonoSource { track, mono } => self.strip_mut(StripRef::Track(track))?.mono_source = mono,
+            Command::Transport(t) => {
+                self.transport.apply(t)?;
+                if let TransportCommand::Tempo { bpm } = t {
+                    // Tempo-synced inserts hear the new tempo; inserts added later are made with it.
+                    self.plan.bpm = bpm;
+                    for slot in self.strips.iter_mut().flat_map(|s| s.inserts.iter_mut()) {
+                        if slot.effect.is_some() {
+                            slot.queue(Event::tempo(bpm, 0));
+                        }
+                    }
+                }
+            }
             Command::SendEnabled { strip, send, enabled } => {
                 let s = self.strip_mut(strip)?;
                 let slot = s
@@ -670,6 +700,7 @@ impl Engine {
             set_delay(line, edge_plan.capacity, edge_plan.delay, playing);
         }
         self.total_latency = plan.total;
+        self.transport.set_output_latency(plan.total);
     }
 
     /// Recomputes who sounds (docs/engine.md: mute wins over solo; buses stay audible under solo).
@@ -705,7 +736,8 @@ impl Engine {
     ) {
         let mut done = 0;
         while done < frames {
-            let n = (frames - done).min(self.max_frames);
+            // A run ends at a loop wrap or where a pending jump lands.
+            let n = self.transport.begin_run((frames - done).min(self.max_frames));
             self.render_block(
                 done,
                 n,
@@ -735,12 +767,13 @@ impl Engine {
                 StripRef::Track(i) => {
                     let strip = &mut self.strips[node];
                     let (l, r) = (&mut strip.in_left[..n], &mut strip.in_right[..n]);
-                    let silent = load_input(inputs.input(i), offset, l, r);
+                    let silent = self.transport.inputs_closed() || load_input(inputs.input(i), offset, l, r);
+                    let silent = self.transport.gate_input(l, r, silent);
                     self.input_delays[i].process(l, r, silent)
                 }
                 _ => !self.strips[node].in_active,
             };
-            self.strips[node].render(n, self.position, silent);
+            self.strips[node].render(n, self.transport.position(), silent);
             if kind == StripRef::Master {
                 let strip = &self.strips[node];
                 if strip.out_silent {
@@ -756,7 +789,7 @@ impl Engine {
                 self.deliver_keys(node, n);
             }
         }
-        self.position += n as u64;
+        self.transport.end_run(out_left, out_right);
     }
 
     /// Carries a strip's output and sends along their edges: gain, compensation delay, then into the

@@ -12,3 +12,4 @@ pub mod meter;
 pub mod mixing;
 pub mod param;
 pub mod strip;
+pub mod transport;

@@ -196,3 +196,51 @@ fn bad_projects_and_commands_say_what_was_wrong() {
     host.free_engine(e).unwrap();
     assert_eq!(host.engine_render(e, 1).unwrap_err().code(), ErrorCode::UnknownEngine);
 }
+
+#[test]
+fn transport_commands_as_json_move_the_transport() {
+    use corelogic_dsp::engine::render::transport::PlayState;
+    let mut host = Host::new();
+    let e = build(&mut host, r#"{"tracks": [{"id": "a", "type": "audio"}]}"#);
+    command(&mut host, e, r#"{"command": "stop"}"#).unwrap();
+    // A new engine plays; the stop fades out over 5 ms (240 frames) first.
+    for _ in 0..2 {
+        host.engine_render(e, QUANTUM as u32).unwrap();
+    }
+    assert_eq!(host.engine(e).unwrap().transport_state().play_state, PlayState::Stopped);
+    command(&mut host, e, r#"{"command": "seek", "seconds": 1.5}"#).unwrap();
+    assert_eq!(host.engine(e).unwrap().transport_state().input_frame, 72_000);
+    command(&mut host, e, r#"{"command": "seek", "beats": 4}"#).unwrap();
+    // 4 beats at the default 120 BPM: 2 s.
+    assert_eq!(host.engine(e).unwrap().transport_state().input_frame, 96_000);
+    command(&mut host, e, r#"{"command": "tempo", "bpm": 90}"#).unwrap();
+    command(
+        &mut host,
+        e,
+        r#"{"command": "timeSignature", "beatsPerBar": 3, "beatUnit": 4}"#,
+    )
+    .unwrap();
+    command(&mut host, e, r#"{"command": "play"}"#).unwrap();
+    for _ in 0..4 {
+        host.engine_render(e, QUANTUM as u32).unwrap();
+    }
+    let state = host.engine(e).unwrap().transport_state();
+    assert_eq!(state.play_state, PlayState::Playing);
+    assert_eq!(state.input_frame, 96_000 + 4 * QUANTUM as u64);
+    let cases = [
+        (r#"{"command": "seek", "seconds": 1, "beats": 2}"#, "exactly one of"),
+        (r#"{"command": "tempo"}"#, "'bpm' (a number) is missing"),
+        (
+            r#"{"command": "loop", "enabled": true, "start": 1}"#,
+            "'end' (a number) is missing",
+        ),
+        (
+            r#"{"command": "metronome", "enabled": "yes"}"#,
+            "'enabled' (true or false)",
+        ),
+    ];
+    for (json, want) in cases {
+        let err = command(&mut host, e, json).unwrap_err();
+        assert!(err.to_string().contains(want), "{json}: {err}");
+    }
+}

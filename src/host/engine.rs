@@ -12,6 +12,8 @@ use super::{Host, HostError};
 use crate::effects::SAMPLE_RATE_RANGE;
 use crate::engine::control::plan::{ProjectPlan, StripRef};
 use crate::engine::control::project::{parse_insert, parse_project};
+use crate::engine::control::vocabulary::TimeSignature;
+use crate::engine::render::transport::{SeekTarget, TransportCommand};
 use crate::engine::{Command, Engine, MixParam, TrackInput, TrackInputs};
 use serde_json::Value;
 use std::path::Path;
@@ -294,10 +296,47 @@ pub fn parse_command(value: &Value, plan: &ProjectPlan) -> Result<Command, Strin
             from: index("from")?,
             to: index("to")?,
         },
+        "play" => Command::Transport(TransportCommand::Play),
+        "pause" => Command::Transport(TransportCommand::Pause),
+        "stop" => Command::Transport(TransportCommand::Stop),
+        "seek" => {
+            let given: Vec<&str> = ["seconds", "frames", "beats"]
+                .into_iter()
+                .filter(|k| obj.contains_key(*k))
+                .collect();
+            let target = match given.as_slice() {
+                ["seconds"] => SeekTarget::Seconds(number("seconds")?),
+                ["frames"] => SeekTarget::Frames(index("frames")? as u64),
+                ["beats"] => SeekTarget::Beats(number("beats")?),
+                _ => return Err("seek: give exactly one of 'seconds', 'frames' or 'beats'".into()),
+            };
+            Command::Transport(TransportCommand::Seek(target))
+        }
+        "loop" => Command::Transport(TransportCommand::Loop {
+            enabled: flag("enabled")?,
+            start_s: number("start")?,
+            end_s: number("end")?,
+        }),
+        "tempo" => Command::Transport(TransportCommand::Tempo { bpm: number("bpm")? }),
+        "timeSignature" => {
+            let part = |key: &str| -> Result<u32, String> {
+                u32::try_from(index(key)?).map_err(|_| format!("timeSignature: '{key}' is too large"))
+            };
+            Command::Transport(TransportCommand::TimeSignature(TimeSignature {
+                beats_per_bar: part("beatsPerBar")?,
+                beat_unit: part("beatUnit")?,
+            }))
+        }
+        "metronome" => Command::Transport(TransportCommand::Metronome {
+            enabled: flag("enabled")?,
+            volume: obj.get("volume").map_or(Ok(1.0), |_| number("volume"))?,
+            accent_first: obj.get("accentFirst").map_or(Ok(true), |_| flag("accentFirst"))?,
+        }),
         other => {
             return Err(format!(
                 "unknown command '{other}'; allowed: set, setInsertParam, mute, solo, phaseFlip, monoSource, \
-                 sendEnabled, enableInsert, addInsert, removeInsert, moveInsert"
+                 sendEnabled, enableInsert, addInsert, removeInsert, moveInsert, play, pause, stop, seek, loop, \
+                 tempo, timeSignature, metronome"
             ))
         }
     })

@@ -111,7 +111,11 @@ pub fn recipe(index: u64) -> Song {
     } else {
         Ending::Silence
     };
-    let end_s = if ending != Ending::None { rng.range(2.0, 6.0) } else { 0.0 };
+    let end_s = if ending != Ending::None {
+        rng.range(2.0, 6.0)
+    } else {
+        0.0
+    };
     let reverb_wet = if ending == Ending::ReverbTail {
         rng.range(0.3, 0.6)
     } else if rng.chance(0.5) {
@@ -201,7 +205,13 @@ pub fn recipe(index: u64) -> Song {
                 let onset = b as f64 * beat_s + f * beat_s + jitter(&mut rng);
                 let velocity = rng.range(0.7, 1.0) * if i == 0 { 1.0 } else { 0.8 };
                 for c in chord {
-                    add(Kind::Piano, onset, 0.95 * gate * beat_s, midi_hz(key + 24 + c), velocity);
+                    add(
+                        Kind::Piano,
+                        onset,
+                        0.95 * gate * beat_s,
+                        midi_hz(key + 24 + c),
+                        velocity,
+                    );
                 }
             }
         }
@@ -224,7 +234,13 @@ pub fn recipe(index: u64) -> Song {
         for b in (0..beats).step_by(4) {
             let chord = PROGRESSION[(b / 4) % 4];
             for c in chord {
-                add(Kind::Strings, b as f64 * beat_s, 4.0 * beat_s, midi_hz(key + 12 + c), 1.0);
+                add(
+                    Kind::Strings,
+                    b as f64 * beat_s,
+                    4.0 * beat_s,
+                    midi_hz(key + 12 + c),
+                    1.0,
+                );
             }
         }
     }
@@ -324,7 +340,9 @@ fn comb_reverb(x: &[f64], sr: f64, rt60_s: f64) -> Vec<f64> {
 pub fn render(song: &Song, sr: f64) -> Vec<f32> {
     let n = ((song.music_s + song.end_s) * sr).round_ties_even() as usize;
     let mut rng = Rng(song.noise_seed);
-    let noise: Vec<f64> = (0..(0.5 * sr) as usize + 1).map(|_| rng.uniform() * 2.0 - 1.0).collect();
+    let noise: Vec<f64> = (0..(0.5 * sr) as usize + 1)
+        .map(|_| rng.uniform() * 2.0 - 1.0)
+        .collect();
     let mut y = vec![0.0; n];
     for note in &song.notes {
         render_note(&mut y, sr, note, &noise);

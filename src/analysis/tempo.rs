@@ -13,8 +13,9 @@
 //! 3. Periodicity: for each candidate beat period p (50 to 220 BPM, a grid of 0.1 envelope frame), the comb
 //!    S(p), the mean normalised autocovariance at p, 2p, 3p and 4p.
 //! 4. Octave choice: each S(p) is weighted by a log-normal prior on the tempo, centred on [`PRIOR_CENTRE_BPM`]
-//!    with a standard deviation of [`PRIOR_OCTAVES`] octaves (the prior librosa's `feature.tempo` uses, after
-//!    Ellis 2007, "Beat tracking by dynamic programming", J. New Music Research 36(1)). The best weighted
+//!    with a standard deviation of [`PRIOR_OCTAVES`] octaves (the form of librosa's `feature.tempo` prior,
+//!    after Ellis 2007, "Beat tracking by dynamic programming", J. New Music Research 36(1); librosa's 1 octave
+//!    widened to 1.5, which held songs at 60-80 and 180-200 BPM on their own tempo). The best weighted
 //!    period's relatives (1/3, 1/2, 2/3, 3/2, 2 and 3 times it, each moved to its own comb peak within 4 %)
 //!    compete with it: the shortest whose weighted comb reaches [`OCTAVE_SCORE_RATIO`] of the best wins, but a
 //!    period p only counts as a beat when its pulse holds between the beats of the next octave up: the
@@ -24,6 +25,10 @@
 //!    tone or noise), or when the chosen period's comb is below [`MIN_PERIODICITY`] of the envelope's variance.
 //! 6. The chosen period is refined to 1/100 of an envelope frame by a comb over every multiple that fits, and
 //!    kept inside the search range.
+//!
+//! Measured by `tests/tempo.rs` on 120 generated songs (`tests/reference/tempo_set.py`): 98.3 % within 4 % of
+//! the true tempo (Acc1), librosa 0.11's default `feature.tempo` 61.7 %. The ratios above were tuned on 90 of
+//! them; the other 30, held apart by seed before tuning, read 100 %.
 
 use super::error::{check_sample_rate, AnalysisError};
 use realfft::num_complex::Complex;

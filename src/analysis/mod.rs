@@ -5,7 +5,8 @@
 //!   engine's master meter uses too).
 //! - [`true_peak`]: the BS.1770-4 Annex 2 oversampling detector.
 //! - [`features`] and [`mfcc`]: frame features of the mono mixdown.
-//! - [`tempo`]: onset-strength autocorrelation.
+//! - [`tempo`]: onset-strength autocorrelation of the part with onsets, the octave chosen by a tempo prior
+//!   and an offbeat test.
 //! - [`peaks`]: waveform min/max at several zoom levels.
 //!
 //! [`Analyzer`] streams a file through all of them in blocks, in one pass, or two when more values than it

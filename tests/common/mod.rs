@@ -53,3 +53,4 @@ pub fn live_bytes() -> isize {
 pub fn allocations() -> usize {
     ALLOCATIONS.with(|c| c.get())
 }
+pub mod tempo_set;

@@ -636,7 +636,7 @@ fn non_finite_input_samples_become_zero_before_anything_sees_them() {
 }
 
 #[test]
-fn a_silent_track_sleeps_and_outputs_what_a_never_sleeping_render_does() {
+fn a_silent_track_sleeps_and_its_output_and_meters_equal_a_never_sleeping_render() {
     let project = json!({"tracks": [track("t", json!({
         "inserts": [{"id": "eq", "effect": "parametric-eq", "parameters": {"b2GainDb": 6}},
                     {"id": "c", "effect": "compressor"}]}))]});
@@ -671,6 +671,21 @@ fn a_silent_track_sleeps_and_outputs_what_a_never_sleeping_render_does() {
     for (n, (a, b)) in l.iter().zip(&reference).enumerate() {
         // Sleeping effects stop at a settled state 120 dB below the peak (effects/processor.rs).
         assert!((a - b).abs() <= 1e-5 * peak, "sample {n}: {a} vs {b}");
+    }
+    // The meters too: the sleeping track's reading equals a meter fed the never-sleeping output.
+    let mut meter = corelogic_dsp::engine::render::meter::Meter::new(SR);
+    for block in reference.chunks(128) {
+        meter.update(block, block);
+    }
+    let (got, want) = (e.read_meter(StripRef::Track(0)), meter.read());
+    for (what, g, w) in [
+        ("peak", got.peak, want.peak),
+        ("rms", got.rms, want.rms),
+        ("hold", got.hold, want.hold),
+    ] {
+        for c in 0..2 {
+            assert!((g[c] - w[c]).abs() <= 1e-5 * peak, "{what}[{c}]: {} vs {}", g[c], w[c]);
+        }
     }
 }
 

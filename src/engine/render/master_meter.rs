@@ -88,18 +88,20 @@ pub struct MasterMeter {
     spectrum_next: usize,
     window: Vec<f32>,
     /// 2 / sum(window): a bin-centred sine of amplitude A then reads A (the window's coherent gain undone).
-    spectrum_scale: f32,
-    fft: Arc<dyn RealToComplex<f32>>,
-    fft_in: Vec<f32>,
-    fft_out: Vec<Complex<f32>>,
-    fft_scratch: Vec<Complex<f32>>,
+    spectrum_scale: f64,
+    /// f64, the analysis's FFT type: one float type keeps a single copy of the FFT code in the wasm module (the
+    /// transform runs in the read, at about 30 Hz, so its cost does not matter).
+    fft: Arc<dyn RealToComplex<f64>>,
+    fft_in: Vec<f64>,
+    fft_out: Vec<Complex<f64>>,
+    fft_scratch: Vec<Complex<f64>>,
 }
 
 impl MasterMeter {
     /// A meter at a sample rate, switched on. Allocates everything it will use.
     pub fn new(sample_rate: f64) -> Self {
         let steps = ((CORRELATION_WINDOW_S * sample_rate / CORRELATION_STEP_FRAMES as f64).round() as usize).max(1);
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(SPECTRUM_SIZE);
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(SPECTRUM_SIZE);
         let window = hann(SPECTRUM_SIZE);
         let window_sum: f64 = window.iter().map(|&w| f64::from(w)).sum();
         MasterMeter {
@@ -116,7 +118,7 @@ impl MasterMeter {
             spectrum_ring: vec![0.0; SPECTRUM_SIZE],
             spectrum_next: 0,
             window,
-            spectrum_scale: (2.0 / window_sum) as f32,
+            spectrum_scale: 2.0 / window_sum,
             fft_in: fft.make_input_vec(),
             fft_out: fft.make_output_vec(),
             fft_scratch: fft.make_scratch_vec(),
@@ -207,7 +209,7 @@ impl MasterMeter {
         // Oldest sample first, windowed.
         let (newer, older) = self.spectrum_ring.split_at(self.spectrum_next);
         for ((x, s), w) in self.fft_in.iter_mut().zip(older.iter().chain(newer)).zip(&self.window) {
-            *x = s * w;
+            *x = f64::from(s * w);
         }
         if self
             .fft
@@ -229,7 +231,7 @@ impl MasterMeter {
             };
             let magnitude = c.norm() * scale;
             *o = if magnitude > 0.0 {
-                (20.0 * magnitude.log10()).max(SPECTRUM_FLOOR_DB)
+                ((20.0 * magnitude.log10()) as f32).max(SPECTRUM_FLOOR_DB)
             } else {
                 SPECTRUM_FLOOR_DB
             };

@@ -520,3 +520,71 @@ fn no_allocation_in_the_quanta_around_structure_commands() {
     assert_eq!(allocations, 0);
     assert!(l.iter().any(|&x| x != 0.0));
 }
+
+#[test]
+fn structure_commands_as_json_name_what_was_wrong() {
+    use corelogic_dsp::host::engine::parse_command;
+    let mut e = engine(playing_project());
+    let mut apply = |e: &mut Engine, command: Value| -> Result<(), String> {
+        let c = parse_command(&command, e.plan())?;
+        e.apply(c).map_err(|err| err.0)
+    };
+    apply(
+        &mut e,
+        json!({"command": "addTrack", "at": 0, "track": {"id": "bass", "type": "audio", "routing": "verb",
+               "sends": [{"destination": "verb", "level": -12}]}}),
+    )
+    .unwrap();
+    assert_eq!(e.plan().tracks[0].id, "bass");
+    assert_eq!(e.plan().tracks[0].routing_id, "verb");
+    // An aux track adds a bus; a send without an id gets the first free "#n".
+    apply(
+        &mut e,
+        json!({"command": "addTrack", "track": {"id": "aux1", "type": "aux"}}),
+    )
+    .unwrap();
+    assert_eq!(e.plan().buses[1].id, "aux1");
+    apply(
+        &mut e,
+        json!({"command": "addSend", "strip": "bass", "send": {"destination": "aux1"}}),
+    )
+    .unwrap();
+    let ids: Vec<&str> = e.plan().tracks[0].sends.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["#0", "#1"]);
+    apply(&mut e, json!({"command": "removeSend", "strip": "bass", "send": "#0"})).unwrap();
+    apply(&mut e, json!({"command": "route", "strip": "bass", "to": "Master"})).unwrap();
+    assert_eq!(
+        e.plan().tracks[0].routing,
+        corelogic_dsp::engine::control::plan::Destination::Master
+    );
+    let cases = [
+        (
+            json!({"command": "addTrack", "track": {"id": "a", "type": "audio"}}),
+            "'a'",
+        ),
+        (
+            json!({"command": "removeTrack", "strip": "ghost"}),
+            "no track or bus with id 'ghost'",
+        ),
+        (json!({"command": "removeBus", "strip": "a"}), "'strip' must name a bus"),
+        (
+            json!({"command": "removeBus", "strip": "verb"}),
+            "'a' sends to it (toverb)",
+        ),
+        (json!({"command": "route", "strip": "a", "to": "nowhere"}), "nowhere"),
+        (json!({"command": "route", "strip": "a"}), "'to'"),
+        (json!({"command": "addTrack"}), "'track' (an object) is missing"),
+        (
+            json!({"command": "removeSend", "strip": "a", "send": "nope"}),
+            "no send 'nope' on 'a'",
+        ),
+    ];
+    for (command, message) in cases {
+        let before = e.plan().tracks.len();
+        let err = apply(&mut e, command.clone()).unwrap_err();
+        assert!(err.contains(message), "{command}: {err}");
+        assert_eq!(e.plan().tracks.len(), before, "{command} changed nothing");
+    }
+    apply(&mut e, json!({"command": "removeTrack", "strip": "bass"})).unwrap();
+    assert_eq!(e.plan().tracks.len(), 1);
+}

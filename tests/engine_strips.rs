@@ -525,7 +525,7 @@ fn no_allocation_in_the_quanta_around_structure_commands() {
 fn structure_commands_as_json_name_what_was_wrong() {
     use corelogic_dsp::host::engine::parse_command;
     let mut e = engine(playing_project());
-    let mut apply = |e: &mut Engine, command: Value| -> Result<(), String> {
+    let apply = |e: &mut Engine, command: Value| -> Result<(), String> {
         let c = parse_command(&command, e.plan())?;
         e.apply(c).map_err(|err| err.0)
     };

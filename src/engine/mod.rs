@@ -12,7 +12,9 @@
 pub mod control;
 pub mod render;
 
-pub use render::engine::{Command, CommandError, Engine, MixParam, TrackInput, TrackInputs, DEFAULT_MAX_QUANTUM};
+pub use render::engine::{
+    Command, CommandError, Engine, MixParam, StructureChange, TrackInput, TrackInputs, DEFAULT_MAX_QUANTUM,
+};
 #[cfg(not(target_arch = "wasm32"))]
 pub use render::insert_meter::native_clock_s;
 pub use render::insert_meter::{Clock, InsertReading};

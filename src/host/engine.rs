@@ -11,10 +11,12 @@
 use super::{Host, HostError};
 use crate::effects::SAMPLE_RATE_RANGE;
 use crate::engine::control::plan::{ProjectPlan, StripRef};
-use crate::engine::control::project::{parse_insert, parse_project};
+use crate::engine::control::project::{
+    parse_bus, parse_insert, parse_project, parse_send, parse_track, Strip as ParsedStrip,
+};
 use crate::engine::control::vocabulary::TimeSignature;
 use crate::engine::render::transport::{SeekTarget, TransportCommand};
-use crate::engine::{Command, Engine, MixParam, TrackInput, TrackInputs};
+use crate::engine::{Command, Engine, MixParam, StructureChange, TrackInput, TrackInputs};
 use serde_json::Value;
 use std::path::Path;
 
@@ -168,7 +170,15 @@ impl Host {
         let command = parse_command(&value, slot.engine.plan()).map_err(HostError::BadCommand)?;
         slot.engine
             .apply(command)
-            .map_err(|e| HostError::BadCommand(e.to_string()))
+            .map_err(|e| HostError::BadCommand(e.to_string()))?;
+        // Tracks added or removed: one input (and kind) per track the engine reads. The buffers may move, so
+        // views of them are made again after a structure command (docs/engine.md).
+        let count = slot.engine.input_count();
+        if count != slot.kinds.len() {
+            slot.kinds.resize(count, INPUT_SILENT);
+            slot.inputs.resize(count * 2 * slot.max_quantum, 0.0);
+        }
+        Ok(())
     }
 
     /// The UTF-8 text of the first `len` bytes last written to [`Host::input_bytes`].
@@ -332,12 +342,114 @@ pub fn parse_command(value: &Value, plan: &ProjectPlan) -> Result<Command, Strin
             volume: obj.get("volume").map_or(Ok(1.0), |_| number("volume"))?,
             accent_first: obj.get("accentFirst").map_or(Ok(true), |_| flag("accentFirst"))?,
         }),
+        "addTrack" | "removeTrack" | "addBus" | "removeBus" | "addSend" | "removeSend" | "route" => {
+            Command::Structure(parse_structure(name, obj, plan)?)
+        }
         other => {
             return Err(format!(
                 "unknown command '{other}'; allowed: set, setInsertParam, mute, solo, phaseFlip, monoSource, \
-                 sendEnabled, enableInsert, addInsert, removeInsert, moveInsert, play, pause, stop, seek, loop, \
-                 tempo, timeSignature, metronome"
+                 sendEnabled, enableInsert, addInsert, removeInsert, moveInsert, addTrack, removeTrack, addBus, \
+                 removeBus, addSend, removeSend, route, play, pause, stop, seek, loop, tempo, timeSignature, \
+                 metronome"
             ))
         }
+    })
+}
+
+/// The structure commands (docs/engine.md, "Changing the mix while playing"): strips by id, a track, bus or send
+/// as the project format writes it.
+fn parse_structure(
+    name: &str,
+    obj: &serde_json::Map<String, Value>,
+    plan: &ProjectPlan,
+) -> Result<StructureChange, String> {
+    let strip = |key: &str| -> Result<StripRef, String> {
+        let id = obj
+            .get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{name}: '{key}' (a strip id) is missing"))?;
+        match plan.strip_by_id(id) {
+            Some(StripRef::Master) => Err(format!(
+                "{name}: '{key}' names the master, which cannot be {name}'s strip"
+            )),
+            Some(s) => Ok(s),
+            None => Err(format!("{name}: no track or bus with id '{id}'")),
+        }
+    };
+    let object = |key: &str| -> Result<&Value, String> {
+        obj.get(key)
+            .filter(|v| v.is_object())
+            .ok_or_else(|| format!("{name}: '{key}' (an object) is missing"))
+    };
+    let mut warnings = Vec::new();
+    Ok(match name {
+        "addTrack" => {
+            let at = match obj.get("at") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_u64()
+                        .ok_or_else(|| format!("addTrack: 'at' must be a whole number from 0, got {v}"))?
+                        as usize,
+                ),
+            };
+            match parse_track(object("track")?, "track", Path::new("."), &mut warnings)
+                .map_err(|e| format!("addTrack: {e}"))?
+            {
+                ParsedStrip::Track(track) => StructureChange::AddTrack {
+                    at,
+                    track: Box::new(track),
+                },
+                // The app's aux tracks are buses.
+                ParsedStrip::Bus(bus) => StructureChange::AddBus { bus: Box::new(bus) },
+                ParsedStrip::Master(_) => return Err("addTrack: the master exists already".into()),
+                ParsedStrip::Ignored => return Err("addTrack: vca tracks are not part of the mix".into()),
+            }
+        }
+        "removeTrack" => match strip("strip")? {
+            StripRef::Track(track) => StructureChange::RemoveTrack { track },
+            StripRef::Bus(bus) => StructureChange::RemoveBus { bus },
+            StripRef::Master => unreachable!("refused above"),
+        },
+        "addBus" => StructureChange::AddBus {
+            bus: Box::new(parse_bus(object("bus")?, "bus", &mut warnings).map_err(|e| format!("addBus: {e}"))?),
+        },
+        "removeBus" => match strip("strip")? {
+            StripRef::Bus(bus) => StructureChange::RemoveBus { bus },
+            _ => return Err("removeBus: 'strip' must name a bus".into()),
+        },
+        "addSend" => {
+            let at = strip("strip")?;
+            // A send without an id is named "#n": the first n its strip does not use yet.
+            let sends = plan.sends(at);
+            let index = (sends.len()..)
+                .find(|n| sends.iter().all(|s| s.id != format!("#{n}")))
+                .unwrap_or(sends.len());
+            StructureChange::AddSend {
+                strip: at,
+                send: parse_send(object("send")?, "send", index, &mut warnings).map_err(|e| format!("addSend: {e}"))?,
+            }
+        }
+        "removeSend" => {
+            let at = strip("strip")?;
+            let sends = plan.sends(at);
+            let send = match obj.get("send") {
+                Some(Value::String(id)) => sends
+                    .iter()
+                    .position(|s| &s.id == id)
+                    .ok_or_else(|| format!("removeSend: no send '{id}' on '{}'", plan.strip_id(at)))?,
+                Some(v) if v.as_u64().is_some() => v.as_u64().unwrap_or(0) as usize,
+                _ => return Err("removeSend: 'send' (a send id or index) is missing".into()),
+            };
+            StructureChange::RemoveSend { strip: at, send }
+        }
+        "route" => StructureChange::Route {
+            strip: strip("strip")?,
+            to: obj
+                .get("to")
+                .and_then(Value::as_str)
+                .ok_or("route: 'to' (\"Master\" or a bus id) is missing")?
+                .to_string(),
+        },
+        other => return Err(format!("{other} is not a structure command")),
     })
 }

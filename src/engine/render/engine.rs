@@ -20,6 +20,11 @@ use crate::engine::control::routing::{
 use crate::engine::control::ProjectError;
 use std::fmt;
 
+#[path = "structure.rs"]
+mod structure;
+use structure::Departing;
+pub use structure::StructureChange;
+
 /// The longest block [`Engine::render`] processes at once; longer calls are cut into blocks of this size.
 pub const DEFAULT_MAX_QUANTUM: usize = 128;
 
@@ -139,6 +144,9 @@ pub enum Command {
     },
     /// Play, pause, stop, seek, loop, tempo, time signature, metronome, fades (docs/engine.md, "Transport").
     Transport(TransportCommand),
+    /// Tracks, buses, sends and routing added, removed or changed (docs/engine.md, "Changing the mix while
+    /// playing").
+    Structure(StructureChange),
 }
 
 /// A command that cannot apply, with the reason.
@@ -179,6 +187,8 @@ pub struct Engine {
     total_latency: usize,
     /// Loudness, true peak, correlation and spectrum of the master's output.
     master_meter: MasterMeter,
+    /// Removed strips dipping out (structure.rs).
+    departing: Vec<Departing>,
 }
 
 impl Engine {
@@ -244,6 +254,7 @@ impl Engine {
             transport,
             total_latency: 0,
             master_meter: MasterMeter::new(sample_rate),
+            departing: Vec::new(),
         };
         engine.update_audible(true);
         engine.replan_latency(false);
@@ -302,6 +313,10 @@ impl Engine {
         }
         for d in self.edge_delays.iter_mut().chain(self.input_delays.iter_mut()) {
             d.set_delay(d.delay());
+        }
+        // Removed strips still dipping out have nothing left to hide after a cold start.
+        for d in &mut self.departing {
+            d.done = true;
         }
     }
 
@@ -477,6 +492,7 @@ impl Engine {
             }
             Command::PhaseFlip { track, flipped } => self.strip_mut(StripRef::Track(track))?.phase_flip = flipped,
             Command::MonoSource { track, mono } => self.strip_mut(StripRef::Track(track))?.mono_source = mono,
+            Command::Structure(change) => self.change_structure(change)?,
             Command::Transport(t) => {
                 self.transport.apply(t)?;
                 if let TransportCommand::Tempo { bpm } = t {
@@ -652,6 +668,7 @@ impl Engine {
         for s in &mut self.strips {
             s.removed.clear();
         }
+        self.drop_departed();
     }
 
     /// Plans latency compensation from the inserts' current and maximum latencies (of the chains as the plan has
@@ -760,6 +777,7 @@ impl Engine {
         for s in &mut self.strips {
             s.in_active = false;
         }
+        self.render_departing(offset, n, inputs);
         for k in 0..self.order.len() {
             let node = self.order[k];
             let kind = self.strips[node].kind;

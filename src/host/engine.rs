@@ -10,9 +10,11 @@
 
 use super::{Host, HostError};
 use crate::effects::SAMPLE_RATE_RANGE;
+use crate::engine::control::plan::Target;
 use crate::engine::control::plan::{ProjectPlan, StripRef};
 use crate::engine::control::project::{
-    parse_bus, parse_insert, parse_project, parse_send, parse_track, Strip as ParsedStrip,
+    automation_mode_named, parse_bus, parse_insert, parse_points, parse_project, parse_send, parse_track,
+    resolve_target, Strip as ParsedStrip,
 };
 use crate::engine::control::vocabulary::TimeSignature;
 use crate::engine::render::transport::{SeekTarget, TransportCommand};
@@ -228,7 +230,38 @@ pub fn parse_command(value: &Value, plan: &ProjectPlan) -> Result<Command, Strin
             _ => Err(format!("{name}: '{key}' must name a track")),
         }
     };
+    // A parameter as the project format's automation `parameter` names it, on the strip `strip`.
+    let target = || -> Result<Target, String> {
+        let strip = strip("strip")?;
+        let parameter = obj.get("parameter").and_then(Value::as_str).ok_or_else(|| {
+            format!("{name}: 'parameter' (e.g. volume, sends.<id>.level, inserts.<id>.<name>) is missing")
+        })?;
+        resolve_target(plan, strip, parameter, "parameter").map_err(|e| format!("{name}: {e}"))
+    };
     Ok(match name {
+        "automationMode" => {
+            let mode = obj.get("mode").and_then(Value::as_str);
+            let mode = mode.and_then(automation_mode_named).ok_or_else(|| {
+                format!("automationMode: 'mode' is {mode:?}; allowed: off, read, write, touch, latch")
+            })?;
+            Command::AutomationMode {
+                target: target()?,
+                mode,
+            }
+        }
+        "touch" => Command::Touch {
+            target: target()?,
+            touching: flag("touching")?,
+        },
+        "automation" => {
+            let points = obj
+                .get("points")
+                .ok_or("automation: 'points' (an array of points) is missing")?;
+            Command::Automation {
+                target: target()?,
+                points: parse_points(points, "points").map_err(|e| format!("automation: {e}"))?,
+            }
+        }
         "set" => {
             let param = match obj.get("param").and_then(Value::as_str) {
                 Some("volume") => MixParam::Volume,
@@ -350,7 +383,7 @@ pub fn parse_command(value: &Value, plan: &ProjectPlan) -> Result<Command, Strin
                 "unknown command '{other}'; allowed: set, setInsertParam, mute, solo, phaseFlip, monoSource, \
                  sendEnabled, enableInsert, addInsert, removeInsert, moveInsert, addTrack, removeTrack, addBus, \
                  removeBus, addSend, removeSend, route, play, pause, stop, seek, loop, tempo, timeSignature, \
-                 metronome"
+                 metronome, automationMode, touch, automation"
             ))
         }
     })

@@ -11,6 +11,7 @@
 
 use super::json::Range;
 use super::plan::{AutomationPlan, PointPlan, ProjectPlan, Target};
+use super::transport::frames_per_beat;
 use super::vocabulary::seconds_to_frame;
 pub use super::vocabulary::{AutomationMode, CurveType, Lfo, LfoRate, LfoShape};
 use crate::effects::CONTROL_INTERVAL;
@@ -139,6 +140,12 @@ pub struct Lane {
     pub bpm: f64,
     /// False in mode `off` (or for a render of a curve in `off`): the curve is ignored, the LFO still runs.
     pub follow_curve: bool,
+    /// The tempo map a tempo-synced LFO follows: `bpm` applies from this frame, where the beat count was the
+    /// second value (frame 0, beat 0 until a tempo change).
+    pub tempo_anchor: (u64, f64),
+    /// The tempo before the last change `(anchor frame, anchor beats, bpm)`: frames before the current anchor
+    /// (read behind latency) keep the old tempo.
+    pub previous_tempo: Option<(u64, f64, f64)>,
 }
 
 impl Lane {
@@ -151,6 +158,37 @@ impl Lane {
             sample_rate,
             bpm,
             follow_curve: true,
+            tempo_anchor: (0, 0.0),
+            previous_tempo: None,
+        }
+    }
+
+    /// The beat count at a timeline frame through the lane's tempo map (the transport's arithmetic:
+    /// `control::transport::Transport::beats_at`, with the previous tempo kept for frames before the change).
+    pub fn beats_at(&self, frame: u64) -> f64 {
+        let (anchor_frame, anchor_beats, bpm) = match self.previous_tempo {
+            Some(previous) if frame < self.tempo_anchor.0 => previous,
+            _ => (self.tempo_anchor.0, self.tempo_anchor.1, self.bpm),
+        };
+        anchor_beats + (frame as f64 - anchor_frame as f64) / frames_per_beat(self.sample_rate, bpm)
+    }
+
+    /// A new tempo from timeline frame `frame` on (the beat count there is kept, so a tempo-synced LFO keeps
+    /// its phase and changes its period at that frame). Never allocates.
+    pub fn set_tempo(&mut self, bpm: f64, frame: u64) {
+        let beats = self.beats_at(frame);
+        self.previous_tempo = Some((self.tempo_anchor.0, self.tempo_anchor.1, self.bpm));
+        self.tempo_anchor = (frame, beats);
+        self.bpm = bpm;
+    }
+
+    /// The LFO's waveform at a frame: cycles = seconds x Hz, or beats / (beats per cycle) through the tempo map;
+    /// plus the phase. Before any tempo change both equal `Lfo::wave_at`.
+    #[inline]
+    fn lfo_wave(&self, lfo: &Lfo, frame: u64) -> f64 {
+        match lfo.rate {
+            LfoRate::Hz(_) => lfo.wave_at(frame, self.sample_rate, self.bpm),
+            LfoRate::Beats(period) => lfo.wave_of_cycles(self.beats_at(frame) / period + lfo.phase),
         }
     }
 
@@ -172,12 +210,10 @@ impl Lane {
     }
 
     #[inline]
-    fn modulated(&self, base: f64, frame: u64) -> f64 {
+    pub fn modulated(&self, base: f64, frame: u64) -> f64 {
         match &self.lfo {
             None => base,
-            Some(lfo) => self
-                .range
-                .clamp(base + lfo.depth * lfo.wave_at(frame, self.sample_rate, self.bpm)),
+            Some(lfo) => self.range.clamp(base + lfo.depth * self.lfo_wave(lfo, frame)),
         }
     }
 

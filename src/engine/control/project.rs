@@ -868,6 +868,39 @@ pub fn parse_automation(
     })
 }
 
+/// The target of an automation `parameter` name on a strip (`volume`, `pan`, `inputGain`, `stereoWidth`,
+/// `sends.<id>.level`, `inserts.<id>.<name>`), for commands; the error names `path`.
+pub fn resolve_target(plan: &ProjectPlan, strip: StripRef, parameter: &str, path: &str) -> Result<Target> {
+    let (param, _, _) = resolve_parameter(plan, strip, parameter, path)?;
+    Ok(Target { strip, param })
+}
+
+/// An automation mode by its name (`off`, `read`, `write`, `touch`, `latch`).
+pub fn automation_mode_named(name: &str) -> Option<AutomationMode> {
+    AUTOMATION_MODES
+        .iter()
+        .position(|m| *m == name)
+        .map(|k| AutomationMode::ALL[k])
+}
+
+/// Automation points `[{time, value, curveType}]` as a command gives them (time checked here; values against
+/// the parameter's range by the engine).
+pub fn parse_points(value: &Value, path: &str) -> Result<Vec<PointPlan>> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| wrong(path, "an array of points", value))?;
+    let mut points = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let p = Obj::new(item, format!("{path}[{i}]"))?;
+        let time_s = p.required_number_in("time", TIME_S)?;
+        let value = p.required("value")?;
+        let value = value.as_f64().ok_or_else(|| wrong(&p.at("value"), "a number", value))?;
+        let curve = CurveType::ALL[p.choice("curveType", CURVE_TYPES, 0)?];
+        points.push(PointPlan { time_s, value, curve });
+    }
+    Ok(points)
+}
+
 /// An effect id and the values it starts from.
 type DefaultEffect = (&'static str, &'static [(&'static str, f64)]);
 

@@ -122,7 +122,12 @@ impl Lfo {
 
     /// The waveform (-1..1) at a timeline frame.
     pub fn wave_at(&self, frame: u64, sample_rate: f64, bpm: f64) -> f64 {
-        let cycles = frame as f64 * self.rate_hz(bpm) / sample_rate + self.phase;
+        self.wave_of_cycles(frame as f64 * self.rate_hz(bpm) / sample_rate + self.phase)
+    }
+
+    /// The waveform (-1..1) after `cycles` cycles (phase included): the caller decides how cycles follow the
+    /// timeline (seconds for a rate in Hz, beats through the tempo map for a tempo-synced rate).
+    pub fn wave_of_cycles(&self, cycles: f64) -> f64 {
         let p = cycles - cycles.floor();
         match self.shape {
             LfoShape::Sine => (std::f64::consts::TAU * p).sin(),

@@ -7,13 +7,15 @@ use super::insert_meter::{Clock, InsertReading};
 use super::master_meter::{MasterMeter, MasterReading};
 use super::meter::MeterReading;
 use super::param::Param;
+use super::recording::{self, Take};
 use super::strip::{ChainChange, InsertLane, InsertSlot, KeyInput, SendSlot, SlotPlace, Strip, StripLatency};
 use super::transport::{EngineTransport, InputRun, TransportCommand, TransportState};
 use crate::dsp::denormal;
 use crate::effects::{Effect, Event, Source, Tail};
+use crate::engine::control::automation::AutomationMode;
 use crate::engine::control::automation::{compile_all, InsertPlayer};
 use crate::engine::control::error::Problem;
-use crate::engine::control::plan::{InsertPlan, ProjectPlan, StripRef, TargetParam};
+use crate::engine::control::plan::{InsertPlan, PointPlan, ProjectPlan, StripRef, Target, TargetParam};
 use crate::engine::control::routing::{
     insert_latencies, plan_latency, render_tail, EdgeKind, InsertLatency, RoutingGraph, RENDER_TAIL_CAP_S,
 };
@@ -147,6 +149,22 @@ pub enum Command {
     /// Tracks, buses, sends and routing added, removed or changed (docs/engine.md, "Changing the mix while
     /// playing").
     Structure(StructureChange),
+    /// A parameter's automation mode (docs/engine.md, "Recording automation"): off, read, write, touch or
+    /// latch; creates its lane (empty) when it has none and arms its recorder in the modes that write.
+    AutomationMode {
+        target: Target,
+        mode: AutomationMode,
+    },
+    /// The user holds (`true`) or releases a control (touch and latch record while or after it is held).
+    Touch {
+        target: Target,
+        touching: bool,
+    },
+    /// Replaces a parameter's automation curve (points in seconds, in the parameter's unit).
+    Automation {
+        target: Target,
+        points: Vec<PointPlan>,
+    },
 }
 
 /// A command that cannot apply, with the reason.
@@ -189,6 +207,8 @@ pub struct Engine {
     master_meter: MasterMeter,
     /// Removed strips dipping out (structure.rs).
     departing: Vec<Departing>,
+    /// The transport plays (as the last transport command left it): automation in write modes records.
+    writing_playing: bool,
 }
 
 impl Engine {
@@ -231,6 +251,7 @@ impl Engine {
                         index,
                         lane,
                         player: InsertPlayer::default(),
+                        writer: None,
                     });
                     slot.reserve_events();
                     continue;
@@ -255,7 +276,9 @@ impl Engine {
             total_latency: 0,
             master_meter: MasterMeter::new(sample_rate),
             departing: Vec::new(),
+            writing_playing: true,
         };
+        engine.arm_project_writers();
         engine.update_audible(true);
         engine.replan_latency(false);
         Ok(engine)
@@ -443,6 +466,7 @@ impl Engine {
         self.drop_removed();
         let sample_rate = self.sample_rate;
         let max_frames = self.max_frames;
+        let cx = self.recording_context();
         match command {
             Command::Set { strip, param, value } => {
                 let s = self.strip_mut(strip)?;
@@ -463,6 +487,7 @@ impl Engine {
                 if !value.is_finite() {
                     return Err(CommandError(format!("{param:?} must be a finite number, got {value}")));
                 }
+                recording::before_set(p, cx);
                 p.set(value);
             }
             Command::SetInsertParam {
@@ -477,6 +502,9 @@ impl Engine {
                 };
                 let event = Event::set(effect.spec(), &name, value, 0, Source::User)
                     .map_err(|e| CommandError(e.to_string()))?;
+                if let crate::effects::Action::Set { index, value, .. } = event.action {
+                    recording::on_insert_set(slot, index, value, cx);
+                }
                 slot.queue(event);
             }
             Command::Mute { strip, muted } => {
@@ -495,6 +523,7 @@ impl Engine {
             Command::Structure(change) => self.change_structure(change)?,
             Command::Transport(t) => {
                 self.transport.apply(t)?;
+                self.after_transport_for_recording(t);
                 if let TransportCommand::Tempo { bpm } = t {
                     // Tempo-synced inserts hear the new tempo; inserts added later are made with it.
                     self.plan.bpm = bpm;
@@ -504,6 +533,15 @@ impl Engine {
                         }
                     }
                 }
+            }
+            Command::AutomationMode { target, mode } => {
+                recording::set_mode(self.strip_mut(target.strip)?, target.param, mode, cx)?
+            }
+            Command::Touch { target, touching } => {
+                recording::touch(self.strip_mut(target.strip)?, target.param, touching, cx)?
+            }
+            Command::Automation { target, points } => {
+                recording::set_curve(self.strip_mut(target.strip)?, target.param, &points, cx)?
             }
             Command::SendEnabled { strip, send, enabled } => {
                 let s = self.strip_mut(strip)?;
@@ -573,6 +611,57 @@ impl Engine {
         }
         self.refresh_latency();
         Ok(())
+    }
+
+    /// The finished recording of a parameter since the last take (docs/engine.md, "Recording automation"): the
+    /// recorded points, thinned, and the lane's whole curve after they overwrote their stretch (the engine
+    /// already plays it); None when nothing was recorded. A stretch still being written (a touch held, write
+    /// or latch before stop) stays for a later take. Between quanta (allocates).
+    pub fn take_recorded(&mut self, target: Target) -> Result<Option<Take>, CommandError> {
+        recording::take(self.strip_mut(target.strip)?, target.param)
+    }
+
+    fn recording_context(&self) -> recording::Context {
+        recording::Context {
+            sample_rate: self.sample_rate,
+            bpm: self.plan.bpm,
+            playing: self.writing_playing,
+        }
+    }
+
+    /// Opens or closes recordings after a transport command, and re-derives tempo-synced LFOs at a tempo
+    /// change (from the input position on, as the transport's beat count).
+    fn after_transport_for_recording(&mut self, command: TransportCommand) {
+        match command {
+            TransportCommand::Play => self.writing_playing = true,
+            TransportCommand::Pause | TransportCommand::Stop => self.writing_playing = false,
+            _ => {}
+        }
+        let cx = self.recording_context();
+        let position = self.transport.position();
+        for strip in &mut self.strips {
+            recording::on_transport(strip, command, cx);
+            if let TransportCommand::Tempo { bpm } = command {
+                recording::on_tempo(strip, bpm, position);
+            }
+        }
+    }
+
+    /// Arms the recorders of the project's curves in a writing mode (at build; the parser resolved their
+    /// targets, so none fails).
+    fn arm_project_writers(&mut self) {
+        let cx = self.recording_context();
+        let modes: Vec<(Target, AutomationMode)> = self
+            .plan
+            .automation
+            .iter()
+            .map(|a| (a.target, self.plan.effective_mode(a)))
+            .collect();
+        for (target, mode) in modes {
+            if let Ok(strip) = self.strip_mut(target.strip) {
+                let _ = recording::arm_project(strip, target.param, mode, cx);
+            }
+        }
     }
 
     /// Whether any insert of a strip's planned chain is keyed.

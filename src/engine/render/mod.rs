@@ -11,5 +11,6 @@ pub mod master_meter;
 pub mod meter;
 pub mod mixing;
 pub mod param;
+pub mod recording;
 pub mod strip;
 pub mod transport;

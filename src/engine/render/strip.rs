@@ -11,6 +11,7 @@ use super::insert_meter::{Clock, InsertMeter};
 use super::meter::Meter;
 use super::mixing::{fader_gain, pan_matrix, trim_gain, widen};
 use super::param::Param;
+use super::recording::Writer;
 use crate::effects::{Action, Effect, Event, Source};
 use crate::engine::control::automation::{InsertPlayer, Lane};
 use crate::engine::control::plan::StripRef;
@@ -21,6 +22,8 @@ pub struct InsertLane {
     pub index: usize,
     pub lane: Lane,
     pub player: InsertPlayer,
+    /// The recording state, once a mode is set by command.
+    pub writer: Option<Box<Writer>>,
 }
 
 /// The key (sidechain) input of an insert: written by the engine each quantum from its routing edge (the source
@@ -154,6 +157,14 @@ impl InsertSlot {
         let events = &mut self.events;
         for lane in &mut self.lanes {
             let index = lane.index;
+            if let Some(w) = lane.writer.as_mut().filter(|w| w.follows_user()) {
+                // The user's control drives the parameter (its events are in `pending`): no curve events, and
+                // the user's value is recorded at this insert's timeline frame.
+                if skip < frames {
+                    w.recorder.push(first, w.user_value);
+                }
+                continue;
+            }
             lane.lane
                 .insert_events(&mut lane.player, first, frames - skip, |frame, value| {
                     if events.len() < events.capacity() {
@@ -454,6 +465,27 @@ impl Strip {
         self.chain_fade.cancel();
     }
 
+    /// A skipped (sleeping) block still records the values of controls being written, at each point's
+    /// timeline frame. Never allocates.
+    fn record_idle(&mut self, position: i64) {
+        let at_output = position - self.latency.output as i64;
+        self.input_gain.record_idle(position - self.latency.alignment as i64);
+        for p in [&mut self.width, &mut self.volume, &mut self.pan] {
+            p.record_idle(at_output);
+        }
+        for s in &mut self.sends {
+            s.level.record_idle(at_output);
+        }
+        for (k, slot) in self.inserts.iter_mut().enumerate() {
+            let at = (position - self.latency.before(k) as i64).max(0) as u64;
+            for lane in &mut slot.lanes {
+                if let Some(w) = lane.writer.as_mut().filter(|w| w.follows_user()) {
+                    w.recorder.push(at, w.user_value);
+                }
+            }
+        }
+    }
+
     fn is_track(&self) -> bool {
         matches!(self.kind, StripRef::Track(_))
     }
@@ -493,6 +525,7 @@ impl Strip {
             for slot in &mut self.inserts {
                 slot.meter.count(frames, None);
             }
+            self.record_idle(position);
             return;
         }
         self.asleep = false;

@@ -490,7 +490,7 @@ impl WavStream {
             )));
         }
         // A FIFO or a device has no length: read it as a stream.
-        let length = meta.is_file().then(|| meta.len());
+        let length = meta.is_file().then_some(meta.len());
         let mut file = BufReader::new(file);
         let header = read_header(&mut file, length).map_err(|e| match e {
             Ok(m) => bad(m),

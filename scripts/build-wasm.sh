@@ -37,13 +37,17 @@ log "$(wasm-bindgen --version)"
 
 # npm's binaryen (package.json at the repo root); Debian's wasm-opt 108 writes broken modules.
 wasm_opt=node_modules/.bin/wasm-opt
-wanted_binaryen=$(node -p "require('./package.json').devDependencies.binaryen")
+wanted_binaryen=$(node -p "require('./package.json').dependencies.binaryen")
 # npm tools (package.json at the repo root, into node_modules/): binaryen's wasm-opt and TypeScript's tsc.
-wanted_typescript=$(node -p "require('./package.json').devDependencies.typescript")
+wanted_typescript=$(node -p "require('./package.json').dependencies.typescript")
 if [[ $optimise == 1 && ( ! -x $wasm_opt || "$($wasm_opt --version)" != "wasm-opt version ${wanted_binaryen%%.*} "* ) ]] ||
   [[ ! -x node_modules/.bin/tsc || "$(node_modules/.bin/tsc --version)" != "Version $wanted_typescript" ]]; then
-  log "installing npm packages of package.json into node_modules/"
-  npm install --no-audit --no-fund
+  # The build tools only (package.json's dependencies): the demo needs no browser driver. Once the test
+  # command has installed playwright-core (a devDependency), a plain install keeps it (--omit would remove it).
+  omit=(--omit=dev)
+  [[ -d node_modules/playwright-core ]] && omit=()
+  log "installing the build tools of package.json into node_modules/"
+  npm install --no-audit --no-fund "${omit[@]}"
 fi
 [[ $optimise == 1 ]] && log "$($wasm_opt --version) (npm binaryen)"
 log "tsc $(node_modules/.bin/tsc --version) (npm typescript)"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh --demo
 
 printf '\n== building corelogic-dsp (release)\n'
 cargo build --release --bin corelogic-dsp

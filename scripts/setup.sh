@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, skipping what is already there. Safe to run again.
+# --demo (scripts/run.sh): only what the demo needs (the wasm target, wasm-bindgen-cli, binaryen, TypeScript);
+# without it (the test command) also rustfmt and clippy. The browser tests' playwright-core and Chromium are
+# installed by scripts/test-browser.sh, which only the test command runs.
 set -euo pipefail
+demo_only=0
+[[ "${1:-}" == --demo ]] && demo_only=1
 
 log() { printf '\n== %s\n' "$*"; }
 
@@ -14,7 +19,9 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
-for component in rustfmt clippy; do
+components=(rustfmt clippy)
+[[ $demo_only == 1 ]] && components=()
+for component in "${components[@]}"; do
   if ! rustup component list --installed | grep -q "^$component"; then
     log "adding rustup component $component"
     rustup component add "$component"

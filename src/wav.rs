@@ -33,12 +33,15 @@ pub enum WavError {
     BadInput(String),
     /// The system failed: permissions, disk full, a rename that did not happen.
     Io(String),
+    /// The reader of standard output closed it (`| head`): not a failure to report.
+    OutputClosed,
 }
 
 impl fmt::Display for WavError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WavError::BadInput(m) | WavError::Io(m) => f.write_str(m),
+            WavError::OutputClosed => f.write_str("standard output: closed by its reader"),
         }
     }
 }
@@ -299,21 +302,180 @@ fn decode_data(data: &[u8], format: Format) -> Result<StereoAudio, String> {
     })
 }
 
-/// A WAV file read in blocks: the header is checked on opening (as [`decode_wav`] checks it), then frames
-/// are decoded on demand; [`WavStream::rewind`] goes back to the first frame. Memory: one block of bytes.
+/// The path that means standard input (as IN) or standard output (as OUT), as sox and ffmpeg take it.
+pub const STDIO_PATH: &str = "-";
+
+/// Whether `path` is [`STDIO_PATH`] (a file of that name is still reachable as `./-`).
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == STDIO_PATH
+}
+
+/// How a path is named in messages: standard input/output by those words.
+fn display_name(path: &Path, stdio: &str) -> String {
+    if is_stdio(path) {
+        stdio.to_string()
+    } else {
+        name(path)
+    }
+}
+
+/// Data chunk sizes that mean "unknown, read to the end": 0xFFFFFFFF (ffmpeg and most streaming writers, ours
+/// included) and 0x7FFFF000 (sox's `MS_UNSPEC`, "magic length written when it is not possible to write
+/// valid lengths"). A data size of 0 means the same when the RIFF size is 0 or one of these too (a writer that
+/// never came back to fill in its header); with a real RIFF size, 0 is an empty data chunk.
+const PLACEHOLDER_SIZES: [u32; 2] = [u32::MAX, 0x7FFF_F000];
+
+fn is_placeholder(data_size: u32, riff_size: u32) -> bool {
+    PLACEHOLDER_SIZES.contains(&data_size)
+        || (data_size == 0 && (riff_size == 0 || PLACEHOLDER_SIZES.contains(&riff_size)))
+}
+
+/// The largest `fmt ` chunk read (40 bytes for WAVE_FORMAT_EXTENSIBLE; a stream cannot say how long it is, so a
+/// huge declared size must not become a huge allocation).
+const MAX_FMT_BYTES: u64 = 1 << 16;
+
+/// Reads until `buf` is full or the stream ends; returns how many bytes were read (a pipe returns short reads).
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Where a [`WavStream`] reads its bytes.
+enum Input {
+    /// A file, which can seek back for [`WavStream::rewind`].
+    File(BufReader<fs::File>),
+    /// Standard input, which cannot. With a spool, every data byte read is also written to an unnamed temporary
+    /// file, which a rewind then reads instead (the second pass of `analyze`).
+    Stdin {
+        reader: BufReader<io::StdinLock<'static>>,
+        spool: Option<BufWriter<fs::File>>,
+    },
+}
+
+impl Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::File(file) => read_full(file, buf),
+            Input::Stdin { reader, .. } => read_full(reader, buf),
+        }
+    }
+}
+
+/// A WAV file or standard input read in blocks: the header is checked on opening (as [`decode_wav`] checks it),
+/// then frames are decoded on demand; [`WavStream::rewind`] goes back to the first frame. Memory: one block of
+/// bytes. A data chunk with a placeholder size (see [`PLACEHOLDER_SIZES`]) is read to the end of the input.
 pub struct WavStream {
-    path: PathBuf,
-    file: BufReader<fs::File>,
+    /// The input as messages name it.
+    label: String,
+    input: Input,
     format: Format,
     data_start: u64,
-    frames: u64,
+    /// Frames in the data chunk; None until a stream with a placeholder size has been read to its end.
+    frames: Option<u64>,
     position: u64,
     bytes: Vec<u8>,
 }
 
+/// What the header says: the format, where the data starts and how many bytes it holds (None: to the end).
+struct Header {
+    format: Format,
+    data_start: u64,
+    data_bytes: Option<u64>,
+}
+
+/// Reads the RIFF header up to the start of the data chunk, sequentially (a pipe cannot seek); chunks before it
+/// are skipped by reading. `length` is the file's, None for a stream. Errors are messages without the name.
+fn read_header(reader: &mut impl Read, length: Option<u64>) -> Result<Header, Result<String, io::Error>> {
+    let mut header = [0u8; 12];
+    let got = read_full(reader, &mut header).map_err(Err)?;
+    if got < 12 || &header[0..4] != b"RIFF" || &header[8..12] != b"WAVE" {
+        return Err(Ok("not a WAV file (no RIFF/WAVE header)".to_string()));
+    }
+    let riff_size = u32_at(&header, 4);
+    let mut format: Option<Format> = None;
+    let mut pos = 12u64;
+    loop {
+        let mut chunk = [0u8; 8];
+        let got = read_full(reader, &mut chunk).map_err(Err)?;
+        if got < 8 || length.is_some_and(|l| pos + 8 > l) {
+            return Err(Ok(if format.is_some() {
+                "truncated: the file ends before its data chunk".to_string()
+            } else {
+                "not a valid WAV file: no fmt chunk before the end of the file".to_string()
+            }));
+        }
+        let declared = u32_at(&chunk, 4);
+        let size = u64::from(declared);
+        let body = pos + 8;
+        let available = length.map(|l| l - body);
+        if &chunk[0..4] == b"fmt " {
+            if available.is_some_and(|a| size > a) {
+                return Err(Ok("truncated: the fmt chunk is cut off".to_string()));
+            }
+            if size > MAX_FMT_BYTES {
+                return Err(Ok(format!("not a valid WAV file: a fmt chunk of {size} bytes")));
+            }
+            let mut fmt = vec![0u8; size as usize];
+            if read_full(reader, &mut fmt).map_err(Err)? < fmt.len() {
+                return Err(Ok("truncated: the fmt chunk is cut off".to_string()));
+            }
+            format = Some(parse_format(&fmt).map_err(Ok)?);
+        } else if &chunk[0..4] == b"data" {
+            let Some(format) = format else {
+                return Err(Ok(
+                    "not a valid WAV file: the data chunk comes before the fmt chunk".to_string()
+                ));
+            };
+            let frame_bytes = u64::from(format.block_align);
+            let data_bytes = if is_placeholder(declared, riff_size) {
+                // A file's end is known now; a stream's only once it has been read.
+                available.map(|a| a - a % frame_bytes)
+            } else {
+                if available.is_some_and(|a| size > a) {
+                    let available = available.unwrap_or(0);
+                    return Err(Ok(format!(
+                        "truncated: the data chunk declares {size} bytes but only {available} are in the file"
+                    )));
+                }
+                if size % frame_bytes != 0 {
+                    return Err(Ok(format!(
+                        "truncated: the data chunk's {size} bytes are not a whole number of {frame_bytes}-byte frames"
+                    )));
+                }
+                Some(size)
+            };
+            return Ok(Header {
+                format,
+                data_start: body,
+                data_bytes,
+            });
+        } else {
+            // Chunks are padded to an even length (RIFF); a pad byte missing at the very end is harmless.
+            let skip = size + (size & 1);
+            let skipped = io::copy(&mut reader.take(skip), &mut io::sink()).map_err(Err)?;
+            if skipped < skip && length.is_none() {
+                return Err(Ok("truncated: the stream ends before its data chunk".to_string()));
+            }
+        }
+        pos = body + size + (size & 1);
+    }
+}
+
 impl WavStream {
-    /// Opens and checks a WAV file.
+    /// Opens and checks a WAV file, or standard input when `path` is `-` ([`WavStream::open_stdin`] without a
+    /// spool).
     pub fn open(path: &Path) -> Result<Self, WavError> {
+        if is_stdio(path) {
+            return Self::open_stdin(false);
+        }
         let bad = |m: String| WavError::BadInput(format!("{}: {m}", name(path)));
         let io = |e: io::Error| io_error(path, "cannot read", e);
         let file = fs::File::open(path).map_err(|e| match e.kind() {
@@ -327,65 +489,48 @@ impl WavStream {
                 name(path)
             )));
         }
-        let length = meta.len();
+        // A FIFO or a device has no length: read it as a stream.
+        let length = meta.is_file().then_some(meta.len());
         let mut file = BufReader::new(file);
-        let mut header = [0u8; 12];
-        if length < 12 || file.read_exact(&mut header).is_err() || &header[0..4] != b"RIFF" || &header[8..12] != b"WAVE"
-        {
-            return Err(bad("not a WAV file (no RIFF/WAVE header)".to_string()));
-        }
-        let mut format: Option<Format> = None;
-        let mut pos = 12u64;
-        loop {
-            if pos + 8 > length {
-                return Err(bad(if format.is_some() {
-                    "truncated: the file ends before its data chunk".to_string()
-                } else {
-                    "not a valid WAV file: no fmt chunk before the end of the file".to_string()
-                }));
-            }
-            file.seek(SeekFrom::Start(pos)).map_err(io)?;
-            let mut chunk = [0u8; 8];
-            file.read_exact(&mut chunk).map_err(io)?;
-            let size = u64::from(u32_at(&chunk, 4));
-            let body = pos + 8;
-            let available = length - body;
-            if &chunk[0..4] == b"fmt " {
-                if size > available {
-                    return Err(bad("truncated: the fmt chunk is cut off".to_string()));
-                }
-                let mut fmt = vec![0u8; size as usize];
-                file.read_exact(&mut fmt).map_err(io)?;
-                format = Some(parse_format(&fmt).map_err(bad)?);
-            } else if &chunk[0..4] == b"data" {
-                let Some(format) = format else {
-                    return Err(bad(
-                        "not a valid WAV file: the data chunk comes before the fmt chunk".to_string()
-                    ));
-                };
-                if size > available {
-                    return Err(bad(format!(
-                        "truncated: the data chunk declares {size} bytes but only {available} are in the file"
-                    )));
-                }
-                let frame_bytes = u64::from(format.block_align);
-                if size % frame_bytes != 0 {
-                    return Err(bad(format!(
-                        "truncated: the data chunk's {size} bytes are not a whole number of {frame_bytes}-byte frames"
-                    )));
-                }
-                return Ok(Self {
-                    path: path.to_path_buf(),
-                    file,
-                    format,
-                    data_start: body,
-                    frames: size / frame_bytes,
-                    position: 0,
-                    bytes: Vec::new(),
-                });
-            }
-            pos = body + size + (size & 1);
-        }
+        let header = read_header(&mut file, length).map_err(|e| match e {
+            Ok(m) => bad(m),
+            Err(e) => io(e),
+        })?;
+        Ok(Self {
+            label: name(path),
+            input: Input::File(file),
+            format: header.format,
+            data_start: header.data_start,
+            frames: header.data_bytes.map(|b| b / u64::from(header.format.block_align)),
+            position: 0,
+            bytes: Vec::new(),
+        })
+    }
+
+    /// Opens standard input, streamed as it arrives. With `spool`, the data is also copied to an unnamed
+    /// temporary file as it is read (in the system's temporary directory; the file has no name, so it is gone
+    /// when the program ends, however it ends, SIGKILL included), so that [`WavStream::rewind`] works.
+    pub fn open_stdin(spool: bool) -> Result<Self, WavError> {
+        let label = "standard input".to_string();
+        let mut reader = BufReader::new(io::stdin().lock());
+        let header = read_header(&mut reader, None).map_err(|e| match e {
+            Ok(m) => WavError::BadInput(format!("{label}: {m}")),
+            Err(e) => WavError::Io(format!("{label}: cannot read: {e}")),
+        })?;
+        let spool = if spool {
+            Some(BufWriter::new(new_spool(&label)?))
+        } else {
+            None
+        };
+        Ok(Self {
+            label,
+            input: Input::Stdin { reader, spool },
+            format: header.format,
+            data_start: header.data_start,
+            frames: header.data_bytes.map(|b| b / u64::from(header.format.block_align)),
+            position: 0,
+            bytes: Vec::new(),
+        })
     }
 
     pub fn sample_rate_hz(&self) -> u32 {
@@ -397,32 +542,73 @@ impl WavStream {
         self.format.channels
     }
 
-    pub fn frames(&self) -> u64 {
+    /// Frames in the data chunk, when known: None for a stream whose header has placeholder sizes, until it
+    /// has been read to its end (or spooled by [`WavStream::rewind`]).
+    pub fn frames(&self) -> Option<u64> {
         self.frames
     }
 
+    /// The input as messages name it (the path, or "standard input").
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn io_error(&self, e: io::Error) -> WavError {
+        WavError::Io(format!("{}: cannot read: {e}", self.label))
+    }
+
+    fn bad(&self, m: impl fmt::Display) -> WavError {
+        WavError::BadInput(format!("{}: {m}", self.label))
+    }
+
     /// Decodes the next frames into the front of `left` and `right` (a mono file fills `left` only);
-    /// returns how many (0 at the end).
+    /// returns how many: fewer than the slices hold only at the end (0 there).
     pub fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, WavError> {
-        let n = (left.len().min(right.len()) as u64).min(self.frames - self.position) as usize;
+        let room = left.len().min(right.len()) as u64;
+        let wanted = match self.frames {
+            Some(frames) => room.min(frames - self.position),
+            None => room,
+        } as usize;
         let frame_bytes = usize::from(self.format.block_align);
-        self.bytes.resize(n * frame_bytes, 0);
-        self.file
-            .read_exact(&mut self.bytes)
-            .map_err(|e| io_error(&self.path, "cannot read", e))?;
+        self.bytes.resize(wanted * frame_bytes, 0);
+        let got = self.input.read(&mut self.bytes).map_err(|e| self.io_error(e))?;
+        if got < self.bytes.len() {
+            match self.frames {
+                Some(frames) => {
+                    let missing = (frames - self.position) * frame_bytes as u64 - got as u64;
+                    return Err(self.bad(format!(
+                        "truncated: the data ends {missing} bytes before its declared size"
+                    )));
+                }
+                None if got % frame_bytes != 0 => {
+                    return Err(self.bad(format!(
+                        "truncated: the data ends inside a frame ({} bytes after the last whole {frame_bytes}-byte frame)",
+                        got % frame_bytes
+                    )));
+                }
+                // The end of a stream of unknown length: now it is known.
+                None => self.frames = Some(self.position + (got / frame_bytes) as u64),
+            }
+        }
+        if let Input::Stdin { spool: Some(spool), .. } = &mut self.input {
+            spool
+                .write_all(&self.bytes[..got])
+                .map_err(|e| WavError::Io(format!("{}: cannot spool to a temporary file: {e}", self.label)))?;
+        }
+        let n = got / frame_bytes;
+        let bytes = &self.bytes[..got];
         let sample_bytes = self.format.encoding.bytes();
-        let frames = self.bytes.chunks_exact(frame_bytes);
         match (self.format.encoding, self.format.channels) {
             // The common case, decoded without a per-sample format dispatch.
             (Encoding::Float32, 2) => {
                 // Frames of a constant 8 bytes: a loop the compiler vectorises.
-                for ((frame, l), r) in self.bytes.chunks_exact(8).zip(left.iter_mut()).zip(right.iter_mut()) {
+                for ((frame, l), r) in bytes.chunks_exact(8).zip(left.iter_mut()).zip(right.iter_mut()) {
                     *l = f32::from_le_bytes([frame[0], frame[1], frame[2], frame[3]]);
                     *r = f32::from_le_bytes([frame[4], frame[5], frame[6], frame[7]]);
                 }
             }
             (encoding, channels) => {
-                for (i, frame) in frames.enumerate() {
+                for (i, frame) in bytes.chunks_exact(frame_bytes).enumerate() {
                     left[i] = encoding.decode(&frame[..sample_bytes]);
                     if channels == 2 {
                         right[i] = encoding.decode(&frame[sample_bytes..]);
@@ -433,20 +619,111 @@ impl WavStream {
         let first = self.position;
         self.position += n as u64;
         if self.format.encoding.is_float() {
-            check_finite(&left[..n], &right[..n], self.format.channels, first)
-                .map_err(|m| WavError::BadInput(format!("{}: {m}", name(&self.path))))?;
+            check_finite(&left[..n], &right[..n], self.format.channels, first).map_err(|m| self.bad(m))?;
         }
         Ok(n)
     }
 
-    /// Back to the first frame.
+    /// Back to the first frame. A file seeks back; standard input opened with a spool first copies the rest
+    /// of its data to the spool (so the length is known afterwards) and reads the spool from then on; without
+    /// a spool, a rewind after the first read is an error.
     pub fn rewind(&mut self) -> Result<(), WavError> {
-        self.file
-            .seek(SeekFrom::Start(self.data_start))
-            .map_err(|e| io_error(&self.path, "cannot read", e))?;
+        match &mut self.input {
+            Input::File(file) => {
+                file.seek(SeekFrom::Start(self.data_start))
+                    .map_err(|e| WavError::Io(format!("{}: cannot read: {e}", self.label)))?;
+            }
+            // Nothing read yet (analyze_source rewinds before it starts): nothing to go back to.
+            Input::Stdin { .. } if self.position == 0 => {}
+            Input::Stdin { spool: None, .. } => {
+                return Err(WavError::Io(format!(
+                    "{}: cannot read it twice (internal error: not spooled)",
+                    self.label
+                )))
+            }
+            Input::Stdin { .. } => self.switch_to_spool()?,
+        }
         self.position = 0;
         Ok(())
     }
+
+    /// Copies what is left of standard input's data to the spool, then reads the spool from its start.
+    fn switch_to_spool(&mut self) -> Result<(), WavError> {
+        let frame_bytes = u64::from(self.format.block_align);
+        let label = self.label.clone();
+        let spool_error = |e: io::Error| WavError::Io(format!("{label}: cannot spool to a temporary file: {e}"));
+        let Input::Stdin {
+            reader,
+            spool: Some(spool),
+        } = &mut self.input
+        else {
+            return Ok(());
+        };
+        let remaining = self.frames.map(|f| (f - self.position) * frame_bytes);
+        let copied = match remaining {
+            Some(bytes) => io::copy(&mut reader.take(bytes), spool),
+            None => io::copy(reader, spool),
+        }
+        .map_err(|e| WavError::Io(format!("{label}: cannot read or spool it: {e}")))?;
+        let total_bytes = self.position * frame_bytes + copied;
+        match remaining {
+            Some(bytes) if copied < bytes => {
+                return Err(WavError::BadInput(format!(
+                    "{label}: truncated: the data ends {} bytes before its declared size",
+                    bytes - copied
+                )))
+            }
+            None if total_bytes % frame_bytes != 0 => {
+                return Err(WavError::BadInput(format!(
+                    "{label}: truncated: the data ends inside a frame ({} bytes after the last whole {frame_bytes}-byte frame)",
+                    total_bytes % frame_bytes
+                )))
+            }
+            _ => {}
+        }
+        spool.flush().map_err(spool_error)?;
+        let mut file = spool.get_ref().try_clone().map_err(spool_error)?;
+        file.seek(SeekFrom::Start(0)).map_err(spool_error)?;
+        self.frames = Some(total_bytes / frame_bytes);
+        self.data_start = 0;
+        self.input = Input::File(BufReader::new(file));
+        Ok(())
+    }
+
+    /// Makes the length known: standard input of unknown length is spooled to its end and read from the
+    /// spool (it must have been opened with one); anything else is left as it is.
+    pub fn learn_length(&mut self) -> Result<u64, WavError> {
+        if let Some(frames) = self.frames {
+            return Ok(frames);
+        }
+        self.rewind_after_spooling()?;
+        self.frames
+            .ok_or_else(|| WavError::Io(format!("{}: internal error: length unknown", self.label)))
+    }
+
+    fn rewind_after_spooling(&mut self) -> Result<(), WavError> {
+        if let Input::Stdin {
+            spool: spool @ None, ..
+        } = &mut self.input
+        {
+            if self.position > 0 {
+                return Err(WavError::Io(format!(
+                    "{}: internal error: its length is needed after reading began without a spool",
+                    self.label
+                )));
+            }
+            *spool = Some(BufWriter::new(new_spool(&self.label)?));
+        }
+        self.switch_to_spool()?;
+        self.position = 0;
+        Ok(())
+    }
+}
+
+/// An unnamed temporary file for spooling standard input (see [`WavStream::open_stdin`]).
+fn new_spool(label: &str) -> Result<fs::File, WavError> {
+    tempfile::tempfile()
+        .map_err(|e| WavError::Io(format!("{label}: cannot create a temporary file to spool it to: {e}")))
 }
 
 impl crate::analysis::AudioSource for WavStream {
@@ -461,7 +738,8 @@ impl crate::analysis::AudioSource for WavStream {
     }
 
     fn frames(&self) -> u64 {
-        self.frames
+        // Unknown (a stream of unknown length): 0, which the progress report takes as "no estimate".
+        self.frames.unwrap_or(0)
     }
 
     fn read(&mut self, left: &mut [f32], right: &mut [f32]) -> Result<usize, WavError> {
@@ -562,6 +840,8 @@ const WRITE_BUFFER_BYTES: usize = 8 << 10;
 /// through a generic writer was most of the CLI's own time).
 pub struct WavOutput {
     destination: PathBuf,
+    /// The destination as messages name it.
+    label: String,
     file: BufWriter<fs::File>,
     sink: Sink,
     format: OutputFormat,
@@ -584,6 +864,32 @@ enum Sink {
     /// The destination itself (a device or FIFO), which may not seek: its header's sizes say "unknown"
     /// (0xFFFFFFFF, as streaming writers do) unless `finish` can seek back and fill them in.
     Direct,
+    /// Standard output (OUT `-`), streamed like a device. `finish` fills in the sizes only when it is a
+    /// regular file the header was written at the start of (`> out.wav`), not one opened for appending.
+    Stdout { can_fill_sizes: bool },
+}
+
+/// Standard output as a file (a duplicate of descriptor 1), and whether [`WavOutput::finish`] may seek back
+/// in it to write the sizes: only at offset 0 of a regular file without O_APPEND (with `>>` a seek would
+/// not move the writes, which would land at the end).
+#[cfg(unix)]
+fn stdout_file() -> io::Result<(fs::File, bool)> {
+    use std::os::fd::AsFd;
+    let mut file = fs::File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    // SAFETY: F_GETFL on a descriptor we own reads its status flags and changes nothing.
+    let flags = unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&file), libc::F_GETFL) };
+    let appending = flags < 0 || flags & libc::O_APPEND != 0;
+    let at_start = file.stream_position().map(|p| p == 0).unwrap_or(false);
+    Ok((file, regular && at_start && !appending))
+}
+
+#[cfg(not(unix))]
+fn stdout_file() -> io::Result<(fs::File, bool)> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "writing a WAV to standard output needs a Unix system",
+    ))
 }
 
 /// The value of a RIFF size field whose size is not known (a stream).
@@ -598,8 +904,20 @@ impl WavOutput {
     /// device or FIFO is written directly.
     pub fn create(destination: &Path, sample_rate_hz: u32, format: OutputFormat) -> Result<Self, WavError> {
         let (mut header, data_size_at) = stereo_header(sample_rate_hz, format);
-        let existing = fs::metadata(destination).ok();
+        let label = display_name(destination, "standard output");
+        let existing = if is_stdio(destination) {
+            None
+        } else {
+            fs::metadata(destination).ok()
+        };
         let (file, sink) = match existing {
+            _ if is_stdio(destination) => {
+                let (file, can_fill_sizes) =
+                    stdout_file().map_err(|e| WavError::Io(format!("{label}: cannot write: {e}")))?;
+                header[4..8].copy_from_slice(&UNKNOWN_SIZE.to_le_bytes());
+                header[data_size_at..data_size_at + 4].copy_from_slice(&UNKNOWN_SIZE.to_le_bytes());
+                (file, Sink::Stdout { can_fill_sizes })
+            }
             Some(m) if m.is_dir() => {
                 return Err(WavError::BadInput(format!(
                     "{}: is a directory; give the path of a file to write",
@@ -635,12 +953,10 @@ impl WavOutput {
                 (file, sink)
             }
         };
-        let mut file = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
-        file.write_all(&header)
-            .map_err(|e| io_error(destination, "cannot write", e))?;
-        Ok(WavOutput {
+        let mut output = WavOutput {
             destination: destination.to_path_buf(),
-            file,
+            label,
+            file: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
             sink,
             format,
             data_size_at,
@@ -651,7 +967,18 @@ impl WavOutput {
             },
             interleaved: Vec::new(),
             bytes: Vec::new(),
-        })
+        };
+        output.file.write_all(&header).map_err(|e| output.write_error(e))?;
+        Ok(output)
+    }
+
+    /// A failed write, named; a reader that closed standard output is [`WavError::OutputClosed`].
+    fn write_error(&self, e: io::Error) -> WavError {
+        if matches!(self.sink, Sink::Stdout { .. }) && e.kind() == io::ErrorKind::BrokenPipe {
+            WavError::OutputClosed
+        } else {
+            WavError::Io(format!("{}: cannot write: {e}", self.label))
+        }
     }
 
     /// Appends a stereo block.
@@ -678,16 +1005,36 @@ impl WavOutput {
             }
         }
         self.data_bytes += self.bytes.len() as u64;
-        self.file
-            .write_all(&self.bytes)
-            .map_err(|e| io_error(&self.destination, "cannot write", e))
+        match self.file.write_all(&self.bytes) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.write_error(e)),
+        }
     }
 
     /// Completes the file (both size fields) and renames it over the destination; a device or FIFO gets its
     /// sizes only if it can seek back (a stream keeps "unknown").
     pub fn finish(mut self) -> Result<(), WavError> {
-        let destination = self.destination;
-        let too_large = || io_error(&destination, "cannot write", "more data than a WAV file can hold");
+        if let Sink::Stdout { can_fill_sizes } = self.sink {
+            self.file.flush().map_err(|e| self.write_error(e))?;
+            // Past 4 GiB the sizes stay "unknown", which every reader of streamed WAVs takes as "to the end".
+            let sizes = u32::try_from(self.data_bytes)
+                .ok()
+                .and_then(|data| data.checked_add(self.data_size_at as u32 - 4).map(|riff| (riff, data)));
+            if let (true, Some((riff_bytes, data_bytes))) = (can_fill_sizes, sizes) {
+                let file = self.file.get_mut();
+                let filled = file
+                    .seek(SeekFrom::Start(4))
+                    .and_then(|_| file.write_all(&riff_bytes.to_le_bytes()))
+                    .and_then(|()| file.seek(SeekFrom::Start(self.data_size_at as u64)))
+                    .and_then(|_| file.write_all(&data_bytes.to_le_bytes()))
+                    .and_then(|()| file.seek(SeekFrom::End(0)));
+                filled.map_err(|e| WavError::Io(format!("{}: cannot write: {e}", self.label)))?;
+            }
+            return Ok(());
+        }
+        let (destination, label) = (self.destination, self.label);
+        let io_error = |what: &str, e: &dyn fmt::Display| WavError::Io(format!("{label}: {what}: {e}"));
+        let too_large = || io_error("cannot write", &"more data than a WAV file can hold");
         let data_bytes = u32::try_from(self.data_bytes).map_err(|_| too_large())?;
         let riff_bytes = data_bytes
             .checked_add(self.data_size_at as u32 - 4)
@@ -701,15 +1048,13 @@ impl WavOutput {
         };
         match self.sink {
             Sink::Temporary { temp_path, .. } => {
-                fill_sizes(&mut self.file).map_err(|e| io_error(&destination, "cannot write", e))?;
+                fill_sizes(&mut self.file).map_err(|e| io_error("cannot write", &e))?;
                 temp_path
                     .persist(&destination)
-                    .map_err(|e| io_error(&destination, "cannot rename the finished file into place", e.error))
+                    .map_err(|e| io_error("cannot rename the finished file into place", &e.error))
             }
-            Sink::Direct => {
-                self.file
-                    .flush()
-                    .map_err(|e| io_error(&destination, "cannot write", e))?;
+            Sink::Direct | Sink::Stdout { .. } => {
+                self.file.flush().map_err(|e| io_error("cannot write", &e))?;
                 // A stream cannot seek back; its header keeps the sizes it was written with.
                 let _ = fill_sizes(&mut self.file);
                 Ok(())

@@ -1423,3 +1423,222 @@ fn analyze_gives_a_finite_true_peak_for_samples_near_f32_max() {
         "{true_peak_db} vs {peak_db}"
     );
 }
+
+// ---- standard input and output (`-`) ----
+
+/// Runs the program with `input` on its stdin (written from a thread, so a large output cannot block it) and
+/// its stdout captured.
+fn run_piped(args: &[&str], input: Vec<u8>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corelogic-dsp"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // A reader that stops early (an error) closes the pipe: the writer then gets EPIPE, which is fine here.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("the binary ends");
+    writer.join().expect("the writer thread ends");
+    out
+}
+
+/// The byte offsets of the two RIFF size fields of a file our writer wrote (hound's layout): the RIFF size at
+/// 4, the data size just before the samples.
+fn size_fields(bytes: &[u8]) -> [usize; 2] {
+    let data = bytes.windows(4).position(|w| w == b"data").expect("a data chunk");
+    [4, data + 4]
+}
+
+/// A file written in one go with a header whose sizes are placeholders, as a streaming writer leaves them.
+fn with_placeholder_sizes(wav: &[u8], riff_size: u32, data_size: u32) -> Vec<u8> {
+    let mut bytes = wav.to_vec();
+    let [riff_at, data_at] = size_fields(&bytes);
+    bytes[riff_at..riff_at + 4].copy_from_slice(&riff_size.to_le_bytes());
+    bytes[data_at..data_at + 4].copy_from_slice(&data_size.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn process_through_stdin_and_stdout_writes_the_samples_of_the_file_path() {
+    let dir = temp_dir();
+    let input = dir.path().join("in.wav");
+    // 50,000 frames: several of the CLI's 16,384-frame blocks and a partial one, then a tail.
+    write_noise(&input, 50_000, 44_100);
+    let input_bytes = fs::read(&input).unwrap();
+    for bits in ["16", "24", "32"] {
+        let options = [
+            "--effect",
+            "compressor",
+            "--set",
+            "thresholdDb=-30",
+            "--tail",
+            "0.5",
+            "--bit-depth",
+            bits,
+        ];
+        let reference = process_bytes(dir.path(), &input, &format!("file{bits}"), &options);
+
+        // stdin to a file: the same bytes, header included.
+        let from_stdin = dir.path().join(format!("stdin{bits}.wav"));
+        let mut args = vec!["process", "-", path_str(&from_stdin)];
+        args.extend_from_slice(&options);
+        let out = run_piped(&args, input_bytes.clone());
+        assert!(out.status.success(), "{bits}: {}", stderr_of(&out));
+        assert!(
+            fs::read(&from_stdin).unwrap() == reference,
+            "{bits}-bit: stdin to a file differs"
+        );
+
+        // stdin to a pipe: the same samples; only the two size fields differ, "unknown" (0xFFFFFFFF) as
+        // a stream cannot seek back to fill them in.
+        let mut args = vec!["process", "-", "-"];
+        args.extend_from_slice(&options);
+        let out = run_piped(&args, input_bytes.clone());
+        assert!(out.status.success(), "{bits}: {}", stderr_of(&out));
+        let streamed = out.stdout;
+        assert_eq!(streamed.len(), reference.len(), "{bits}-bit: stream length");
+        let fields = size_fields(&reference);
+        let differing: Vec<usize> = (0..streamed.len()).filter(|&i| streamed[i] != reference[i]).collect();
+        assert!(
+            differing.iter().all(|i| fields.iter().any(|f| (*f..f + 4).contains(i))),
+            "{bits}-bit: bytes outside the size fields differ: {:?}",
+            &differing[..differing.len().min(10)]
+        );
+        for at in fields {
+            assert_eq!(streamed[at..at + 4], [0xFF; 4], "{bits}-bit: size field at {at}");
+        }
+
+        // A file to stdout when stdout is a regular file (`> out.wav`): the sizes are filled in, so the
+        // bytes are the file path's.
+        let redirected = dir.path().join(format!("redirected{bits}.wav"));
+        let mut args = vec!["process", path_str(&input), "-"];
+        args.extend_from_slice(&options);
+        let status = Command::new(env!("CARGO_BIN_EXE_corelogic-dsp"))
+            .args(&args)
+            .stdout(fs::File::create(&redirected).unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(
+            fs::read(&redirected).unwrap() == reference,
+            "{bits}-bit: redirected stdout differs"
+        );
+    }
+}
+
+#[test]
+fn a_header_with_placeholder_sizes_from_a_pipe_or_in_a_file_is_read_to_its_end() {
+    let dir = temp_dir();
+    let input = dir.path().join("in.wav");
+    write_noise(&input, 30_000, 48_000);
+    let bytes = fs::read(&input).unwrap();
+    let chain = dir.path().join("empty.json");
+    fs::write(&chain, "[]").unwrap();
+    let reference = read_output(&input);
+    let reference_peaks = run(&["peaks", path_str(&input), "--buckets", "100", "--levels", "3", "--json"]);
+    assert!(reference_peaks.status.success());
+    // ffmpeg's streaming header (both sizes 0xFFFFFFFF), sox's MS_UNSPEC (0x7FFFF000), and zeros.
+    for (riff, data) in [(u32::MAX, u32::MAX), (u32::MAX, 0x7FFF_F000), (0, 0)] {
+        let label = format!("RIFF {riff:#x}, data {data:#x}");
+        let placeholder = with_placeholder_sizes(&bytes, riff, data);
+        let out_path = dir.path().join("out.wav");
+        let out = run_piped(
+            &["process", "-", path_str(&out_path), "--chain", path_str(&chain)],
+            placeholder.clone(),
+        );
+        assert!(out.status.success(), "{label}: {}", stderr_of(&out));
+        let got = read_output(&out_path);
+        assert!(
+            got.left == reference.left && got.right == reference.right,
+            "{label}: samples differ"
+        );
+
+        let peaks = run_piped(
+            &["peaks", "-", "--buckets", "100", "--levels", "3", "--json"],
+            placeholder.clone(),
+        );
+        assert!(peaks.status.success(), "{label}: {}", stderr_of(&peaks));
+        assert_eq!(peaks.stdout, reference_peaks.stdout, "{label}: peaks from stdin");
+
+        // The same bytes as a file (a pipe captured with `>`): read to the end of the file.
+        let file = dir.path().join("placeholder.wav");
+        fs::write(&file, &placeholder).unwrap();
+        let peaks = run(&["peaks", path_str(&file), "--buckets", "100", "--levels", "3", "--json"]);
+        assert!(peaks.status.success(), "{label}: {}", stderr_of(&peaks));
+        assert_eq!(peaks.stdout, reference_peaks.stdout, "{label}: peaks of the file");
+    }
+    // A stream of unknown length that ends inside a frame is truncated input, named as such.
+    let mut cut = with_placeholder_sizes(&bytes, u32::MAX, u32::MAX);
+    cut.truncate(cut.len() - 3);
+    let out = run_piped(&["process", "-", "-", "--chain", path_str(&chain)], cut);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).starts_with("corelogic-dsp: standard input: truncated: the data ends inside a frame"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+/// Mono 8 kHz: 80 s of quiet noise (about -86 dBFS), then 5 s of loud noise, so that the quiet frames end up
+/// under the MFCCs' 80 dB floor only once the loud part comes: more of them than the analyser keeps, so it needs
+/// a second pass.
+fn crescendo_mono() -> Vec<f32> {
+    let mut state: u32 = 0x9E37_79B9;
+    (0..85 * 8_000)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let gain = if i < 80 * 8_000 { 1e-4 } else { 0.5 };
+            ((state as f64 / u32::MAX as f64 - 0.5) * gain) as f32
+        })
+        .collect()
+}
+
+#[test]
+fn analyze_from_stdin_equals_analyze_of_the_file_with_and_without_a_second_pass() {
+    let dir = temp_dir();
+    let crescendo = crescendo_mono();
+    // The premise: this input makes the analysis read the samples twice.
+    let mut analyzer = corelogic_dsp::analysis::Analyzer::new(8_000.0, 1).unwrap();
+    analyzer.push(&[&crescendo]).unwrap();
+    assert!(analyzer.end_first_pass().unwrap(), "the crescendo needs a second pass");
+    let crescendo_path = dir.path().join("crescendo.wav");
+    let data: Vec<u8> = crescendo.iter().flat_map(|x| x.to_le_bytes()).collect();
+    fs::write(&crescendo_path, wav_bytes(&float_layout(1, 8_000), &data)).unwrap();
+    let noise_path = dir.path().join("noise.wav");
+    write_noise(&noise_path, 96_000, 48_000);
+    for path in [&crescendo_path, &noise_path] {
+        let bytes = fs::read(path).unwrap();
+        for json in [true, false] {
+            let mut args = vec!["analyze", path_str(path)];
+            if json {
+                args.push("--json");
+            }
+            let file = run(&args);
+            assert!(file.status.success(), "{}", stderr_of(&file));
+            args[1] = "-";
+            for (label, input) in [
+                ("stdin", bytes.clone()),
+                (
+                    "stdin with placeholder sizes",
+                    with_placeholder_sizes(&bytes, u32::MAX, u32::MAX),
+                ),
+            ] {
+                let piped = run_piped(&args, input);
+                assert!(piped.status.success(), "{label}: {}", stderr_of(&piped));
+                assert_eq!(
+                    String::from_utf8_lossy(&piped.stdout),
+                    String::from_utf8_lossy(&file.stdout),
+                    "{}, {label}, json {json}",
+                    path.display()
+                );
+            }
+        }
+    }
+}

@@ -43,18 +43,52 @@ pub fn analysis_json(a: &Analysis) -> Value {
     })
 }
 
-/// `peaks --json`'s object: every level's min and max per channel.
-pub fn peaks_json(sample_rate_hz: f64, channels: usize, frames: u64, levels: &[PeakLevel]) -> Value {
-    let levels: Vec<Value> = levels
-        .iter()
-        .map(|level| json!({"buckets": level.buckets, "min": level.min, "max": level.max}))
-        .collect();
-    json!({
-        "sampleRate": json_rate(sample_rate_hz),
-        "channels": channels,
-        "frames": frames,
-        "levels": levels,
-    })
+/// One level of `peaks --json`, serialised as it is (f32 as the shortest text that reads back the same f32).
+#[derive(serde::Serialize)]
+struct PeakLevelJson<'a> {
+    buckets: usize,
+    min: &'a [Vec<f32>],
+    max: &'a [Vec<f32>],
+}
+
+/// Writes `peaks --json`'s object, `{"sampleRate", "channels", "frames", "levels": [{"buckets", "min", "max"}]}`
+/// (min and max per channel), to `out` level by level: the whole text is never held in memory. The one writer
+/// of that document: the command line streams it to standard output, the WebAssembly build (`src/host`) into
+/// the string it hands the browser, so both print the same text for the same samples.
+pub fn write_peaks_json<W: std::io::Write>(
+    out: &mut W,
+    sample_rate_hz: f64,
+    channels: usize,
+    frames: u64,
+    levels: &[PeakLevel],
+) -> std::io::Result<()> {
+    let to_io = |e: serde_json::Error| match e.io_error_kind() {
+        Some(kind) => std::io::Error::from(kind),
+        None => std::io::Error::other(e),
+    };
+    out.write_all(br#"{"sampleRate":"#)?;
+    serde_json::to_writer(&mut *out, &json_rate(sample_rate_hz)).map_err(to_io)?;
+    write!(out, r#","channels":{channels},"frames":{frames},"levels":["#)?;
+    for (k, level) in levels.iter().enumerate() {
+        if k > 0 {
+            out.write_all(b",")?;
+        }
+        let level = PeakLevelJson {
+            buckets: level.buckets,
+            min: &level.min,
+            max: &level.max,
+        };
+        serde_json::to_writer(&mut *out, &level).map_err(to_io)?;
+    }
+    out.write_all(b"]}")
+}
+
+/// `peaks --json`'s object as a string (through [`write_peaks_json`]).
+pub fn peaks_json(sample_rate_hz: f64, channels: usize, frames: u64, levels: &[PeakLevel]) -> String {
+    let mut text = Vec::new();
+    // Writing into a Vec cannot fail, and serde_json writes UTF-8.
+    let _ = write_peaks_json(&mut text, sample_rate_hz, channels, frames, levels);
+    String::from_utf8(text).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -69,9 +103,32 @@ mod tests {
         assert_eq!(v["integratedLufs"], Value::Null);
         assert_eq!(v["mfcc"].as_array().unwrap().len(), crate::analysis::mfcc::MFCC_COUNT);
         assert_eq!(
-            peaks_json(48_000.0, 1, 0, &[]).to_string(),
-            r#"{"channels":1,"frames":0,"levels":[],"sampleRate":48000}"#
+            peaks_json(48_000.0, 1, 0, &[]),
+            r#"{"sampleRate":48000,"channels":1,"frames":0,"levels":[]}"#
         );
-        assert_eq!(peaks_json(44_100.5, 1, 0, &[])["sampleRate"], json!(44_100.5));
+        let fractional: Value = serde_json::from_str(&peaks_json(44_100.5, 1, 0, &[])).unwrap();
+        assert_eq!(fractional["sampleRate"], json!(44_100.5));
+    }
+
+    /// f32 values as the shortest text that reads back as the same f32 (0.1f32 is "0.1", not f64's
+    /// 0.10000000149011612), per channel, level after level.
+    #[test]
+    fn peaks_print_f32_in_shortest_form_per_channel_and_level() {
+        let levels = [
+            PeakLevel {
+                buckets: 1,
+                min: vec![vec![-0.1], vec![-1.0]],
+                max: vec![vec![0.1], vec![f32::MIN_POSITIVE]],
+            },
+            PeakLevel {
+                buckets: 2,
+                min: vec![vec![-0.1, -0.05], vec![-1.0, 0.0]],
+                max: vec![vec![0.02, 0.1], vec![0.5, 0.25]],
+            },
+        ];
+        assert_eq!(
+            peaks_json(8_000.0, 2, 4, &levels),
+            r#"{"sampleRate":8000,"channels":2,"frames":4,"levels":[{"buckets":1,"min":[[-0.1],[-1.0]],"max":[[0.1],[1.1754944e-38]]},{"buckets":2,"min":[[-0.1,-0.05],[-1.0,0.0]],"max":[[0.02,0.1],[0.5,0.25]]}]}"#
+        );
     }
 }

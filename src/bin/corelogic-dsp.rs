@@ -48,7 +48,7 @@ enum Command {
     Process(ProcessArgs),
     /// Measure a WAV file: levels, loudness, true peak, spectral features, MFCCs, tempo.
     Analyze {
-        /// Input WAV file.
+        /// Input WAV file (`-`: standard input, spooled to a temporary file if a second pass needs it).
         input: PathBuf,
         /// Print one JSON object (keys as in docs/cli.md); levels that do not exist (silence) are null.
         #[arg(long)]
@@ -62,7 +62,7 @@ enum Command {
 
 #[derive(Args)]
 struct PeaksArgs {
-    /// Input WAV file.
+    /// Input WAV file (`-`: standard input).
     input: PathBuf,
     /// Buckets across the whole file (the coarsest level).
     #[arg(long, value_name = "N", value_parser = parse_buckets)]
@@ -93,9 +93,9 @@ fn parse_levels(text: &str) -> Result<usize, String> {
 
 #[derive(Args)]
 struct ProcessArgs {
-    /// Input WAV file.
+    /// Input WAV file (`-`: standard input, streamed).
     input: PathBuf,
-    /// Output WAV file (stereo, at the input's sample rate; written atomically).
+    /// Output WAV file (stereo, at the input's sample rate; written atomically; `-`: standard output, streamed).
     output: PathBuf,
     /// The effect to run.
     #[arg(long, value_name = "ID")]
@@ -176,6 +176,7 @@ impl From<WavError> for Failure {
         match e {
             WavError::BadInput(m) => Failure::Input(m),
             WavError::Io(m) => Failure::System(m),
+            WavError::OutputClosed => Failure::StdoutClosed,
         }
     }
 }
@@ -326,15 +327,19 @@ fn process(args: &ProcessArgs) -> Result<(), Failure> {
     let mut effects = chain::build_chain(&job.entries, f64::from(sample_rate_hz), job.tempo_bpm)
         .map_err(|e| Failure::Input(e.to_string()))?;
     let tail_frames = (args.tail * f64::from(sample_rate_hz)).round() as u64;
-    // Saturating: an absurd --tail must end in the size check below, not in an overflow.
-    let total_frames = input.frames().saturating_add(tail_frames);
-    if args.bit_depth.file_bytes(total_frames) > MAX_WAV_BYTES {
-        return Err(Failure::Input(format!(
-            "the output ({total_frames} frames) would exceed the 4 GiB a WAV file can hold; shorten --tail"
-        )));
+    // Saturating: an absurd --tail must end in the size check below, not in an overflow. A stream of
+    // unknown length (standard input) is checked when the output is finished instead; standard output,
+    // which keeps "unknown" sizes, has no such limit.
+    let total_frames = input.frames().map(|frames| frames.saturating_add(tail_frames));
+    if let Some(total_frames) = total_frames {
+        if !wav::is_stdio(&args.output) && args.bit_depth.file_bytes(total_frames) > MAX_WAV_BYTES {
+            return Err(Failure::Input(format!(
+                "the output ({total_frames} frames) would exceed the 4 GiB a WAV file can hold; shorten --tail"
+            )));
+        }
     }
     let mut output = WavOutput::create(&args.output, sample_rate_hz, args.bit_depth)?;
-    let progress = progress_bar(total_frames, f64::from(sample_rate_hz));
+    let progress = total_frames.and_then(|total| progress_bar(total, f64::from(sample_rate_hz)));
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     let mut frame = 0u64;
     // A failure mid-way clears the bar before its message is printed (and drops the unfinished output).
@@ -343,16 +348,28 @@ fn process(args: &ProcessArgs) -> Result<(), Failure> {
             bar.finish_and_clear();
         }
     };
-    while frame < total_frames {
-        let len = (total_frames - frame).min(BLOCK_FRAMES as u64) as usize;
-        // The input's frames, then silence (the tail).
-        let read = match input.read(&mut left[..len], &mut right[..len]) {
-            Ok(read) => read,
-            Err(e) => {
-                clear(progress);
-                return Err(e.into());
+    let (mut input_ended, mut tail_left) = (false, tail_frames);
+    loop {
+        // The input's frames, then silence (the tail): blocks of BLOCK_FRAMES whatever the input's length is
+        // known to be, so a stream and a file of the same samples are processed identically.
+        let read = if input_ended {
+            0
+        } else {
+            match input.read(&mut left, &mut right) {
+                Ok(read) => read,
+                Err(e) => {
+                    clear(progress);
+                    return Err(e.into());
+                }
             }
         };
+        input_ended = input_ended || read < BLOCK_FRAMES;
+        let tail_now = ((BLOCK_FRAMES - read) as u64).min(tail_left) as usize;
+        tail_left -= tail_now as u64;
+        let len = read + tail_now;
+        if len == 0 {
+            break;
+        }
         if mono {
             let (l, r) = (&left[..read], &mut right[..read]);
             r.copy_from_slice(l);
@@ -389,9 +406,14 @@ fn text_level(value: f64, unit: &str) -> String {
 const PROGRESS_STEPS: u64 = 1000;
 
 fn analyze(input: &Path, as_json: bool) -> Result<(), Failure> {
-    let mut stream = wav::WavStream::open(input)?;
+    // Standard input is spooled as it is read, in case the analysis needs a second pass.
+    let mut stream = if wav::is_stdio(input) {
+        wav::WavStream::open_stdin(true)?
+    } else {
+        wav::WavStream::open(input)?
+    };
     let sample_rate_hz = f64::from(stream.sample_rate_hz());
-    let bar = progress_bar(stream.frames(), sample_rate_hz);
+    let bar = stream.frames().and_then(|frames| progress_bar(frames, sample_rate_hz));
     if let Some(bar) = &bar {
         bar.set_length(PROGRESS_STEPS);
     }
@@ -403,7 +425,7 @@ fn analyze(input: &Path, as_json: bool) -> Result<(), Failure> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let a = result.map_err(|e| Failure::Input(format!("{}: {e}", input.display())))?;
+    let a = result.map_err(|e| Failure::Input(format!("{}: {e}", stream.label())))?;
     if as_json {
         let object = corelogic_dsp::analysis::json::analysis_json(&a);
         let text = serde_json::to_string_pretty(&object).map_err(|e| Failure::System(e.to_string()))?;
@@ -481,22 +503,15 @@ fn check_peaks_request(buckets: usize, levels: usize, frames: u64, channels: usi
     Ok(())
 }
 
-/// One level of `peaks --json`, serialised as it is (f32 as the shortest text that reads back the same).
-#[derive(serde::Serialize)]
-struct PeakLevelJson<'a> {
-    buckets: usize,
-    min: &'a [Vec<f32>],
-    max: &'a [Vec<f32>],
-}
-
 fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
+    // The buckets need the length first: standard input of unknown length is spooled to its end.
     let mut stream = wav::WavStream::open(&args.input)?;
     let channels = usize::from(stream.channels());
-    let frames = stream.frames();
+    let frames = stream.learn_length()?;
     check_peaks_request(args.buckets, args.levels, frames, channels)
-        .map_err(|e| Failure::Input(format!("{}: {e}", args.input.display())))?;
+        .map_err(|e| Failure::Input(format!("{}: {e}", stream.label())))?;
     let mut builder = analysis::PeaksBuilder::new(frames, channels, args.buckets, args.levels)
-        .map_err(|e| Failure::Input(format!("{}: {e}", args.input.display())))?;
+        .map_err(|e| Failure::Input(format!("{}: {e}", stream.label())))?;
     let (mut left, mut right) = (vec![0.0f32; BLOCK_FRAMES], vec![0.0f32; BLOCK_FRAMES]);
     loop {
         let n = stream.read(&mut left, &mut right)?;
@@ -513,27 +528,9 @@ fn peaks(args: &PeaksArgs) -> Result<(), Failure> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let io = |e: std::io::Error| stdout_failure(e);
     if args.json {
-        write!(
-            out,
-            r#"{{"sampleRate":{},"channels":{channels},"frames":{frames},"levels":["#,
-            stream.sample_rate_hz()
-        )
-        .map_err(io)?;
-        for (k, level) in levels.iter().enumerate() {
-            if k > 0 {
-                out.write_all(b",").map_err(io)?;
-            }
-            let level = PeakLevelJson {
-                buckets: level.buckets,
-                min: &level.min,
-                max: &level.max,
-            };
-            serde_json::to_writer(&mut out, &level).map_err(|e| match e.io_error_kind() {
-                Some(kind) => stdout_failure(kind.into()),
-                None => Failure::System(format!("internal error: {e}")),
-            })?;
-        }
-        out.write_all(b"]}\n").map_err(io)?;
+        analysis::json::write_peaks_json(&mut out, f64::from(stream.sample_rate_hz()), channels, frames, &levels)
+            .map_err(io)?;
+        out.write_all(b"\n").map_err(io)?;
     } else {
         for level in &levels {
             writeln!(

@@ -412,8 +412,8 @@ impl Host {
             analysis::PeaksBuilder::new(u64::from(frames), channels as usize, buckets as usize, levels as usize)
                 .map_err(bad)?;
         builder.push(&slices).map_err(bad)?;
-        let json = analysis::json::peaks_json(sample_rate_hz, channels as usize, u64::from(frames), &builder.finish());
-        self.result_json = json.to_string();
+        self.result_json =
+            analysis::json::peaks_json(sample_rate_hz, channels as usize, u64::from(frames), &builder.finish());
         Ok(&self.result_json)
     }
 
@@ -904,8 +904,8 @@ mod tests {
         let mut builder = analysis::PeaksBuilder::new(48_000, 2, 100, 3).unwrap();
         builder.push(&[&left, &right]).unwrap();
         let expected = analysis::json::peaks_json(44_100.0, 2, 48_000, &builder.finish());
-        assert_eq!(host.peaks(44_100.0, 2, 48_000, 100, 3).unwrap(), expected.to_string());
-        assert_eq!(host.result_json(), expected.to_string());
+        assert_eq!(host.peaks(44_100.0, 2, 48_000, 100, 3).unwrap(), expected);
+        assert_eq!(host.result_json(), expected);
     }
 
     #[test]

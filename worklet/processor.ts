@@ -67,7 +67,8 @@ export type ControlMessage =
   /** Replaces the whole chain (its state starts fresh); answers `chain` with the new inserts and latency. */
   | { type: 'chain'; chainJson: Uint8Array }
   /** Answered by `pong` with the same id once every earlier message was applied (an OfflineAudioContext does
-   * not deliver messages while it renders: wait for this before `startRendering()`). */
+   * not deliver messages while it renders: wait for this before `startRendering()`), with the context frame
+   * and how many times this module was evaluated and registered its processor in the scope (tests check). */
   | { type: 'ping'; id: number }
   /** Frees the chain; the processor then outputs silence and lets the node be collected. */
   | { type: 'dispose' };
@@ -144,7 +145,15 @@ interface Shared {
   generation: number;
   lastPanic: string;
 }
-const scope = globalThis as unknown as { __corelogicShared?: Shared; __corelogicRegistered?: boolean };
+const scope = globalThis as unknown as {
+  __corelogicShared?: Shared;
+  __corelogicRegistered?: boolean;
+  /** How many times this module was evaluated in this scope (two copies of the package add it twice), and how
+   * many times it called registerProcessor there (once: a second call of the name would throw). */
+  __corelogicEvaluations?: number;
+  __corelogicRegistrations?: number;
+};
+scope.__corelogicEvaluations = (scope.__corelogicEvaluations ?? 0) + 1;
 
 function sharedInstance(module: WebAssembly.Module): Shared {
   let shared = scope.__corelogicShared;
@@ -237,7 +246,7 @@ class ChainProcessor extends AudioWorkletProcessor {
 
   private control(message: ControlMessage): void {
     if (message.type === 'ping') {
-      this.port.postMessage({ type: 'pong', id: message.id, frame: currentFrame });
+      this.port.postMessage({ type: 'pong', id: message.id, frame: currentFrame, moduleEvaluations: scope.__corelogicEvaluations, registrations: scope.__corelogicRegistrations });
       return;
     }
     if (this.failed || this.disposed) return;
@@ -382,5 +391,6 @@ class ChainProcessor extends AudioWorkletProcessor {
 
 if (!scope.__corelogicRegistered) {
   scope.__corelogicRegistered = true;
+  scope.__corelogicRegistrations = (scope.__corelogicRegistrations ?? 0) + 1;
   registerProcessor(PROCESSOR_NAME, ChainProcessor);
 }

@@ -42,3 +42,6 @@ node tests/browser/demo.mjs
 log "node tests/browser/fault.mjs (an injected trap: two nodes on one context recover; the hook is not published)"
 node tests/browser/fault.mjs
 
+# 10 s here; the minute of the issue by hand: node tests/browser/gc.mjs 60
+log "node tests/browser/gc.mjs 10 (no garbage collection in the worklet isolate during playback)"
+node tests/browser/gc.mjs 10

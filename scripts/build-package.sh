@@ -3,17 +3,31 @@
 # (scripts/build-wasm.sh), TypeScript types generated from the effect listing, pkg-template/src compiled, and the
 # wasm module, the worklet processor and the worker inlined into assets.js (base64 and source text, loaded
 # through Blob URLs: no bundler plugin, no asset URLs, no cross-origin isolation).
-# Usage: bash scripts/build-package.sh
+# Usage: bash scripts/build-package.sh [--test-hooks]
+# --test-hooks: the test build into target/pkg-test-hooks/ (scripts/build-wasm.sh --test-hooks: a wasm that can
+# be made to trap, a worklet that accepts test messages and options); never published.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 
 log() { printf '\n== %s\n' "$*"; }
 
-bash scripts/build-wasm.sh
-
-src=target/pkg-src
-out=target/pkg
+if [[ "${1:-}" == --test-hooks ]]; then
+  bash scripts/build-wasm.sh --test-hooks
+  src=target/pkg-test-hooks-src
+  out=target/pkg-test-hooks
+  wasm_dir=target/wasm-test-hooks
+  worklet_dir=target/worklet-test-hooks
+elif [[ -z "${1:-}" ]]; then
+  bash scripts/build-wasm.sh
+  src=target/pkg-src
+  out=target/pkg
+  wasm_dir=target/wasm
+  worklet_dir=target/worklet
+else
+  echo "usage: bash scripts/build-package.sh [--test-hooks]" >&2
+  exit 2
+fi
 log "pkg-template -> $src (generated effect types) -> $out"
 rm -rf "$src" "$out"
 mkdir -p "$src" "$out"
@@ -22,12 +36,12 @@ node pkg-template/gen-effects.mjs "$src/src/effects.ts"
 node_modules/.bin/tsc -p "$src/tsconfig.worker.json"
 node_modules/.bin/tsc -p "$src/tsconfig.json"
 
-node - "$src/out" "$out" <<'JS'
+node - "$src/out" "$out" "$wasm_dir" "$worklet_dir" <<'JS'
 // assets.js: the three payloads as string constants.
 const { readFileSync, writeFileSync } = require('node:fs');
-const [built, out] = process.argv.slice(2);
-const wasm = readFileSync('target/wasm/corelogic_dsp_bg.wasm').toString('base64');
-const worklet = readFileSync('target/worklet/processor.js', 'utf8');
+const [built, out, wasmDir, workletDir] = process.argv.slice(2);
+const wasm = readFileSync(`${wasmDir}/corelogic_dsp_bg.wasm`).toString('base64');
+const worklet = readFileSync(`${workletDir}/processor.js`, 'utf8');
 const worker = readFileSync(`${built}/worker.js`, 'utf8');
 writeFileSync(
   `${out}/assets.js`,

@@ -5,22 +5,33 @@
 # gzipped size.
 #
 # Output: target/wasm/corelogic_dsp.js (glue, ES module), target/wasm/corelogic_dsp_bg.wasm (optimised),
-# target/wasm/corelogic_dsp.d.ts; target/worklet/processor.js. Usage: bash scripts/build-wasm.sh [--no-opt | --install-only]
+# target/wasm/corelogic_dsp.d.ts; target/worklet/processor.js. Usage: bash scripts/build-wasm.sh [--no-opt | --install-only | --test-hooks]
+# --test-hooks: the test build, into target/wasm-test-hooks/ and target/worklet-test-hooks/: the wasm with the cargo
+# feature `fault-injection` (the export `test_trap_arm`) and the worklet with `TEST_HOOKS = true`. Never published.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 
 optimise=1
 install_only=0
+test_hooks=0
 case "${1:-}" in
   --no-opt) optimise=0 ;;
   --install-only) install_only=1 ;; # for scripts/setup.sh: the tools only, no build
+  --test-hooks) test_hooks=1 ;;
   "") ;;
-  *) echo "usage: bash scripts/build-wasm.sh [--no-opt | --install-only]" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/build-wasm.sh [--no-opt | --install-only | --test-hooks]" >&2; exit 2 ;;
 esac
 
 log() { printf '\n== %s\n' "$*"; }
 out_dir=target/wasm
+worklet_dir=target/worklet
+features=()
+if [[ $test_hooks == 1 ]]; then
+  out_dir=target/wasm-test-hooks
+  worklet_dir=target/worklet-test-hooks
+  features=(--features fault-injection)
+fi
 
 # The CLI must match the wasm-bindgen crate in Cargo.lock exactly (Cargo.toml pins it with "=").
 bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
@@ -54,8 +65,8 @@ log "tsc $(node_modules/.bin/tsc --version) (npm typescript)"
 
 [[ $install_only == 1 ]] && exit 0
 
-log "cargo build --lib --target wasm32-unknown-unknown --no-default-features --profile wasm-release"
-cargo build --lib --target wasm32-unknown-unknown --no-default-features --profile wasm-release
+log "cargo build --lib --target wasm32-unknown-unknown --no-default-features ${features[*]} --profile wasm-release"
+cargo build --lib --target wasm32-unknown-unknown --no-default-features "${features[@]}" --profile wasm-release
 
 cargo_wasm=target/wasm32-unknown-unknown/wasm-release/corelogic_dsp.wasm
 wasm="$out_dir/corelogic_dsp_bg.wasm"
@@ -81,6 +92,19 @@ fi
 log "tsc -p worklet (the AudioWorkletProcessor, into target/worklet/)"
 node_modules/.bin/tsc -p worklet
 printf '{\n  "type": "module"\n}\n' > target/worklet/package.json
+if [[ $test_hooks == 1 ]]; then
+  log "$worklet_dir/processor.js: the worklet with TEST_HOOKS = true"
+  mkdir -p "$worklet_dir"
+  cp target/worklet/package.json "$worklet_dir/"
+  node -e '
+    const fs = require("node:fs");
+    const [from, to] = process.argv.slice(1);
+    const source = fs.readFileSync(from, "utf8");
+    const flag = "const TEST_HOOKS = false;";
+    if (source.split(flag).length !== 2) throw new Error(`${from}: expected "${flag}" exactly once`);
+    fs.writeFileSync(to, source.replace(flag, "const TEST_HOOKS = true;"));
+  ' target/worklet/processor.js "$worklet_dir/processor.js"
+fi
 
 raw_bytes=$(wc -c < "$wasm")
 gzip_bytes=$(gzip -9 -c "$wasm" | wc -c)

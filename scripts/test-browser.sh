@@ -25,6 +25,8 @@ fi
 log "playwright-core $wanted"
 
 bash scripts/build-package.sh
+log "the test build of the package (target/pkg-test-hooks: a wasm that can be made to trap, TEST_HOOKS on)"
+bash scripts/build-package.sh --test-hooks
 log "cargo build --release --bin corelogic-dsp"
 cargo build --release --bin corelogic-dsp
 
@@ -36,3 +38,10 @@ node tests/browser/run.mjs target/release/corelogic-dsp
 
 log "node tests/browser/demo.mjs (the demo page driven as a user; screenshot in target/browser-screenshots/)"
 node tests/browser/demo.mjs
+
+log "node tests/browser/fault.mjs (an injected trap: two nodes on one context recover; the hook is not published)"
+node tests/browser/fault.mjs
+
+# 10 s here; the minute of the issue by hand: node tests/browser/gc.mjs 60
+log "node tests/browser/gc.mjs 10 (no garbage collection in the worklet isolate during playback)"
+node tests/browser/gc.mjs 10

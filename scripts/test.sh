@@ -28,6 +28,9 @@ bash scripts/test-wasm.sh
 step "npm package in headless Chromium (scripts/test-browser.sh)"
 bash scripts/test-browser.sh
 
+step "npm package in fresh Vite apps, current and 5, dev server and build + preview (scripts/test-vite.sh)"
+bash scripts/test-vite.sh
+
 step "cargo test"
 cargo test
 printf '\n(%d s)\n== all tests passed in %d s\n' "$((SECONDS - stage_started))" "$SECONDS"

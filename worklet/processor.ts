@@ -9,8 +9,14 @@
 //   (optional) are the only messages it posts.
 // - Control messages (`param`, `enabled`, `tempo`) carry an optional context time in seconds and are applied at
 //   that frame; without one, at the next block.
-// - A trap never escapes `process()`: the block is silent, an `error` message is posted, and every processor of
-//   the context rebuilds its chain and its last parameters on a fresh instance from the same module.
+// - A trap never escapes `process()`: the block is silent, an `error` message names the node (its
+//   `processorOptions.name`) and the insert that trapped (read from the trapped instance's memory), and every
+//   processor of the context rebuilds its chain and its last parameters on a fresh instance from the same
+//   module; the others post the same notice, since their state restarted too.
+// - Test hooks: `TEST_HOOKS` is false here and in the published package; `scripts/build-package.sh
+//   --test-hooks` flips it in its own build (target/pkg-test-hooks/, with a wasm built with the cargo feature
+//   `fault-injection`), where the message `{type: 'test-trap', insert}` arms a real trap and
+//   `processorOptions.testAllocate` makes `process()` allocate (for the garbage-collection test).
 // - The processor is registered once per global scope even when this module is evaluated twice.
 
 // The AudioWorkletGlobalScope's names (TypeScript's DOM library, used here for the WebAssembly types, has none).
@@ -25,6 +31,8 @@ declare class AudioWorkletProcessor {
 export const PROCESSOR_NAME = 'corelogic-effect-chain';
 const QUANTUM_FRAMES = 128;
 const METER_RATE_HZ = 30;
+/** Replaced by `true` only in the test build (scripts/build-package.sh --test-hooks); see the header. */
+const TEST_HOOKS = false;
 
 /** The raw exports of the wasm module (src/wasm/mod.rs). */
 interface Exports {
@@ -50,6 +58,9 @@ interface Exports {
   last_error_code(): number;
   last_error_len(): number;
   last_error_ptr(): number;
+  processing_insert_ptr(): number;
+  /** Only in the wasm built with the cargo feature `fault-injection`. */
+  test_trap_arm?(chain: number, insert: number): void;
 }
 
 /** What the main thread passes: the compiled module and the chain JSON as UTF-8 bytes. */
@@ -58,6 +69,10 @@ export interface ChainProcessorOptions {
   chainJson: Uint8Array;
   /** Post meters (gain reduction per insert, output peak and RMS) at about 30 Hz. */
   meters?: boolean;
+  /** The node's name, given back in trap reports. */
+  name?: string;
+  /** Test build only (TEST_HOOKS): `process()` makes garbage, as a view per call would. */
+  testAllocate?: boolean;
 }
 
 export type ControlMessage =
@@ -67,10 +82,13 @@ export type ControlMessage =
   /** Replaces the whole chain (its state starts fresh); answers `chain` with the new inserts and latency. */
   | { type: 'chain'; chainJson: Uint8Array }
   /** Answered by `pong` with the same id once every earlier message was applied (an OfflineAudioContext does
-   * not deliver messages while it renders: wait for this before `startRendering()`). */
+   * not deliver messages while it renders: wait for this before `startRendering()`), with the context frame
+   * and how many times this module was evaluated and registered its processor in the scope (tests check). */
   | { type: 'ping'; id: number }
   /** Frees the chain; the processor then outputs silence and lets the node be collected. */
-  | { type: 'dispose' };
+  | { type: 'dispose' }
+  /** Test build only (TEST_HOOKS): the insert's next run traps. */
+  | { type: 'test-trap'; insert: number };
 
 /** The first externref slot after wasm-bindgen 0.2.130's reserved ones (its glue sets the same slots). */
 const EXTERNREF_BASE = 1024;
@@ -143,15 +161,28 @@ interface Shared {
   /** Increments whenever a trap forced a fresh instance: processors with an older one rebuild their chain. */
   generation: number;
   lastPanic: string;
+  /** Where the instance keeps the index of the insert it is running (-1 outside `chain_process`). */
+  processingInsertPtr: number;
+  /** The last trap: which node and insert, for the other processors' notices. */
+  lastTrap: { node: string; insert: number | null; message: string } | null;
 }
-const scope = globalThis as unknown as { __corelogicShared?: Shared; __corelogicRegistered?: boolean };
+const scope = globalThis as unknown as {
+  __corelogicShared?: Shared;
+  __corelogicRegistered?: boolean;
+  /** How many times this module was evaluated in this scope (two copies of the package add it twice), and how
+   * many times it called registerProcessor there (once: a second call of the name would throw). */
+  __corelogicEvaluations?: number;
+  __corelogicRegistrations?: number;
+};
+scope.__corelogicEvaluations = (scope.__corelogicEvaluations ?? 0) + 1;
 
 function sharedInstance(module: WebAssembly.Module): Shared {
   let shared = scope.__corelogicShared;
   if (!shared) {
-    shared = { module, exports: undefined as unknown as Exports, generation: 0, lastPanic: '' };
+    shared = { module, exports: undefined as unknown as Exports, generation: 0, lastPanic: '', processingInsertPtr: 0, lastTrap: null };
     const s = shared;
     s.exports = instantiate(module, (message) => (s.lastPanic = message));
+    s.processingInsertPtr = s.exports.processing_insert_ptr() >>> 0;
     scope.__corelogicShared = shared;
   }
   return shared;
@@ -187,12 +218,18 @@ class ChainProcessor extends AudioWorkletProcessor {
   private meterFrames = 0;
   private gainReduction = new Float32Array(0);
   private failed = false;
+  private readonly name: string;
+  private readonly testAllocate: boolean;
+  /** Test build only: where `testAllocate` keeps its garbage alive for one call. */
+  private garbage: unknown = null;
 
   constructor(options: { processorOptions: ChainProcessorOptions }) {
     super(options);
-    const { module, chainJson, meters } = options.processorOptions;
+    const { module, chainJson, meters, name, testAllocate } = options.processorOptions;
     this.chainJson = chainJson;
     this.meters = meters === true;
+    this.name = typeof name === 'string' ? name : '';
+    this.testAllocate = TEST_HOOKS && testAllocate === true;
     this.contextFrameAtChainStart = currentFrame;
     this.shared = undefined as unknown as Shared;
     try {
@@ -237,7 +274,7 @@ class ChainProcessor extends AudioWorkletProcessor {
 
   private control(message: ControlMessage): void {
     if (message.type === 'ping') {
-      this.port.postMessage({ type: 'pong', id: message.id, frame: currentFrame });
+      this.port.postMessage({ type: 'pong', id: message.id, frame: currentFrame, moduleEvaluations: scope.__corelogicEvaluations, registrations: scope.__corelogicRegistrations });
       return;
     }
     if (this.failed || this.disposed) return;
@@ -249,6 +286,10 @@ class ChainProcessor extends AudioWorkletProcessor {
     }
     if (message.type === 'chain') {
       this.replaceChain(message.chainJson);
+      return;
+    }
+    if (TEST_HOOKS && message.type === 'test-trap') {
+      w.test_trap_arm?.(this.chain, message.insert);
       return;
     }
     let result = 0;
@@ -307,8 +348,13 @@ class ChainProcessor extends AudioWorkletProcessor {
       return true;
     }
     try {
-      if (this.generation !== this.shared.generation) this.build();
+      if (this.generation !== this.shared.generation) {
+        // Another processor of this context trapped: this chain restarts on the fresh instance too.
+        this.build();
+        this.port.postMessage({ type: 'error', code: 'trap', ...this.shared.lastTrap, rebuilt: this.name });
+      }
       const w = this.shared.exports;
+      if (this.testAllocate) this.garbage = this.left.subarray(0, output[0].length);
       if (this.buffer !== w.memory.buffer) {
         const buffer = w.memory.buffer;
         this.buffer = buffer;
@@ -367,20 +413,34 @@ class ChainProcessor extends AudioWorkletProcessor {
     }
   }
 
-  /** After a trap: a fresh instance from the same module for the whole context; each processor rebuilds. */
+  /** After a trap: a fresh instance from the same module for the whole context; this processor rebuilds now,
+   * the others on their next block. */
   private recover(error: unknown): void {
     const shared = this.shared;
     const message = String((error as Error).message ?? error);
+    let insert: number | null = null;
     if (this.generation === shared.generation) {
+      // The trapped instance's memory still says which insert was running (no call into it is safe).
+      const running = new DataView(shared.exports.memory.buffer).getInt32(shared.processingInsertPtr, true);
+      insert = running >= 0 ? running : null;
+      shared.lastTrap = { node: this.name, insert, message };
       shared.generation += 1;
       shared.exports = instantiate(shared.module, (m) => (shared.lastPanic = m));
+      shared.processingInsertPtr = shared.exports.processing_insert_ptr() >>> 0;
     }
-    this.port.postMessage({ type: 'error', code: 'trap', message, panic: shared.lastPanic });
     this.buffer = null;
+    try {
+      this.build();
+    } catch (e) {
+      this.failed = true;
+      this.port.postMessage({ type: 'error', code: 'create', message: String((e as Error).message ?? e) });
+    }
+    this.port.postMessage({ type: 'error', code: 'trap', message, panic: shared.lastPanic, node: this.name, insert });
   }
 }
 
 if (!scope.__corelogicRegistered) {
   scope.__corelogicRegistered = true;
+  scope.__corelogicRegistrations = (scope.__corelogicRegistrations ?? 0) + 1;
   registerProcessor(PROCESSOR_NAME, ChainProcessor);
 }

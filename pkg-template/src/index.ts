@@ -34,6 +34,8 @@ export type CoreLogicErrorCode =
 
 /** Where the problem was: the insert, its effect, the parameter and the value, or a chain JSON path. */
 export interface CoreLogicErrorPath {
+  /** The chain node's name (`ChainOptions.name`): for a trap, the node that trapped. */
+  node?: string;
   insert?: number;
   effect?: string;
   parameter?: string | number;
@@ -176,6 +178,8 @@ export interface Meters {
 export interface ChainOptions {
   /** Post meters at about 30 Hz to `onmeters` (off by default). */
   meters?: boolean;
+  /** A name for the node, given in its error reports (default `chain-1`, `chain-2`, ... per page). */
+  name?: string;
 }
 
 export interface ParameterChangeOptions {
@@ -357,7 +361,11 @@ export class CoreLogic {
   async createEffectChain(context: BaseAudioContext, chain: Chain, options: ChainOptions = {}): Promise<EffectChainNode> {
     const latency = await this.validateChain(chain, context.sampleRate);
     await this.addWorklet(context);
-    const node = new EffectChainNode(context, this, chain, latency, options.meters === true);
+    if (options.name !== undefined && typeof options.name !== 'string') {
+      throw new CoreLogicError('bad-option', `name ${String(options.name)} is not a string`, { option: 'name', value: options.name });
+    }
+    const name = options.name ?? `chain-${++chainNodesCreated}`;
+    const node = new EffectChainNode(context, this, chain, latency, options.meters === true, name);
     await node.ready;
     return node;
   }
@@ -463,12 +471,24 @@ export class CoreLogic {
 
 // ---- the node ----
 
+/** Names the nodes created without one. */
+let chainNodesCreated = 0;
+
 type ProcessorMessage =
   | { type: 'ready'; inserts: number; latency: number }
   | { type: 'chain'; inserts: number; latency: number }
   | { type: 'pong'; id: number; frame: number }
   | ({ type: 'meters' } & Meters)
-  | { type: 'error'; code: number | 'trap' | 'create' | 'chain'; message: string; request?: { insert?: number } };
+  | {
+      type: 'error';
+      code: number | 'trap' | 'create' | 'chain';
+      message: string;
+      request?: { insert?: number };
+      /** A trap: the node and insert that trapped, and (in the other nodes' notices) the node rebuilt. */
+      node?: string;
+      insert?: number | null;
+      rebuilt?: string;
+    };
 
 /** An AudioWorkletNode running one effect chain: stereo in, stereo out. */
 export class EffectChainNode extends AudioWorkletNode {
@@ -491,6 +511,8 @@ export class EffectChainNode extends AudioWorkletNode {
     chain: Chain,
     latency: number,
     meters: boolean,
+    /** The name given in its error reports. */
+    readonly name: string,
   ) {
     super(context, PROCESSOR_NAME, {
       numberOfInputs: 1,
@@ -499,7 +521,7 @@ export class EffectChainNode extends AudioWorkletNode {
       channelCount: 2,
       channelCountMode: 'explicit',
       channelInterpretation: 'speakers',
-      processorOptions: { module: core.module, chainJson: new TextEncoder().encode(JSON.stringify(chain)), meters },
+      processorOptions: { module: core.module, chainJson: new TextEncoder().encode(JSON.stringify(chain)), meters, name },
     });
     this.chainEntries = structuredClone(chain);
     this.latencyFrames = latency;
@@ -532,12 +554,23 @@ export class EffectChainNode extends AudioWorkletNode {
           this.chainChange?.reject(new CoreLogicError('bad-chain', m.message));
           this.chainChange = null;
         } else if (m.code === 'trap') {
-          this.report(new CoreLogicError('trap', `the chain trapped and was rebuilt: ${m.message}`));
+          this.report(this.trapError(m.message, m.node, m.insert ?? undefined, m.rebuilt));
         } else {
           this.report(wasmError(m.code, m.message, { insert: m.request?.insert }));
         }
       }
     };
+  }
+
+  /** A trap report: this node's own (it output one silent block) or another node's of the same context. */
+  private trapError(message: string, node: string | undefined, insert: number | undefined, rebuilt?: string): CoreLogicError {
+    const own = rebuilt === undefined;
+    const effect = own && insert !== undefined ? this.chainEntries[insert]?.effect : undefined;
+    const where = `chain node '${node ?? '?'}' trapped` + (insert === undefined ? '' : ` in insert ${insert}`) + (effect ? ` (${effect})` : '');
+    const what = own
+      ? 'it output one silent block, and every chain of its AudioContext was rebuilt with its parameters on a fresh instance'
+      : `this node ('${this.name}') shares its AudioContext's instance, so its chain was rebuilt with its parameters too`;
+    return new CoreLogicError('trap', `${where}: ${what} (${message})`, { node, insert, effect });
   }
 
   private report(error: CoreLogicError): void {

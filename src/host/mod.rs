@@ -21,6 +21,43 @@ use crate::chain::{parse_chain, ChainError};
 use crate::effects::{registry, Effect, Event, Source, DEFAULT_BPM, SAMPLE_RATE_RANGE};
 use crate::listing::listing_json;
 use std::fmt;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// The index of the insert [`Host::process`] is running, -1 outside it. A trap leaves it set, and the
+/// worklet reads it from the trapped instance's memory (no call into that instance is safe any more) to name
+/// the insert that trapped. One static because a wasm instance has one thread; native hosts only write it.
+pub static PROCESSING_INSERT: AtomicI32 = AtomicI32::new(-1);
+
+/// Test-only fault injection (cargo feature `fault-injection`, off by default and in the published npm
+/// package): arms a real trap (wasm `unreachable`) in one insert's next run, so the browser tests can check the
+/// worklet's recovery from a genuine trap.
+#[cfg(feature = "fault-injection")]
+pub mod fault {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    /// `chain << 32 | insert` of the armed insert, or -1.
+    static ARMED: AtomicI64 = AtomicI64::new(-1);
+
+    fn key(chain: u32, insert: usize) -> i64 {
+        (i64::from(chain) << 32) | (insert as i64 & 0xffff_ffff)
+    }
+
+    /// Makes the insert's next run trap.
+    pub fn arm(chain: u32, insert: u32) {
+        ARMED.store(key(chain, insert as usize), Ordering::Relaxed);
+    }
+
+    /// Traps (once) if this insert was armed.
+    pub(super) fn trap_if_armed(chain: u32, insert: usize) {
+        if ARMED.load(Ordering::Relaxed) == key(chain, insert) {
+            ARMED.store(-1, Ordering::Relaxed);
+            #[cfg(target_arch = "wasm32")]
+            core::arch::wasm32::unreachable();
+            #[cfg(not(target_arch = "wasm32"))]
+            std::process::abort();
+        }
+    }
+}
 
 /// The most frames one [`Host::process`] call may take per chain (the capacity a chain is created with is at
 /// most this). 65536 frames of two f32 channels are 512 KiB.
@@ -599,12 +636,16 @@ impl Host {
         }
         let n = frames as usize;
         let (left, right) = (&mut c.left[..n], &mut c.right[..n]);
-        for insert in &mut c.inserts {
+        for (index, insert) in c.inserts.iter_mut().enumerate() {
+            PROCESSING_INSERT.store(index as i32, Ordering::Relaxed);
+            #[cfg(feature = "fault-injection")]
+            fault::trap_if_armed(chain, index);
             let block_end = insert.effect.frame() + u64::from(frames);
             let due = insert.events.partition_point(|e| e.frame < block_end);
             insert.effect.process(left, right, &insert.events[..due]);
             insert.events.drain(..due); // shifts the rest down in place: no allocation
         }
+        PROCESSING_INSERT.store(-1, Ordering::Relaxed);
         c.frame += u64::from(frames);
         Ok(())
     }

@@ -58,6 +58,21 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// The address of an i32 in memory: the index of the insert `chain_process` is running, -1 outside it. Read it
+/// once; after a trap, read the i32 there in the trapped instance's memory to learn which insert trapped.
+#[wasm_bindgen]
+pub fn processing_insert_ptr() -> u32 {
+    host::PROCESSING_INSERT.as_ptr() as u32
+}
+
+/// Test-only (cargo feature `fault-injection`, absent from the published module): the insert's next run in
+/// `chain_process` traps (wasm `unreachable`).
+#[cfg(feature = "fault-injection")]
+#[wasm_bindgen]
+pub fn test_trap_arm(chain: u32, insert: u32) {
+    host::fault::arm(chain, insert);
+}
+
 /// The number of registered effects; effect indices are 0 to this minus 1, in listing order.
 #[wasm_bindgen]
 pub fn effect_count() -> u32 {

@@ -371,7 +371,8 @@ impl Input {
 
 /// A WAV file or standard input read in blocks: the header is checked on opening (as [`decode_wav`] checks it),
 /// then frames are decoded on demand; [`WavStream::rewind`] goes back to the first frame. Memory: one block of
-/// bytes. A data chunk with a placeholder size (0xFFFFFFFF, sox's 0x7FFFF000, or 0 with a placeholder RIFF size) is read to the end of the input.
+/// bytes. A data chunk with a placeholder size (0xFFFFFFFF, sox's 0x7FFFF000, or 0 with a placeholder RIFF
+/// size) is read to the end of the input.
 pub struct WavStream {
     /// The input as messages name it.
     label: String,

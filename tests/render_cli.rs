@@ -172,6 +172,23 @@ fn a_render_through_a_limiter_is_timeline_aligned_and_start_end_cut_it_exactly()
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (pl, _, _) = read_wav(&part);
     assert_close(&pl, &want[4_800..14_400], 1e-6, "part");
+    // `-` writes the same render to standard output (a streaming header: only its two size fields differ).
+    let o = run(&["render", p.to_str().unwrap(), "-", "--end", "0.5"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = std::fs::read(&full).unwrap();
+    assert_eq!(o.stdout.len(), file.len());
+    let differing: Vec<usize> = (0..file.len()).filter(|&i| o.stdout[i] != file[i]).collect();
+    assert!(
+        differing
+            .iter()
+            .all(|&i| (4..8).contains(&i) || i >= file.len() - 4 - 24_000 * 2 * 4 - 4),
+        "{differing:?}"
+    );
+    assert_eq!(
+        &o.stdout[file.len() - 24_000 * 2 * 4..],
+        &file[file.len() - 24_000 * 2 * 4..],
+        "the samples"
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@ const BLOCK_FRAMES: usize = 4096;
 pub struct RenderArgs {
     /// The project (JSON; clip paths are relative to its folder).
     project: PathBuf,
-    /// Output WAV file (stereo; written atomically).
+    /// Output WAV file (stereo; written atomically; `-`: standard output, streamed).
     output: PathBuf,
     /// Start of the render in seconds on the timeline (a cold start, as after a seek).
     #[arg(long, value_name = "S", value_parser = parse_seconds)]

@@ -15,6 +15,19 @@
 
 use super::error::{Problem, ProjectError};
 use super::plan::{Destination, ProjectPlan, StripRef};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Node positions and edge ends of a [`RoutingGraph`] (see `RoutingGraph::lookup`).
+struct Lookup {
+    /// Node positions by [`dense_key`].
+    at: Vec<usize>,
+    tracks: usize,
+    /// The edges (indices into `edges`) into each node.
+    incoming: Vec<Vec<usize>>,
+    /// Each edge's (source, destination) node positions.
+    ends: Vec<(usize, usize)>,
+}
 
 /// What an edge carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +47,23 @@ pub struct Edge {
     pub to: StripRef,
     pub kind: EdgeKind,
     pub path: String,
+}
+
+/// A strip's place in a table of a graph's `nodes` strips with `tracks` tracks (tracks, then buses, then the
+/// master): the graph's nodes are numbered this way, so each has its own place.
+fn dense_key(strip: StripRef, tracks: usize, nodes: usize) -> usize {
+    match strip {
+        StripRef::Track(i) => i,
+        StripRef::Bus(b) => tracks + b,
+        StripRef::Master => nodes - 1,
+    }
+}
+
+impl Lookup {
+    /// A node's position in the graph's `nodes`.
+    fn node(&self, strip: StripRef) -> usize {
+        self.at[dense_key(strip, self.tracks, self.at.len())]
+    }
 }
 
 /// Strips and the edges between them.
@@ -124,11 +154,26 @@ impl RoutingGraph {
         graph
     }
 
-    fn index(&self, strip: StripRef) -> usize {
-        self.nodes
-            .iter()
-            .position(|n| *n == strip)
-            .expect("every edge joins nodes of the graph")
+    /// Every node's position and incoming edges, computed once (O(nodes + edges)) so that a plan over a large
+    /// session does not search the node list per edge.
+    fn lookup(&self) -> Lookup {
+        let tracks = self.nodes.iter().filter(|s| matches!(s, StripRef::Track(_))).count();
+        let mut at = vec![usize::MAX; self.nodes.len()];
+        for (i, &strip) in self.nodes.iter().enumerate() {
+            at[dense_key(strip, tracks, self.nodes.len())] = i;
+        }
+        let mut lookup = Lookup {
+            at,
+            tracks,
+            incoming: vec![Vec::new(); self.nodes.len()],
+            ends: Vec::with_capacity(self.edges.len()),
+        };
+        for (e, edge) in self.edges.iter().enumerate() {
+            let (from, to) = (lookup.node(edge.from), lookup.node(edge.to));
+            lookup.incoming[to].push(e);
+            lookup.ends.push((from, to));
+        }
+        lookup
     }
 
     /// The nodes in an order where every edge's source comes before its destination (Kahn's algorithm, taking
@@ -137,22 +182,23 @@ impl RoutingGraph {
     pub fn render_order(&self) -> Result<Vec<StripRef>, ProjectError> {
         let n = self.nodes.len();
         let mut indegree = vec![0usize; n];
-        let edge_ends: Vec<(usize, usize)> = self
-            .edges
-            .iter()
-            .map(|e| (self.index(e.from), self.index(e.to)))
-            .collect();
-        for &(_, to) in &edge_ends {
+        let edge_ends = self.lookup().ends;
+        let mut outgoing = vec![Vec::new(); n];
+        for &(from, to) in &edge_ends {
             indegree[to] += 1;
+            outgoing[from].push(to);
         }
         let mut done = vec![false; n];
         let mut order = Vec::with_capacity(n);
-        while let Some(next) = (0..n).find(|&i| !done[i] && indegree[i] == 0) {
+        // The ready nodes, earliest first.
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&i| indegree[i] == 0).map(Reverse).collect();
+        while let Some(Reverse(next)) = ready.pop() {
             done[next] = true;
             order.push(self.nodes[next]);
-            for &(from, to) in &edge_ends {
-                if from == next {
-                    indegree[to] -= 1;
+            for &to in &outgoing[next] {
+                indegree[to] -= 1;
+                if indegree[to] == 0 {
+                    ready.push(Reverse(to));
                 }
             }
         }
@@ -215,18 +261,18 @@ pub const RENDER_TAIL_CAP_S: f64 = 10.0;
 /// Sidechain keys carry no audio to the master and are not paths. `tails` is parallel to `graph.nodes`.
 pub fn render_tail(graph: &RoutingGraph, order: &[StripRef], tails: &[Vec<Option<u64>>], cap: u64) -> u64 {
     // longest[n]: the longest tail sum of a path from a track through node n's inserts (None: no track reaches n).
+    let lookup = graph.lookup();
     let mut longest: Vec<Option<u64>> = vec![None; graph.nodes.len()];
     for &strip in order {
-        let n = graph.index(strip);
+        let n = lookup.node(strip);
         let own = tails[n]
             .iter()
             .try_fold(0u64, |sum, t| t.map(|t| sum.saturating_add(t)))
             .unwrap_or(cap);
-        let upstream = graph
-            .edges
+        let upstream = lookup.incoming[n]
             .iter()
-            .filter(|e| e.to == strip && !matches!(e.kind, EdgeKind::Sidechain { .. }))
-            .filter_map(|e| longest[graph.index(e.from)])
+            .filter(|&&e| !matches!(graph.edges[e].kind, EdgeKind::Sidechain { .. }))
+            .filter_map(|&e| longest[lookup.ends[e].0])
             .max();
         let start = match strip {
             StripRef::Track(_) => Some(upstream.unwrap_or(0)),
@@ -234,7 +280,7 @@ pub fn render_tail(graph: &RoutingGraph, order: &[StripRef], tails: &[Vec<Option
         };
         longest[n] = start.map(|s| s.saturating_add(own).min(cap));
     }
-    longest[graph.index(StripRef::Master)].unwrap_or(0).min(cap)
+    longest[lookup.node(StripRef::Master)].unwrap_or(0).min(cap)
 }
 
 /// The latency of one insert: what it has now and the most it can have at this sample rate (`Effect::latency`
@@ -291,8 +337,9 @@ pub struct LatencyPlan {
 /// Plans latency compensation. `latencies[i]` holds the inserts of `graph.nodes[i]`, in chain order; `order`
 /// is [`RoutingGraph::render_order`]'s. Pure: the same inputs give the same plan.
 pub fn plan_latency(graph: &RoutingGraph, order: &[StripRef], latencies: &[Vec<InsertLatency>]) -> LatencyPlan {
-    let current = align(graph, order, latencies, |l| l.current);
-    let max = align(graph, order, latencies, |l| l.max);
+    let lookup = graph.lookup();
+    let current = align(graph, &lookup, order, latencies, |l| l.current);
+    let max = align(graph, &lookup, order, latencies, |l| l.max);
     let mut nodes = current.clone();
     for (node, m) in nodes.iter_mut().zip(&max) {
         node.alignment_max = m.alignment;
@@ -301,8 +348,8 @@ pub fn plan_latency(graph: &RoutingGraph, order: &[StripRef], latencies: &[Vec<I
     let edges = graph
         .edges
         .iter()
-        .map(|e| {
-            let (from, to) = (graph.index(e.from), graph.index(e.to));
+        .zip(&lookup.ends)
+        .map(|(e, &(from, to))| {
             let arrival = |plan: &[NodeLatency]| match e.kind {
                 EdgeKind::Sidechain { insert } => plan[to].upstream_of_insert(insert),
                 _ => plan[to].alignment,
@@ -313,7 +360,7 @@ pub fn plan_latency(graph: &RoutingGraph, order: &[StripRef], latencies: &[Vec<I
             }
         })
         .collect();
-    let master = graph.index(StripRef::Master);
+    let master = lookup.node(StripRef::Master);
     LatencyPlan {
         total: nodes[master].output,
         total_max: nodes[master].output_max,
@@ -325,19 +372,21 @@ pub fn plan_latency(graph: &RoutingGraph, order: &[StripRef], latencies: &[Vec<I
 /// Alignment and output latency of every node with the insert latencies `pick` selects.
 fn align(
     graph: &RoutingGraph,
+    lookup: &Lookup,
     order: &[StripRef],
     latencies: &[Vec<InsertLatency>],
     pick: impl Fn(&InsertLatency) -> usize,
 ) -> Vec<NodeLatency> {
     let mut plan = vec![NodeLatency::default(); graph.nodes.len()];
     for &strip in order {
-        let n = graph.index(strip);
+        let n = lookup.node(strip);
         let chain: Vec<usize> = latencies[n].iter().map(&pick).collect();
         // Latency of the chain before insert k, relative to the strip's input.
         let prefix = |k: usize| chain[..k.min(chain.len())].iter().sum::<usize>();
         let mut alignment = 0usize;
-        for e in graph.edges.iter().filter(|e| e.to == strip) {
-            let source_output = plan[graph.index(e.from)].output;
+        for &edge in &lookup.incoming[n] {
+            let e = &graph.edges[edge];
+            let source_output = plan[lookup.ends[edge].0].output;
             let needed = match e.kind {
                 EdgeKind::Sidechain { insert } => source_output.saturating_sub(prefix(insert)),
                 _ => source_output,

@@ -765,7 +765,7 @@ impl Engine {
     fn replan_latency(&mut self, playing: bool) {
         let places: Vec<Vec<SlotPlace>> = self.strips.iter().map(Strip::planned_places).collect();
         let strips = &self.strips;
-        let node_of = |s: StripRef| self.graph.nodes.iter().position(|n| *n == s).unwrap_or(0);
+        let node_of = |s: StripRef| self.node_of(s);
         let slot_at = |n: usize, k: usize| -> Option<&InsertSlot> {
             match places[n].get(k).copied()? {
                 SlotPlace::Running(i) => strips[n].inserts.get(i),

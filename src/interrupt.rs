@@ -14,6 +14,7 @@
 use std::path::Path;
 
 /// How many temporary files can be registered at once (the CLI writes one output at a time).
+#[cfg(unix)]
 const SLOTS: usize = 8;
 
 #[cfg(unix)]

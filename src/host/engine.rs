@@ -8,6 +8,7 @@
 //! [`Host::engine_render`] and reads the master from [`Host::engine_output`]. Rendering never allocates.
 //! Commands, building and freeing allocate (between quanta).
 
+use super::zeroed::{self, SystemBlocks, ZeroedBlocks, SLICE_BYTES};
 use super::{Host, HostError};
 use crate::effects::SAMPLE_RATE_RANGE;
 use crate::engine::control::plan::Target;
@@ -24,6 +25,12 @@ use std::path::Path;
 
 /// The most frames one [`Host::engine_render`] call may take (the `max_quantum` an engine is built with).
 pub const MAX_ENGINE_QUANTUM: u32 = 16_384;
+
+/// Heap headroom an engine is built with, per 48 kHz of its sample rate, on top of room to replace every
+/// effect kind's zeroed blocks once ([`super::zeroed`]): for the smaller allocations of inserts added while
+/// playing, so that they take free memory instead of growing the WebAssembly memory on the audio thread
+/// (`memory.grow` took 0.1 to 6 ms in V8, and its first use of a grown page faults it in).
+pub const HEAP_RESERVE_BYTES_PER_48K: usize = 4 << 20;
 
 /// How a track's input buffer is to be read this quantum.
 pub const INPUT_SILENT: u8 = 0;
@@ -76,6 +83,11 @@ impl Host {
         }
         let text = self.input_text(json_len).map_err(HostError::BadProject)?;
         let plan = parse_project(&text, Path::new(".")).map_err(|e| HostError::BadProject(e.to_string()))?;
+        prepare_effects(sample_rate_hz);
+        if !self.commands_warmed {
+            warm_up_commands(sample_rate_hz);
+            self.commands_warmed = true;
+        }
         let tracks = plan.tracks.len();
         let quantum = max_quantum as usize;
         let engine = Engine::with_max_quantum(plan, sample_rate_hz, quantum.min(crate::engine::DEFAULT_MAX_QUANTUM))
@@ -88,6 +100,9 @@ impl Host {
             out_left: vec![0.0; quantum],
             out_right: vec![0.0; quantum],
         };
+        let small = (HEAP_RESERVE_BYTES_PER_48K as f64 * sample_rate_hz / 48_000.0) as usize;
+        reserve_heap(zeroed::with_blocks(|b| b.wanted_bytes()) + small);
+        zeroed::with_blocks(|b| b.fill(&mut SystemBlocks));
         let id = match self.engines.iter().position(Option::is_none) {
             Some(free) => {
                 self.engines[free] = Some(slot);
@@ -157,10 +172,12 @@ impl Host {
         Ok(())
     }
 
-    /// Between quanta: re-plans latency if an insert's latency changed and frees removed inserts (allocates only
-    /// when something changed).
+    /// Between quanta: re-plans latency if an insert's latency changed, frees removed inserts (allocates only
+    /// when something changed), and zeroes at most [`SLICE_BYTES`] of replacement blocks for inserts added
+    /// since ([`super::zeroed`]).
     pub fn engine_maintain(&mut self, engine: u32) -> Result<(), HostError> {
         self.engine_slot(engine)?.engine.refresh_latency();
+        zeroed::with_blocks(|b| b.step(&mut SystemBlocks, SLICE_BYTES));
         Ok(())
     }
 
@@ -190,6 +207,79 @@ impl Host {
             Some(Err(e)) => Err(format!("not UTF-8: {e}")),
             None => Err(format!("{len} bytes requested, {} written", self.input_bytes.len())),
         }
+    }
+}
+
+/// Creates every effect once at `sample_rate_hz` and runs it over one block of sound, for two reasons: a
+/// WebAssembly engine (V8's) compiles a function on its first call, which would otherwise land on the first
+/// quantum in which an insert of that kind is added while playing (tens of ms for some); and the large zeroed
+/// buffers each kind asks for are noted, so that one set per kind is kept zeroed ([`super::zeroed`]).
+pub fn prepare_effects(sample_rate_hz: f64) {
+    const FRAMES: usize = 128;
+    let sine: Vec<f32> = (0..FRAMES).map(|n| 0.25 * (0.05 * n as f32).sin()).collect();
+    zeroed::with_blocks(ZeroedBlocks::clear_wanted);
+    for entry in crate::effects::registry() {
+        zeroed::with_blocks(ZeroedBlocks::begin_kind);
+        let created = entry.create(sample_rate_hz, None, std::iter::empty());
+        zeroed::with_blocks(ZeroedBlocks::end_kind);
+        if let Ok(mut effect) = created {
+            let (mut left, mut right) = (sine.clone(), sine.clone());
+            effect.process(&mut left, &mut right, &[]);
+            std::hint::black_box((&left, &right));
+        }
+    }
+}
+
+/// Runs the command path once on a small engine of its own (JSON parsing, adding, moving, setting, enabling and
+/// removing inserts, latency re-planning, rendering across the dip fades), for the reason of
+/// [`prepare_effects`]: in V8 the first `addInsert` of a session took 5 ms, compiling that path.
+fn warm_up_commands(sample_rate_hz: f64) {
+    const PROJECT: &str = r#"{"tracks": [{"id": "a", "inserts": [{"id": "eq", "effect": "parametric-eq"}],
+        "sends": [{"id": "s", "destination": "b", "level": -6}]}], "buses": [{"id": "b"}],
+        "master": {"inserts": [{"id": "lim", "effect": "limiter"}]}}"#;
+    const COMMANDS: [&str; 6] = [
+        r#"{"command": "addInsert", "strip": "a", "at": 1,
+            "insert": {"id": "c", "effect": "compressor", "parameters": {"thresholdDb": -20}}}"#,
+        r#"{"command": "setInsertParam", "strip": "a", "insert": 1, "name": "ratio", "value": 3}"#,
+        r#"{"command": "moveInsert", "strip": "a", "from": 1, "to": 0}"#,
+        r#"{"command": "enableInsert", "strip": "a", "insert": 0, "enabled": false}"#,
+        r#"{"command": "set", "strip": "a", "param": "volume", "value": -3}"#,
+        r#"{"command": "removeInsert", "strip": "a", "insert": 0}"#,
+    ];
+    let Ok(plan) = parse_project(PROJECT, Path::new(".")) else {
+        return;
+    };
+    let Ok(mut engine) = Engine::with_max_quantum(plan, sample_rate_hz, crate::engine::DEFAULT_MAX_QUANTUM) else {
+        return;
+    };
+    const FRAMES: usize = crate::engine::DEFAULT_MAX_QUANTUM;
+    let input = [0.1f32; FRAMES];
+    let inputs = [TrackInput::Mono(&input)];
+    let (mut left, mut right) = ([0.0f32; FRAMES], [0.0f32; FRAMES]);
+    for text in COMMANDS {
+        let command = serde_json::from_str::<Value>(text).map(|v| parse_command(&v, engine.plan()));
+        if let Ok(Ok(command)) = command {
+            // A failure here only means less was warmed.
+            let _ = engine.apply(command);
+        }
+        for _ in 0..4 {
+            engine.render(FRAMES, &inputs, &mut left, &mut right);
+            engine.refresh_latency();
+        }
+    }
+}
+
+/// Grows the heap by about `bytes` ahead of need: takes that much and gives it back, so that the allocator
+/// holds it free for later allocations. Skipped when the memory cannot grow (the engine works without it).
+// The fallible reserve is the point (the lint's `vec![0; n]` aborts when memory runs out), and `resize` writes
+// the pages, where `vec![0; n]` would take fresh ones untouched.
+#[allow(clippy::slow_vector_initialization)]
+fn reserve_heap(bytes: usize) {
+    let mut block: Vec<u8> = Vec::new();
+    if block.try_reserve_exact(bytes).is_ok() {
+        // Written once, so that the system backs the pages now rather than at their first use.
+        block.resize(bytes, 0);
+        std::hint::black_box(block.as_mut_ptr());
     }
 }
 

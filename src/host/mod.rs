@@ -15,6 +15,7 @@
 //! Control calls (creating chains, adding inserts, the listing) allocate and may take JSON.
 
 pub mod engine;
+pub mod zeroed;
 
 use crate::analysis::{self, MAX_PEAK_BUCKETS, MAX_PEAK_CHANNELS};
 use crate::chain::{parse_chain, ChainError};
@@ -317,6 +318,8 @@ pub struct Host {
     result_json: String,
     /// Mixing engines, by id ([`engine`]).
     engines: Vec<Option<engine::EngineSlot>>,
+    /// Whether the command path has run once in this instance (`engine::warm_up_commands`).
+    commands_warmed: bool,
 }
 
 /// The most samples (frames x channels) one analysis or peaks call takes: 512 MiB of f32, a 23-minute stereo

@@ -452,7 +452,8 @@ pub fn engine_render(engine: u32, frames: u32) -> i32 {
     )
 }
 
-/// Between quanta: re-plans latency when an insert's latency changed and frees removed inserts.
+/// Between quanta: re-plans latency when an insert's latency changed, frees removed inserts, and zeroes a slice
+/// of the memory kept ready for inserts added while playing (docs/wasm.md, "Adding inserts while playing").
 #[wasm_bindgen]
 pub fn engine_maintain(engine: u32) -> i32 {
     with_host(
@@ -462,6 +463,19 @@ pub fn engine_maintain(engine: u32) -> i32 {
         },
         ErrorCode::Internal.code(),
     )
+}
+
+/// The memory kept zeroed for inserts added while playing (docs/wasm.md): `what` 0, how many large zeroed
+/// allocations (effect buffers) were served from it since the module loaded; 1, how many had to be cleared when
+/// made; 2, the bytes held ready now; anything else NaN.
+#[wasm_bindgen]
+pub fn heap_zeroed_blocks(what: u32) -> f64 {
+    crate::host::zeroed::with_blocks(|b| match what {
+        0 => b.served as f64,
+        1 => b.missed as f64,
+        2 => b.held_bytes() as f64,
+        _ => f64::NAN,
+    })
 }
 
 /// Applies a command given as JSON, written at `input_bytes_ptr(json_len)` (between quanta; may allocate).

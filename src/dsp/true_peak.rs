@@ -109,7 +109,7 @@ const TINY_SCALE: f32 = 18_446_744_073_709_551_616.0; // 2^64
 const TINY_UNIT_SCALED: f32 = 1.0 / 38_685_626_227_668_133_590_597_632.0; // 2^-85
 
 /// `x * TINY_SCALE`, exactly, for an `x` that is subnormal or zero, without subnormal arithmetic. IEEE 754
-/// binary32: such an x is its 23 mantissa bits m times 2^-149, so x * 2^64 = m * 2^-85; m (below 2^24)
+/// binary32: such an x is its 23 mantissa bits m times 2^-149, so x * 2^64 = m * 2^-85; m (below 2^23)
 /// converts to f32 exactly and the product is a normal number (or 0), so no step rounds. Multiplying the
 /// subnormal itself takes a microcode assist on x86 for every instruction (profiled: the plain `x * scale`
 /// made the analysis's true peak of 1e-40 noise 2.9x as slow as of ordinary noise).

@@ -548,6 +548,103 @@ fn block_size_does_not_change_the_analysis() {
     }
 }
 
+/// A signal on the grid of 2^-17 (|x| < 1 then needs at most 18 significant bits), so that scaling it by
+/// [`subnormal_scale`] is exact: every sample becomes an f32 subnormal (or 0) with no bit lost.
+fn on_grid(x: &[f64]) -> Vec<f32> {
+    x.iter()
+        .map(|&v| ((v * 131_072.0).round() / 131_072.0) as f32)
+        .collect()
+}
+
+/// 2^-132 (itself subnormal: 2^17 units of 2^-149): a signal below 1 on the grid of 2^-17 lands on multiples
+/// of 2^-149 below 2^-132, all subnormal.
+fn subnormal_scale() -> f32 {
+    f32::from_bits(1 << 17)
+}
+
+/// `x` times 2^-132, checked to be all subnormal (or 0) and exact.
+fn subnormal(x: &[f32]) -> Vec<f32> {
+    let scaled: Vec<f32> = x.iter().map(|&v| v * subnormal_scale()).collect();
+    assert!(scaled.iter().all(|v| v.abs() < f32::MIN_POSITIVE));
+    assert!(
+        scaled.iter().zip(x).all(|(s, v)| s / subnormal_scale() == *v),
+        "not exact"
+    );
+    scaled
+}
+
+#[test]
+fn subnormal_input_gives_the_scale_invariant_results_of_the_same_signal_at_full_level() {
+    // Issue 12: the analysis of subnormal input is made fast by exact power-of-two scaling (true peak); this
+    // checks that nothing of it changed a result. The reference is the same signal 132 binary orders louder,
+    // where no arithmetic touches subnormals. Power-of-two scaling commutes with every rounding in the
+    // normal range (f64 mixdown, FFT, sums, the true peak's scaled f32 sums), so the scale-invariant features
+    // are exactly equal and the levels lower by exactly 132 x 20 log10(2) dB (up to the last log10).
+    assert_eq!(f64::from(subnormal_scale()), 2f64.powi(-132));
+    let sr = 48_000.0;
+    let n = 480_000;
+    let loud = [
+        on_grid(&noise_f64(21, n).iter().map(|v| 0.5 * v).collect::<Vec<_>>()),
+        on_grid(&noise_f64(22, n).iter().map(|v| 0.5 * v).collect::<Vec<_>>()),
+    ];
+    let quiet = [subnormal(&loud[0]), subnormal(&loud[1])];
+    let (a, b) = (run(sr, &loud), run(sr, &quiet));
+    assert_defined(&b, "subnormal noise");
+    let scale_db = -132.0 * 20.0 * 2f64.log10();
+    for (what, full, scaled) in [
+        ("peak", a.peak_db, b.peak_db),
+        ("rms", a.rms_db, b.rms_db),
+        ("true peak", a.true_peak_db, b.true_peak_db),
+    ] {
+        assert!(full.is_finite(), "{what}: {full}");
+        assert!(
+            (scaled - (full + scale_db)).abs() < 1e-9,
+            "{what}: {scaled} vs {full} {scale_db:+}"
+        );
+    }
+    assert!(
+        (a.crest_db - b.crest_db).abs() < 1e-9,
+        "crest {} vs {}",
+        a.crest_db,
+        b.crest_db
+    );
+    assert_eq!(b.spectral_centroid_mean_hz, a.spectral_centroid_mean_hz, "centroid");
+    assert_eq!(b.spectral_centroid_std_hz, a.spectral_centroid_std_hz, "centroid std");
+    assert_eq!(b.spectral_rolloff_hz, a.spectral_rolloff_hz, "rolloff");
+    assert_eq!(b.band_energy, a.band_energy, "band energy");
+    assert!(a.spectral_centroid_mean_hz > 10_000.0, "white noise: {a:?}");
+    assert_eq!(
+        (a.tempo_bpm, b.tempo_bpm),
+        (None, None),
+        "noise has no beat at any level"
+    );
+    // Not scale-invariant, by librosa's and BS.1770's absolute floors: flatness (power floor 1e-10), MFCCs
+    // (amin 1e-10) and the zero-crossing rate (|y| <= 1e-10 counts as 0) see digital silence; the absolute
+    // gate (-70 LUFS) passes nothing.
+    let silence = run(sr, &[vec![0.0; n], vec![0.0; n]]);
+    assert_eq!(b.spectral_flatness, silence.spectral_flatness, "flatness");
+    assert_eq!(b.mfcc, silence.mfcc, "mfcc");
+    assert_eq!(b.zero_crossing_rate, 0.0, "zcr");
+    assert!(
+        a.zero_crossing_rate > 0.4,
+        "zcr of full-level noise: {}",
+        a.zero_crossing_rate
+    );
+    assert_eq!(b.integrated_lufs, f64::NEG_INFINITY);
+    assert_eq!(b.loudness_range_lu, None);
+
+    // A drum loop keeps its tempo at any level (the onset envelope scales exactly).
+    let sr = 44_100.0;
+    let beat = on_grid(&drums(sr, 441_000, 128.0, 0.5, 5));
+    let (full, scaled) = (run(sr, std::slice::from_ref(&beat)), run(sr, &[subnormal(&beat)]));
+    assert!(
+        full.tempo_bpm.is_some_and(|bpm| (bpm - 128.0).abs() < 128.0 * 0.02),
+        "{:?}",
+        full.tempo_bpm
+    );
+    assert_eq!(scaled.tempo_bpm, full.tempo_bpm);
+}
+
 #[test]
 fn analyser_and_meter_do_not_allocate_while_streaming() {
     let sr = 48_000.0;

@@ -17,7 +17,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve } from '../../scripts/serve.mjs';
-import { collectProblems, launchChromium, writeFloatWav } from './harness.mjs';
+import { writeFloatWav } from '../common/wav.mjs';
+import { collectProblems, launchChromium } from './harness.mjs';
 
 const cli = process.argv[2] ?? 'target/release/corelogic-dsp';
 const SAMPLE_RATE_HZ = 48000;

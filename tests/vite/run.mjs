@@ -14,7 +14,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collectProblems, launchChromium, readFloatWav, writeFloatWav } from '../browser/harness.mjs';
+import { collectProblems, launchChromium } from '../browser/harness.mjs';
+import { readFloatWav, writeFloatWav } from '../common/wav.mjs';
 
 const [cli, ...apps] = process.argv.slice(2);
 const SAMPLE_RATE_HZ = 48000;

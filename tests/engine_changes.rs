@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::engine::{assert_within, engine, largest_step, largest_step_at, peak, QUANTUM, SR};
 use corelogic_dsp::engine::control::plan::InsertPlan;
 use corelogic_dsp::engine::control::project::{parse_project_value, StripRef};
 use corelogic_dsp::engine::render::fade::CHANGE_FADE_S;
@@ -13,14 +14,6 @@ use corelogic_dsp::engine::{Command, Engine, TrackInput};
 use serde_json::{json, Value};
 use std::f64::consts::TAU;
 use std::path::Path;
-
-const SR: f64 = 48_000.0;
-const QUANTUM: usize = 128;
-
-fn engine(value: Value) -> Engine {
-    let plan = parse_project_value(&value, Path::new(".")).expect("a valid project");
-    Engine::new(plan, SR).expect("the engine builds")
-}
 
 /// One insert of the project format, parsed as the engine's commands take it.
 fn insert(value: Value) -> InsertPlan {
@@ -67,28 +60,11 @@ fn play(
         e.refresh_latency();
         let n = (frames - at).min(QUANTUM);
         let inputs = vec![TrackInput::Stereo(&input.0[at..at + n], &input.1[at..at + n]); tracks];
-        let before = common::allocations();
-        e.render(n, &inputs, &mut out_l[at..at + n], &mut out_r[at..at + n]);
-        allocations += common::allocations() - before;
+        allocations +=
+            common::allocations_in(|| e.render(n, &inputs, &mut out_l[at..at + n], &mut out_r[at..at + n])).1;
         at += n;
     }
     (out_l, out_r, allocations)
-}
-
-fn largest_step(x: &[f32]) -> f64 {
-    largest_step_at(x).0
-}
-
-/// The largest sample-to-sample step and the frame it ends on.
-fn largest_step_at(x: &[f32]) -> (f64, usize) {
-    x.windows(2)
-        .enumerate()
-        .map(|(n, w)| ((f64::from(w[1]) - f64::from(w[0])).abs(), n + 1))
-        .fold((0.0, 0), |a, b| if b.0 > a.0 { b } else { a })
-}
-
-fn peak(x: &[f32]) -> f64 {
-    x.iter().fold(0.0f64, |m, &v| m.max(f64::from(v).abs()))
 }
 
 /// The dip's half length in frames.
@@ -102,15 +78,15 @@ fn dip_step_bound(old: &[f32], new: &[f32]) -> f64 {
     largest_step(old).max(largest_step(new)) + peak(old).max(peak(new)) / fade_frames() as f64
 }
 
+/// Asserts |got - want| <= 1e-5 x the peak of all of `want` at every frame from `from` on.
 fn assert_close(got: &[f32], want: &[f32], from: usize, what: &str) {
     let tolerance = 1e-5 * peak(want);
-    for n in from..got.len() {
-        let (g, w) = (f64::from(got[n]), f64::from(want[n]));
-        assert!(
-            (g - w).abs() <= tolerance,
-            "{what}: frame {n}: got {g}, want {w} (tolerance {tolerance:e})"
-        );
-    }
+    assert_within(
+        &got[from..],
+        &want[from..],
+        tolerance,
+        &format!("{what} (from frame {from})"),
+    );
 }
 
 fn one_track(inserts: Value) -> Value {

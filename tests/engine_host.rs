@@ -5,16 +5,10 @@
 
 mod common;
 
+use common::engine::{db_to_gain, QUANTUM, SR};
 use corelogic_dsp::host::engine::{INPUT_MONO, INPUT_SILENT, INPUT_STEREO};
 use corelogic_dsp::host::{ErrorCode, Host};
 use std::f64::consts::FRAC_PI_2;
-
-const SR: f64 = 48_000.0;
-const QUANTUM: usize = 128;
-
-fn db(x: f64) -> f64 {
-    10f64.powf(x / 20.0)
-}
 
 fn write_text(host: &mut Host, text: &str) -> usize {
     host.input_bytes(text.len()).copy_from_slice(text.as_bytes());
@@ -61,7 +55,7 @@ fn a_project_renders_through_the_host_buffers_with_fader_and_stereo_pan() {
     host.engine_input_kinds(e)
         .unwrap()
         .copy_from_slice(&[INPUT_STEREO, INPUT_MONO, INPUT_SILENT]);
-    let (ga, gb) = (db(-6.0), db(-3.0));
+    let (ga, gb) = (db_to_gain(-6.0), db_to_gain(-3.0));
     let x = 0.4f64;
     let mut allocations = 0;
     for q in 0..20 {
@@ -69,9 +63,7 @@ fn a_project_renders_through_the_host_buffers_with_fader_and_stereo_pan() {
         feed(&mut host, e, 0, start, left_signal, right_signal);
         feed(&mut host, e, 1, start, right_signal, |_| 9.0);
         feed(&mut host, e, 2, start, |_| 9.0, |_| 9.0);
-        let before = common::allocations();
-        host.engine_render(e, QUANTUM as u32).unwrap();
-        allocations += common::allocations() - before;
+        allocations += common::allocations_in(|| host.engine_render(e, QUANTUM as u32).unwrap()).1;
         let (l, r) = host.engine_output(e).unwrap();
         for i in 0..QUANTUM {
             let n = start + i;
@@ -113,11 +105,11 @@ fn commands_as_json_reach_the_engine() {
     }
     let (l, r) = host.engine_output(e).unwrap();
     assert!(
-        (f64::from(l[QUANTUM - 1]) + 0.5 * db(-12.0)).abs() < 1e-6,
+        (f64::from(l[QUANTUM - 1]) + 0.5 * db_to_gain(-12.0)).abs() < 1e-6,
         "{}",
         l[QUANTUM - 1]
     );
-    assert!((f64::from(r[QUANTUM - 1]) + 0.25 * db(-12.0)).abs() < 1e-6);
+    assert!((f64::from(r[QUANTUM - 1]) + 0.25 * db_to_gain(-12.0)).abs() < 1e-6);
     // An insert added by JSON: an EQ whose output gain is -6 dB, on the master.
     command(
         &mut host,
@@ -133,7 +125,7 @@ fn commands_as_json_reach_the_engine() {
     }
     let (l, _) = host.engine_output(e).unwrap();
     assert!(
-        (f64::from(l[QUANTUM - 1]) + 0.5 * db(-18.0)).abs() < 1e-5,
+        (f64::from(l[QUANTUM - 1]) + 0.5 * db_to_gain(-18.0)).abs() < 1e-5,
         "{}",
         l[QUANTUM - 1]
     );

@@ -9,23 +9,15 @@ mod common;
 use common::ebu::{
     reference_true_peak, segments, tech_3341_cases, tech_3342_cases, true_peak_case_signal, TECH_3341_TRUE_PEAK_CASES,
 };
+use common::engine::{engine, noise, QUANTUM, SR};
 use corelogic_dsp::dsp::rng::Pcg32;
 use corelogic_dsp::effects::create;
-use corelogic_dsp::engine::control::project::{parse_project_value, StripRef};
+use corelogic_dsp::engine::control::project::StripRef;
 use corelogic_dsp::engine::{Engine, MasterReading, TrackInput, SPECTRUM_BINS, SPECTRUM_SIZE};
 use ebur128::{EbuR128, Mode};
 use serde_json::{json, Value};
 use std::cell::Cell;
 use std::f64::consts::TAU;
-use std::path::Path;
-
-const SR: f64 = 48_000.0;
-const QUANTUM: usize = 128;
-
-fn engine(project: Value) -> Engine {
-    let plan = parse_project_value(&project, Path::new(".")).expect("a valid project");
-    Engine::new(plan, SR).expect("the engine builds")
-}
 
 /// One track, nothing on it: the master's output is the input.
 fn plain_engine() -> Engine {
@@ -45,13 +37,6 @@ fn metered(left: &[f32], right: &[f32]) -> MasterReading {
     let mut e = plain_engine();
     play(&mut e, left, right);
     e.read_master_meter()
-}
-
-fn noise(seed: u64, frames: usize, amplitude: f64) -> Vec<f32> {
-    let mut rng = Pcg32::new(seed, 7);
-    (0..frames)
-        .map(|_| ((rng.next_f64() * 2.0 - 1.0) * amplitude) as f32)
-        .collect()
 }
 
 fn sine(frames: usize, hz: f64, amplitude: f64, phase: f64) -> Vec<f32> {

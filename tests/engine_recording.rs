@@ -7,21 +7,17 @@
 
 mod common;
 
+use common::engine::{gain_to_db, render_dc_quantum, QUANTUM as Q, SR};
 use corelogic_dsp::engine::control::automation::AutomationMode;
 use corelogic_dsp::engine::control::plan::{Target, TargetParam};
-use corelogic_dsp::engine::control::project::{parse_project_value, StripRef};
+use corelogic_dsp::engine::control::project::StripRef;
 use corelogic_dsp::engine::{Command, Engine, MixParam, TrackInput, TransportCommand as T};
 use corelogic_dsp::host::engine::parse_command;
 use serde_json::{json, Value};
 use std::f64::consts::TAU;
-use std::path::Path;
-
-const SR: f64 = 48_000.0;
-const Q: usize = 128;
 
 fn engine(project: Value) -> Engine {
-    let plan = parse_project_value(&project, Path::new(".")).expect("a valid project");
-    let mut e = Engine::new(plan, SR).expect("the engine builds");
+    let mut e = common::engine::engine(project);
     // No transport micro-fades: the output is the track's gain alone.
     e.apply(Command::Transport(T::Fades { enabled: false })).unwrap();
     e
@@ -34,18 +30,9 @@ fn volume() -> Target {
     }
 }
 
-fn db(x: f64) -> f64 {
-    20.0 * x.log10()
-}
-
 /// One quantum of full-scale DC on every track; the left output.
 fn render_dc(e: &mut Engine) -> Vec<f32> {
-    let dc = vec![1.0f32; Q];
-    let tracks = e.plan().tracks.len();
-    let inputs: Vec<TrackInput> = (0..tracks).map(|_| TrackInput::Stereo(&dc, &dc)).collect();
-    let (mut l, mut r) = (vec![0.0f32; Q], vec![0.0f32; Q]);
-    e.render(Q, &inputs, &mut l, &mut r);
-    l
+    render_dc_quantum(e).0
 }
 
 /// The user's gesture in dB at a time: smooth (its curvature keeps linear interpolation over 20 ms within
@@ -116,13 +103,13 @@ fn a_written_gesture_read_back_reproduces_the_gain_at_every_sample_within_0_1_db
     let worst = written
         .iter()
         .zip(&read)
-        .map(|(&w, &r)| (db(f64::from(w)) - db(f64::from(r))).abs())
+        .map(|(&w, &r)| (gain_to_db(f64::from(w)) - gain_to_db(f64::from(r))).abs())
         .fold(0.0f64, f64::max);
     assert!(worst <= 0.1, "largest difference {worst} dB");
     // The recorded points lie on what was played (the value at the block start of their frame).
     for p in &take.recorded {
         let frame = (p.time_s * SR).round() as usize;
-        assert!((db(f64::from(written[frame])) - p.value).abs() <= 0.1, "{p:?}");
+        assert!((gain_to_db(f64::from(written[frame])) - p.value).abs() <= 0.1, "{p:?}");
     }
 }
 
@@ -168,7 +155,7 @@ fn play_gesture(mode: AutomationMode) -> (Vec<f64>, Option<corelogic_dsp::engine
             })
             .unwrap();
         }
-        out.extend(render_dc(&mut e).iter().map(|&x| db(f64::from(x))));
+        out.extend(render_dc(&mut e).iter().map(|&x| gain_to_db(f64::from(x))));
     }
     e.apply(Command::Transport(T::Stop)).unwrap();
     (out, e.take_recorded(volume()).unwrap())
@@ -295,7 +282,7 @@ fn a_tempo_synced_lfo_changes_period_exactly_at_the_tempo_change() {
         }
         out.extend(render_dc(&mut e));
     }
-    let high: Vec<bool> = out.iter().map(|&x| db(f64::from(x)) > -3.0).collect();
+    let high: Vec<bool> = out.iter().map(|&x| gain_to_db(f64::from(x)) > -3.0).collect();
     let edges: Vec<usize> = (1..high.len()).filter(|&n| high[n] != high[n - 1]).collect();
     // Independent: beats(f) = f / 24000 before the change at T; T / 24000 + (f - T) / 32000 after. The level
     // flips at the first frame whose beat count reaches each half beat.
@@ -451,9 +438,7 @@ fn quanta_allocate_nothing_while_recording() {
             touching: q % 50 < 25,
         })
         .unwrap();
-        let before = common::allocations();
-        e.render(Q, &inputs, &mut l, &mut r);
-        allocations += common::allocations() - before;
+        allocations += common::allocations_in(|| e.render(Q, &inputs, &mut l, &mut r)).1;
         assert!(l.iter().all(|x| x.is_finite()));
     }
     assert_eq!(allocations, 0);

@@ -5,24 +5,18 @@
 
 mod common;
 
-use corelogic_dsp::dsp::rng::Pcg32;
+use common::engine::{assert_within, db_to_gain, engine, gain_from_key, key_signal, noise, peak, steady_input, SR};
 use corelogic_dsp::effects::{create, Action, Event, Source};
 use corelogic_dsp::engine::control::project::{parse_project_value, ProjectPlan, StripRef};
 use corelogic_dsp::engine::{native_clock_s, Command, Engine, MixParam, TrackInput, SPECTRUM_BINS};
 use serde_json::{json, Value};
-use std::f64::consts::FRAC_PI_2;
-use std::f64::consts::TAU;
+use std::f64::consts::{FRAC_PI_2, TAU};
 use std::path::Path;
 
-const SR: f64 = 48_000.0;
 const N: usize = 4_800;
 
 fn plan(value: Value) -> ProjectPlan {
     parse_project_value(&value, Path::new(".")).expect("a valid project")
-}
-
-fn engine(value: Value) -> Engine {
-    Engine::new(plan(value), SR).expect("the engine builds")
 }
 
 /// A track's test input.
@@ -45,13 +39,6 @@ impl Input {
             Input::Stereo(_, r) => r,
         }
     }
-}
-
-fn noise(seed: u64, frames: usize, amplitude: f64) -> Vec<f32> {
-    let mut rng = Pcg32::new(seed, 7);
-    (0..frames)
-        .map(|_| ((rng.next_f64() * 2.0 - 1.0) * amplitude) as f32)
-        .collect()
 }
 
 fn stereo_noise(seed: u64, amplitude: f64) -> Input {
@@ -93,19 +80,7 @@ fn render(engine: &mut Engine, inputs: &[Input], frames: usize) -> (Vec<f32>, Ve
 
 /// Asserts |got - want| <= 1e-5 x the peak of `want` (and at least 1e-9 absolute) at every sample.
 fn assert_matches(got: &[f32], want: &[f64], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let peak = want.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let tolerance = (1e-5 * peak).max(1e-9);
-    for (n, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (f64::from(*g) - w).abs() <= tolerance,
-            "{what}: sample {n}: got {g}, want {w} (tolerance {tolerance:e})"
-        );
-    }
-}
-
-fn db(x: f64) -> f64 {
-    10f64.powf(x / 20.0)
+    assert_within(got, want, (1e-5 * peak(want)).max(1e-9), what);
 }
 
 /// The Web Audio API's StereoPannerNode (W3C Web Audio API, "StereoPannerNode" panning algorithm), written
@@ -144,7 +119,7 @@ fn fader_and_stereo_pan_follow_the_web_audio_stereo_law() {
         let (l, r) = render(&mut e, std::slice::from_ref(&input), N);
         let (mut want_l, mut want_r) = (Vec::new(), Vec::new());
         for n in 0..N {
-            let g = db(-7.5);
+            let g = db_to_gain(-7.5);
             let (x, y) = web_audio_pan(pan, false, f64::from(input.left()[n]), f64::from(input.right()[n]));
             want_l.push(x * g);
             want_r.push(y * g);
@@ -166,7 +141,7 @@ fn a_mono_source_pans_with_the_mono_law() {
             .iter()
             .map(|&x| {
                 let (a, b) = web_audio_pan(pan, true, f64::from(x), f64::from(x));
-                (a * db(3.0), b * db(3.0))
+                (a * db_to_gain(3.0), b * db_to_gain(3.0))
             })
             .unzip();
         assert_matches(&l, &want_l, &format!("left at pan {pan}"));
@@ -190,8 +165,8 @@ fn input_gain_phase_flip_and_width_in_order() {
     let (mut want_l, mut want_r) = (Vec::new(), Vec::new());
     for n in 0..N {
         let (x, y) = (
-            -f64::from(input.left()[n]) * db(-4.0),
-            -f64::from(input.right()[n]) * db(-4.0),
+            -f64::from(input.left()[n]) * db_to_gain(-4.0),
+            -f64::from(input.right()[n]) * db_to_gain(-4.0),
         );
         let (m, s) = ((x + y) / 2.0, (x - y) / 2.0 * 1.5);
         want_l.push(m + s);
@@ -215,7 +190,7 @@ fn mute_and_solo_silence_tracks_and_their_sends_but_not_buses() {
     let mut e = engine(project);
     let inputs = [stereo_noise(5, 0.3), stereo_noise(6, 0.3), stereo_noise(7, 0.3)];
     let (l, r) = render(&mut e, &inputs, N);
-    let gain = 1.0 + db(-6.0) * db(-3.0);
+    let gain = 1.0 + db_to_gain(-6.0) * db_to_gain(-3.0);
     let want_l: Vec<f64> = inputs[0].left().iter().map(|&x| f64::from(x) * gain).collect();
     let want_r: Vec<f64> = inputs[0].right().iter().map(|&x| f64::from(x) * gain).collect();
     assert_matches(&l, &want_l, "left");
@@ -234,15 +209,20 @@ fn a_post_fader_send_feeds_a_bus_through_its_insert() {
     let (l, r) = render(&mut e, std::slice::from_ref(&input), N);
     // The bus's insert, run here on its own over the send's signal.
     let mut hp = create("high-low-pass", SR, [("mode", 1.0), ("frequencyHz", 800.0)]).unwrap();
-    let send = db(-2.0) * db(-9.0);
+    let send = db_to_gain(-2.0) * db_to_gain(-9.0);
     let mut sl: Vec<f32> = input.left().iter().map(|&x| (f64::from(x) * send) as f32).collect();
     let mut sr: Vec<f32> = input.right().iter().map(|&x| (f64::from(x) * send) as f32).collect();
     hp.process(&mut sl, &mut sr, &[]);
     let (mut want_l, mut want_r) = (Vec::new(), Vec::new());
     for n in 0..N {
-        let (bl, br) = web_audio_pan(0.5, false, f64::from(sl[n]) * db(-1.0), f64::from(sr[n]) * db(-1.0));
-        want_l.push(f64::from(input.left()[n]) * db(-2.0) + bl);
-        want_r.push(f64::from(input.right()[n]) * db(-2.0) + br);
+        let (bl, br) = web_audio_pan(
+            0.5,
+            false,
+            f64::from(sl[n]) * db_to_gain(-1.0),
+            f64::from(sr[n]) * db_to_gain(-1.0),
+        );
+        want_l.push(f64::from(input.left()[n]) * db_to_gain(-2.0) + bl);
+        want_r.push(f64::from(input.right()[n]) * db_to_gain(-2.0) + br);
     }
     assert_matches(&l, &want_l, "left");
     assert_matches(&r, &want_r, "right");
@@ -258,8 +238,8 @@ fn a_pre_fader_send_ignores_the_fader_width_and_pan() {
     let mut e = engine(project);
     let input = stereo_noise(9, 0.5);
     let (l, r) = render(&mut e, std::slice::from_ref(&input), N);
-    let want_l: Vec<f64> = input.left().iter().map(|&x| f64::from(x) * db(-5.0)).collect();
-    let want_r: Vec<f64> = input.right().iter().map(|&x| f64::from(x) * db(-5.0)).collect();
+    let want_l: Vec<f64> = input.left().iter().map(|&x| f64::from(x) * db_to_gain(-5.0)).collect();
+    let want_r: Vec<f64> = input.right().iter().map(|&x| f64::from(x) * db_to_gain(-5.0)).collect();
     assert_matches(&l, &want_l, "left");
     assert_matches(&r, &want_r, "right");
 }
@@ -276,11 +256,13 @@ fn bus_to_bus_routing_and_the_master_fader() {
     let (l, r) = render(&mut e, &inputs, N);
     let (mut want_l, mut want_r) = (Vec::new(), Vec::new());
     for n in 0..N {
-        let into_b_l = f64::from(inputs[0].left()[n]) * db(-4.0) + f64::from(inputs[1].left()[n]) * db(-3.0);
-        let into_b_r = f64::from(inputs[0].right()[n]) * db(-4.0) + f64::from(inputs[1].right()[n]) * db(-3.0);
-        let (x, y) = web_audio_pan(-0.5, false, into_b_l * db(2.0), into_b_r * db(2.0));
-        want_l.push(x * db(-1.5));
-        want_r.push(y * db(-1.5));
+        let into_b_l =
+            f64::from(inputs[0].left()[n]) * db_to_gain(-4.0) + f64::from(inputs[1].left()[n]) * db_to_gain(-3.0);
+        let into_b_r =
+            f64::from(inputs[0].right()[n]) * db_to_gain(-4.0) + f64::from(inputs[1].right()[n]) * db_to_gain(-3.0);
+        let (x, y) = web_audio_pan(-0.5, false, into_b_l * db_to_gain(2.0), into_b_r * db_to_gain(2.0));
+        want_l.push(x * db_to_gain(-1.5));
+        want_r.push(y * db_to_gain(-1.5));
     }
     assert_matches(&l, &want_l, "left");
     assert_matches(&r, &want_r, "right");
@@ -320,7 +302,7 @@ fn each_curve_type_on_a_track_volume_is_followed_per_sample() {
                 } else {
                     -20.0 + 20.0 * curve_shape(curve, (n - 480) as f64 / 2880.0)
                 };
-                f64::from(input.left()[n]) * db(v)
+                f64::from(input.left()[n]) * db_to_gain(v)
             })
             .collect();
         assert_matches(&l, &want, curve);
@@ -351,7 +333,7 @@ fn send_and_pan_automation_follow_their_curves() {
             -12.0
         };
         let pan = -1.0 + 2.0 * n as f64 / 4800.0;
-        let g = db(level);
+        let g = db_to_gain(level);
         let (x, y) = web_audio_pan(
             pan,
             false,
@@ -393,7 +375,7 @@ fn insert_automation_holds_on_the_16_frame_grid_and_steps_on_its_frame() {
             } else {
                 -12.0 + 12.0 * grid as f64 / 1920.0
             };
-            f64::from(input.left()[n]) * db(v)
+            f64::from(input.left()[n]) * db_to_gain(v)
         })
         .collect();
     assert_matches(&l, &want, "output gain automation");
@@ -435,24 +417,10 @@ fn latency_compensation_aligns_a_send_bus_and_automation_after_the_limiter() {
     let want: Vec<f64> = (0..N)
         .map(|n| {
             let v = if n < 2880 { 0.0 } else { -10.0 };
-            f64::from(input.left()[n]) * db(v) * (1.0 + db(-6.0) * db(-2.0))
+            f64::from(input.left()[n]) * db_to_gain(v) * (1.0 + db_to_gain(-6.0) * db_to_gain(-2.0))
         })
         .collect();
     assert_matches(&l, &want, "left");
-}
-
-/// A sidechain key whose magnitude is its envelope at every sample (the sign alternates, so a detector's
-/// rectifier reads the envelope): bursts at -6 dBFS over a floor at -50 dBFS, never zero, so a compressor's gain
-/// on it can be read back as output / input.
-fn key_signal(frames: usize) -> Vec<f32> {
-    (0..frames)
-        .map(|n| {
-            let loud = (4_800..9_600).contains(&n) || (14_400..16_800).contains(&n);
-            let level = if loud { 0.5 } else { 0.003_162 };
-            let sign = if n % 2 == 0 { 1.0 } else { -1.0 };
-            (sign * level) as f32
-        })
-        .collect()
 }
 
 const KEY_FRAMES: usize = 19_200;
@@ -469,10 +437,7 @@ fn duck_gain(key: &[f32]) -> Vec<f64> {
         ("attackMs", 1.0),
         ("releaseMs", 50.0),
     ];
-    let mut fx = create("compressor", SR, params.iter().copied()).unwrap();
-    let (mut l, mut r) = (key.to_vec(), key.to_vec());
-    fx.process(&mut l, &mut r, &[]);
-    l.iter().zip(key).map(|(y, x)| f64::from(*y) / f64::from(*x)).collect()
+    gain_from_key("compressor", SR, &params, key)
 }
 
 /// Track "main" with `main_inserts`, track "key" (with a limiter that never engages when `limiter`) routed to a
@@ -494,12 +459,7 @@ fn duck() -> Value {
 
 /// The main track's input (a steady sine per side, above the duck's threshold) and the key.
 fn keyed_inputs() -> (Input, Input) {
-    let l = (0..KEY_FRAMES)
-        .map(|n| (0.05 * (TAU * 1000.0 * n as f64 / SR).sin()) as f32)
-        .collect();
-    let r = (0..KEY_FRAMES)
-        .map(|n| (0.04 * (TAU * 700.0 * n as f64 / SR).cos()) as f32)
-        .collect();
+    let (l, r) = steady_input(KEY_FRAMES, SR);
     (Input::Stereo(l, r), Input::Mono(key_signal(KEY_FRAMES)))
 }
 
@@ -705,7 +665,7 @@ fn user_changes_glide_without_steps_and_then_hold() {
     let steps = l.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0f32, f32::max);
     // A 20 ms (960-frame) glide in dB: the largest step is well under 1 % of the level.
     assert!(steps < 0.005, "largest step {steps}");
-    assert!((f64::from(l[4_799]) - 0.5 * db(-20.0)).abs() < 1e-6);
+    assert!((f64::from(l[4_799]) - 0.5 * db_to_gain(-20.0)).abs() < 1e-6);
 }
 
 #[test]
@@ -724,7 +684,10 @@ fn an_insert_added_removed_and_bypassed_by_command_changes_the_sound() {
     })
     .unwrap();
     let (l, _) = render(&mut e, std::slice::from_ref(&input), 2_400);
-    let want: Vec<f64> = input.left()[..2_400].iter().map(|&x| f64::from(x) * db(-6.0)).collect();
+    let want: Vec<f64> = input.left()[..2_400]
+        .iter()
+        .map(|&x| f64::from(x) * db_to_gain(-6.0))
+        .collect();
     assert_matches(&l, &want, "with the insert");
     e.apply(Command::RemoveInsert {
         strip: StripRef::Track(0),
@@ -752,7 +715,7 @@ fn insert_automation_after_a_limiter_lands_on_its_frame() {
     let input = stereo_noise(20, 0.1);
     let (l, _) = render(&mut e, std::slice::from_ref(&input), N);
     let want: Vec<f64> = (0..N)
-        .map(|n| f64::from(input.left()[n]) * if n < 1000 { 1.0 } else { db(-9.0) })
+        .map(|n| f64::from(input.left()[n]) * if n < 1000 { 1.0 } else { db_to_gain(-9.0) })
         .collect();
     assert_matches(&l, &want, "left");
 }
@@ -829,17 +792,18 @@ fn a_quantum_never_allocates_with_128_tracks_of_eq_and_compressor_half_of_them_s
             },
         };
         e.apply(command).unwrap();
-        let before = common::allocations();
-        e.render(128, &blocks, &mut out_l, &mut out_r);
-        let reading = e.read_meter(StripRef::Track(q % 128));
-        assert!(reading.rms[0] >= 0.0);
-        // Reading the master's meters, its spectrum and an insert's meter allocates nothing either.
-        let master = e.read_master_meter();
-        assert!(master.true_peak_dbtp.is_finite(), "{master:?}");
-        assert_eq!(e.read_spectrum(&mut spectrum), SPECTRUM_BINS);
-        let insert = e.read_insert_meter(StripRef::Track(q % 128), 1).unwrap();
-        assert!(insert.timed && insert.frames >= 128, "{insert:?}");
-        allocations += common::allocations() - before;
+        allocations += common::allocations_in(|| {
+            e.render(128, &blocks, &mut out_l, &mut out_r);
+            let reading = e.read_meter(StripRef::Track(q % 128));
+            assert!(reading.rms[0] >= 0.0);
+            // Reading the master's meters, its spectrum and an insert's meter allocates nothing either.
+            let master = e.read_master_meter();
+            assert!(master.true_peak_dbtp.is_finite(), "{master:?}");
+            assert_eq!(e.read_spectrum(&mut spectrum), SPECTRUM_BINS);
+            let insert = e.read_insert_meter(StripRef::Track(q % 128), 1).unwrap();
+            assert!(insert.timed && insert.frames >= 128, "{insert:?}");
+        })
+        .1;
     }
     assert_eq!(allocations, 0);
     assert!(out_l.iter().any(|&x| x != 0.0));
@@ -865,7 +829,7 @@ fn events_reach_effects_with_the_automation_source() {
         }],
     );
     assert_eq!(x[9], 0.25);
-    assert!((f64::from(x[10]) - 0.25 * db(-6.0)).abs() < 1e-6);
+    assert!((f64::from(x[10]) - 0.25 * db_to_gain(-6.0)).abs() < 1e-6);
 }
 
 /// Renders in 1600-frame reads (30 Hz at 48 kHz), reading the master meter after each.
@@ -1021,7 +985,7 @@ fn each_curve_type_on_an_insert_parameter_is_held_on_the_grid() {
                 } else {
                     -12.0 + 18.0 * curve_shape(curve, (f - 240) as f64 / 1920.0)
                 };
-                f64::from(input.left()[n]) * db(v)
+                f64::from(input.left()[n]) * db_to_gain(v)
             })
             .collect();
         assert_matches(&l, &want, curve);

@@ -4,24 +4,15 @@
 
 mod common;
 
-use corelogic_dsp::dsp::rng::Pcg32;
+use common::engine::{assert_within, engine, noise, peak, QUANTUM as Q, SR};
 use corelogic_dsp::engine::control::plan::StripRef;
-use corelogic_dsp::engine::control::project::{parse_bus, parse_project_value, parse_send, parse_track, Strip};
+use corelogic_dsp::engine::control::project::{parse_bus, parse_send, parse_track, Strip};
 use corelogic_dsp::engine::{Command, Engine, StructureChange, TrackInput};
 use serde_json::{json, Value};
 use std::path::Path;
 
-const SR: f64 = 48_000.0;
-const Q: usize = 128;
 /// One half of the dip: `CHANGE_FADE_S` (5 ms) at 48 kHz.
 const DIP: usize = 240;
-
-fn noise(seed: u64, frames: usize, amplitude: f64) -> Vec<f32> {
-    let mut rng = Pcg32::new(seed, 7);
-    (0..frames)
-        .map(|_| ((rng.next_f64() * 2.0 - 1.0) * amplitude) as f32)
-        .collect()
-}
 
 /// Each track's input by id: deterministic stereo noise seeded by the id.
 fn input_of(id: &str, frames: usize) -> (Vec<f32>, Vec<f32>) {
@@ -29,10 +20,6 @@ fn input_of(id: &str, frames: usize) -> (Vec<f32>, Vec<f32>) {
         .bytes()
         .fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     (noise(seed, frames, 0.1), noise(seed + 1, frames, 0.1))
-}
-
-fn engine(project: Value) -> Engine {
-    Engine::new(parse_project_value(&project, Path::new(".")).unwrap(), SR).unwrap()
 }
 
 fn track_plan(value: Value) -> corelogic_dsp::engine::control::plan::TrackPlan {
@@ -77,13 +64,11 @@ fn quantum(e: &mut Engine, inputs: &Inputs, at: usize, extra: &[&str]) -> (Vec<f
     (l, r)
 }
 
+/// Asserts |got - want| <= 1e-5 x the peak of `want` at every frame, `want` not silent.
 fn assert_close(got: &[f32], want: &[f32], what: &str) {
-    let peak = want.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    let peak = peak(want);
     assert!(peak > 0.0, "{what}: the reference is silent");
-    let tolerance = 1e-5 * peak;
-    for (n, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tolerance, "{what}: frame {n}: got {g}, want {w}");
-    }
+    assert_within(got, want, 1e-5 * peak, what);
 }
 
 fn bus_json(b: usize) -> Value {
@@ -513,9 +498,7 @@ fn no_allocation_in_the_quanta_around_structure_commands() {
             .iter()
             .map(|(bl, br)| TrackInput::Stereo(&bl[at..at + Q], &br[at..at + Q]))
             .collect();
-        let before = common::allocations();
-        e.render(Q, &blocks, &mut l, &mut r);
-        allocations += common::allocations() - before;
+        allocations += common::allocations_in(|| e.render(Q, &blocks, &mut l, &mut r)).1;
     }
     assert_eq!(allocations, 0);
     assert!(l.iter().any(|&x| x != 0.0));

@@ -6,17 +6,15 @@
 
 mod common;
 
-use corelogic_dsp::engine::control::project::{parse_project_value, StripRef};
+use common::engine::{engine, largest_step, render_dc_quantum, QUANTUM as Q, SR};
+use corelogic_dsp::engine::control::project::StripRef;
 use corelogic_dsp::engine::control::vocabulary::TimeSignature;
 use corelogic_dsp::engine::{
     Command, Engine, InputRun, PlayState, SeekTarget, TrackInput, TransportCommand as T, TransportState,
 };
 use serde_json::{json, Value};
 use std::f64::consts::TAU;
-use std::path::Path;
 
-const SR: f64 = 48_000.0;
-const Q: usize = 128;
 /// The volume automation: -40 dB at frame 0 rising linearly (in dB) to 0 dB at this frame.
 const SPAN_FRAMES: f64 = 192_000.0;
 const SPAN_DB: f64 = 40.0;
@@ -24,11 +22,6 @@ const SPAN_DB: f64 = 40.0;
 /// docs/engine.md: the transport fade lasts at most 5 ms; the engine uses F = floor(5 ms x rate).
 fn fade_frames() -> usize {
     (0.005 * SR).floor() as usize
-}
-
-fn engine(project: Value) -> Engine {
-    let plan = parse_project_value(&project, Path::new(".")).expect("a valid project");
-    Engine::new(plan, SR).expect("the engine builds")
 }
 
 /// One track whose volume automation encodes the timeline frame.
@@ -50,13 +43,9 @@ fn decode_frame(x: f32) -> Option<f64> {
 
 /// Renders `quanta` quanta with every track fed full-scale DC; the left output.
 fn render_dc(e: &mut Engine, quanta: usize) -> Vec<f32> {
-    let tracks = e.plan().tracks.len();
-    let dc = vec![1.0f32; Q];
-    let inputs: Vec<TrackInput> = (0..tracks).map(|_| TrackInput::Stereo(&dc, &dc)).collect();
     let mut out = Vec::new();
-    let (mut l, mut r) = (vec![0.0f32; Q], vec![0.0f32; Q]);
     for _ in 0..quanta {
-        e.render(Q, &inputs, &mut l, &mut r);
+        let (l, r) = render_dc_quantum(e);
         assert_eq!(l, r, "a centred DC track is the same on both sides");
         out.extend_from_slice(&l);
     }
@@ -430,11 +419,6 @@ fn snapshot_bar_beat_and_tick_follow_the_tempo_map() {
     }
 }
 
-/// The largest step between consecutive samples.
-fn largest_step(x: &[f32]) -> f64 {
-    x.windows(2).map(|w| f64::from(w[1] - w[0]).abs()).fold(0.0, f64::max)
-}
-
 fn plain_track() -> Engine {
     engine(json!({"tracks": [{"id": "t", "type": "audio"}]}))
 }
@@ -624,11 +608,12 @@ fn quanta_where_transport_commands_apply_never_allocate() {
         if q % 4 == 0 {
             apply(&mut e, commands[(q / 4) % commands.len()]);
         }
-        let before = common::allocations();
-        e.input_runs(Q, |_| runs += 1);
-        e.render(Q, &inputs, &mut l, &mut r);
-        let s = e.transport_state();
-        allocations += common::allocations() - before;
+        let (s, counted) = common::allocations_in(|| {
+            e.input_runs(Q, |_| runs += 1);
+            e.render(Q, &inputs, &mut l, &mut r);
+            e.transport_state()
+        });
+        allocations += counted;
         assert!(s.bar >= 1 && l.iter().all(|x| x.is_finite()));
     }
     assert_eq!(allocations, 0);

@@ -3,6 +3,9 @@
 //! applies when the key is its input (computed here as output / input, sample by sample); effects without a
 //! detector ignore the key; the key is sanitised; a keyed effect does not sleep while its key sounds.
 
+mod common;
+
+use common::engine::{assert_within, gain_from_key, key_signal, peak, steady_input};
 use corelogic_dsp::effects::{create, registry, Effect, Event, Source};
 use std::f64::consts::PI;
 
@@ -11,32 +14,6 @@ const FRAMES: usize = 24_000;
 
 fn make(id: &str, params: &[(&str, f64)]) -> Box<dyn Effect> {
     create(id, FS, params.iter().copied()).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A key whose magnitude is `envelope(n)` at every sample (the sign alternates, so a detector's rectifier
-/// reads the envelope itself), never zero, so an effect's gain on it can be read back as output / input.
-fn key_signal(frames: usize) -> Vec<f32> {
-    (0..frames)
-        .map(|n| {
-            // Two bursts at -6 dBFS over a floor at -50 dBFS.
-            let loud = (4_800..9_600).contains(&n) || (14_400..16_800).contains(&n);
-            let level = if loud { 0.5 } else { 0.003_162 };
-            let sign = if n % 2 == 0 { 1.0 } else { -1.0 };
-            (sign * level) as f32
-        })
-        .collect()
-}
-
-/// A steady 1 kHz sine at -26 dBFS: above every threshold used here, so unkeyed, each effect treats it very
-/// differently from the key.
-fn steady_input(frames: usize) -> (Vec<f32>, Vec<f32>) {
-    let l = (0..frames)
-        .map(|n| (0.05 * (2.0 * PI * 1000.0 * n as f64 / FS).sin()) as f32)
-        .collect();
-    let r = (0..frames)
-        .map(|n| (0.04 * (2.0 * PI * 700.0 * n as f64 / FS).cos()) as f32)
-        .collect();
-    (l, r)
 }
 
 /// Runs `fx` over the signal in blocks of uneven sizes, keyed or not.
@@ -53,24 +30,9 @@ fn run(fx: &mut dyn Effect, left: &mut [f32], right: &mut [f32], key: Option<(&[
     }
 }
 
-/// The per-sample gain an unkeyed effect applies when the key is its input on both channels.
-fn gain_from_key(id: &str, params: &[(&str, f64)], key: &[f32]) -> Vec<f64> {
-    let mut fx = make(id, params);
-    let (mut l, mut r) = (key.to_vec(), key.to_vec());
-    fx.process(&mut l, &mut r, &[]);
-    l.iter().zip(key).map(|(y, x)| f64::from(*y) / f64::from(*x)).collect()
-}
-
 /// Asserts |got - want| <= 1e-5 x the peak of `want` at every sample.
 fn assert_matches(got: &[f32], want: &[f64], what: &str) {
-    let peak = want.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let tolerance = 1e-5 * peak;
-    for (n, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (f64::from(*g) - w).abs() <= tolerance,
-            "{what}: sample {n}: got {g}, want {w} (tolerance {tolerance:e})"
-        );
-    }
+    assert_within(got, want, 1e-5 * peak(want), what);
 }
 
 const KEYED: [(&str, &[(&str, f64)]); 3] = [
@@ -109,8 +71,8 @@ const KEYED: [(&str, &[(&str, f64)]); 3] = [
 fn a_keyed_dynamics_effect_applies_the_gain_of_its_key_to_its_own_input() {
     let key = key_signal(FRAMES);
     for (id, params) in KEYED {
-        let gain = gain_from_key(id, params, &key);
-        let (input_l, input_r) = steady_input(FRAMES);
+        let gain = gain_from_key(id, FS, params, &key);
+        let (input_l, input_r) = steady_input(FRAMES, FS);
         let mut fx = make(id, params);
         assert!(fx.takes_key(), "{id} takes a key");
         let (mut l, mut r) = (input_l.clone(), input_r.clone());
@@ -133,7 +95,7 @@ fn a_keyed_dynamics_effect_applies_the_gain_of_its_key_to_its_own_input() {
 #[test]
 fn only_the_compressor_expander_and_gate_take_a_key_and_the_others_ignore_it() {
     let key = key_signal(4_096);
-    let (input_l, input_r) = steady_input(4_096);
+    let (input_l, input_r) = steady_input(4_096, FS);
     for entry in registry() {
         let id = entry.spec.id;
         let mut keyed = make(id, &[]);
@@ -160,7 +122,7 @@ fn non_finite_key_samples_read_as_silence_and_a_short_key_is_padded_with_silence
         key[n] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][n % 3];
     }
     let clean: Vec<f32> = key.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect();
-    let (input_l, input_r) = steady_input(FRAMES);
+    let (input_l, input_r) = steady_input(FRAMES, FS);
     let (mut dl, mut dr) = (input_l.clone(), input_r.clone());
     run(make(id, params).as_mut(), &mut dl, &mut dr, Some((&key, &key)));
     let (mut cl, mut cr) = (input_l.clone(), input_r.clone());
@@ -195,7 +157,7 @@ fn a_keyed_effect_stays_awake_while_its_key_sounds_and_wakes_on_it() {
             }
         })
         .collect();
-    let (sine_l, sine_r) = steady_input(frames);
+    let (sine_l, sine_r) = steady_input(frames, FS);
     let gate_input = |x: &[f32]| -> Vec<f32> {
         x.iter()
             .enumerate()
@@ -233,7 +195,7 @@ fn a_keyed_effect_stays_awake_while_its_key_sounds_and_wakes_on_it() {
 #[test]
 fn a_bypassed_keyed_effect_passes_its_input() {
     let key = key_signal(FRAMES);
-    let (input_l, input_r) = steady_input(FRAMES);
+    let (input_l, input_r) = steady_input(FRAMES, FS);
     for (id, params) in KEYED {
         let mut fx = make(id, params);
         fx.set_enabled_immediately(false);
@@ -249,7 +211,7 @@ fn keyed_by_its_own_input_an_effect_equals_the_unkeyed_one_through_glides_crossf
     // Property: with the key equal to the input, the keyed path must reproduce the unkeyed one exactly, through
     // user glides, the compressor's detector switch (a crossfade between two kernels, both keyed), bypass fades
     // both ways and a reset.
-    let (input_l, input_r) = steady_input(FRAMES);
+    let (input_l, input_r) = steady_input(FRAMES, FS);
     let key = key_signal(FRAMES);
     // A louder, varying input: the steady sine modulated by the key's bursts.
     let input_l: Vec<f32> = input_l.iter().zip(&key).map(|(x, k)| x * 8.0 * k.abs() + x).collect();

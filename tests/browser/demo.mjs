@@ -4,26 +4,20 @@
 // reduction meter returns to 0), renders a WAV download whose samples equal renderChain's, and saves a
 // screenshot to target/browser-screenshots/demo.png. Run by scripts/test-browser.sh after the package build.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+import { collectProblems, launchChromium } from './harness.mjs';
 
 const server = await serve({ '/': 'www', '/pkg': 'target/pkg' });
-const profile = mkdtempSync(join(tmpdir(), 'corelogic-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
+const chromium = await launchChromium({
   acceptDownloads: true,
   viewport: { width: 1000, height: 1300 },
-  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu'],
+  args: ['--autoplay-policy=no-user-gesture-required'],
 });
-const errors = [];
 try {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  const page = await chromium.browser.newPage();
+  const errors = collectProblems(page);
   await page.goto(`${server.url}/`);
   await page.waitForFunction(() => window.demo && document.querySelectorAll('.insert').length === 2);
   const effects = await page.locator('#effect-list option').count();
@@ -88,7 +82,6 @@ try {
   assert.deepEqual(errors, [], `no page errors: ${errors.join(' | ')}`);
   console.log('demo page: ok (screenshot in target/browser-screenshots/demo.png)');
 } finally {
-  await browser.close();
+  await chromium.close();
   await server.close();
-  rmSync(profile, { recursive: true, force: true });
 }

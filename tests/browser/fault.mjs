@@ -13,14 +13,11 @@
 //   and the page's timers keep firing (the page keeps running); no console or page error.
 // Usage: node tests/browser/fault.mjs
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+import { collectProblems, launchChromium } from './harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TOLERANCE = 1e-6;
 const started = Date.now();
 let passed = 0;
@@ -42,13 +39,7 @@ assert.ok(testBuild.worklet.includes('const TEST_HOOKS = true;'), 'the test buil
 ok('the fault hook is only in the test build: the published wasm has no test_trap_arm, its worklet TEST_HOOKS false');
 
 const server = await serve({ '/pkg': 'target/pkg-test-hooks', '/test': 'tests/browser' });
-const profile = mkdtempSync(join(tmpdir(), 'corelogic-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu'],
-});
-const problems = [];
+const chromium = await launchChromium({ args: ['--autoplay-policy=no-user-gesture-required'] });
 
 /** A's own trap event and B's notice of it. */
 function checkEvents(events, label) {
@@ -69,9 +60,8 @@ function checkEvents(events, label) {
 }
 
 try {
-  const page = await browser.newPage();
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`page error: ${e}`));
+  const page = await chromium.browser.newPage();
+  const problems = collectProblems(page);
   await page.goto(`${server.url}/test/fault.html`);
   await page.waitForFunction(() => window.ready === true);
 
@@ -97,8 +87,7 @@ try {
   assert.deepEqual(problems, [], problems.join(' | '));
   ok('no console or page error');
 } finally {
-  await browser.close();
+  await chromium.close();
   await server.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 console.log(`# ${passed} fault tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

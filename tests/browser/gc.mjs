@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+import { CHROMIUM, collectProblems } from './harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const seconds = Number(process.argv[2] ?? 10);
 const started = Date.now();
 let passed = 0;
@@ -68,9 +68,7 @@ async function run(pkgDir, allocating) {
   try {
     const browser = await chromium.connectOverCDP(endpoint);
     const page = await browser.contexts()[0].newPage();
-    const problems = [];
-    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-    page.on('pageerror', (e) => problems.push(`page error: ${e}`));
+    const problems = collectProblems(page);
     await page.goto(`${server.url}/test/gc.html`);
     await page.waitForFunction(() => window.ready === true);
     result = await page.evaluate(([s, a]) => window.play(s, a), [seconds, allocating]);

@@ -14,14 +14,13 @@
 // Usage: node tests/browser/run.mjs [PATH/TO/corelogic-dsp]
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
+import { writeFloatWav } from '../common/wav.mjs';
+import { collectProblems, launchChromium } from './harness.mjs';
 
 const cli = process.argv[2] ?? 'target/release/corelogic-dsp';
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SAMPLE_RATE_HZ = 48000;
 const TOLERANCE = 1e-6;
 const fixtures = 'target/browser-fixtures';
@@ -33,28 +32,6 @@ function ok(what) {
 }
 
 // ---- fixtures: float WAVs and the CLI's outputs ----
-function writeFloatWav(path, channels, sampleRateHz) {
-  const frames = channels[0].length;
-  const n = channels.length;
-  const data = Buffer.alloc(frames * 4 * n);
-  for (let i = 0; i < frames; i++) for (let c = 0; c < n; c++) data.writeFloatLE(channels[c][i], (i * n + c) * 4);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVE', 8);
-  header.write('fmt ', 12);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(3, 20); // WAVE_FORMAT_IEEE_FLOAT
-  header.writeUInt16LE(n, 22);
-  header.writeUInt32LE(sampleRateHz, 24);
-  header.writeUInt32LE(sampleRateHz * 4 * n, 28);
-  header.writeUInt16LE(4 * n, 32);
-  header.writeUInt16LE(32, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  writeFileSync(path, Buffer.concat([header, data]));
-}
-
 function xorshift(seed) {
   let x = seed >>> 0;
   return () => {
@@ -156,17 +133,10 @@ console.log(`# fixtures and CLI outputs in ${fixtures} (${((Date.now() - started
 
 // ---- the browser ----
 const server = await serve({ '/pkg': 'target/pkg', '/test': 'tests/browser', '/fixtures': fixtures });
-const profile = mkdtempSync(join(tmpdir(), 'corelogic-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu'],
-});
-const consoleErrors = [];
+const chromium = await launchChromium({ args: ['--autoplay-policy=no-user-gesture-required'] });
 try {
-  const page = await browser.newPage();
-  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  const page = await chromium.browser.newPage();
+  const consoleErrors = collectProblems(page);
   await page.goto(`${server.url}/test/page.html`);
   await page.waitForFunction(() => window.ready === true);
 
@@ -276,8 +246,7 @@ try {
   assert.deepEqual(consoleErrors, [], `no error on the console: ${consoleErrors.join(' | ')}`);
   ok('no processorerror, no error event, no console error');
 } finally {
-  await browser.close();
+  await chromium.close();
   await server.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 console.log(`# ${passed} browser tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,10 +1,14 @@
 //! What several test binaries share: an allocator that counts allocations and live bytes per thread, so a test
 //! can prove that a code path allocates nothing, or measure what an instance holds, while other tests run in
-//! parallel. Each binary that includes this module (`mod common;`) gets it as its global allocator.
+//! parallel. Each binary that includes this module (`mod common;`) gets it as its global allocator. Its
+//! submodules hold shared test signals and helpers: `ebu` (EBU Tech 3341/3342 signals), `engine` (the engine
+//! tests' builders, signals and comparisons), `tempo_set` (the tempo test's songs).
 // Each binary uses part of this module.
 #![allow(dead_code)]
 
 pub mod ebu;
+pub mod engine;
+pub mod tempo_set;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -53,4 +57,10 @@ pub fn live_bytes() -> isize {
 pub fn allocations() -> usize {
     ALLOCATIONS.with(|c| c.get())
 }
-pub mod tempo_set;
+
+/// Runs `f` and counts the allocations it made on this thread: (what `f` returned, allocations).
+pub fn allocations_in<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let before = allocations();
+    let result = f();
+    (result, allocations() - before)
+}

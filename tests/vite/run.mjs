@@ -14,55 +14,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { collectProblems, launchChromium } from '../browser/harness.mjs';
+import { readFloatWav, writeFloatWav } from '../common/wav.mjs';
 
 const [cli, ...apps] = process.argv.slice(2);
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SAMPLE_RATE_HZ = 48000;
 const TOLERANCE = 1e-6;
 const started = Date.now();
 let passed = 0;
 const ok = (what) => console.log(`ok ${++passed} - ${what}`);
-
-function writeFloatWav(path, channels) {
-  const frames = channels[0].length;
-  const n = channels.length;
-  const data = Buffer.alloc(frames * 4 * n);
-  for (let i = 0; i < frames; i++) for (let c = 0; c < n; c++) data.writeFloatLE(channels[c][i], (i * n + c) * 4);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(3, 20); // WAVE_FORMAT_IEEE_FLOAT
-  header.writeUInt16LE(n, 22);
-  header.writeUInt32LE(SAMPLE_RATE_HZ, 24);
-  header.writeUInt32LE(SAMPLE_RATE_HZ * 4 * n, 28);
-  header.writeUInt16LE(4 * n, 32);
-  header.writeUInt16LE(32, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  writeFileSync(path, Buffer.concat([header, data]));
-}
-
-/** The CLI's float WAV output as planar channels (it writes WAVE_FORMAT_IEEE_FLOAT, possibly extensible). */
-function readFloatWav(path) {
-  const bytes = readFileSync(path);
-  let channels = 0;
-  for (let at = 12; at + 8 <= bytes.length; ) {
-    const id = bytes.toString('latin1', at, at + 4);
-    const size = bytes.readUInt32LE(at + 4);
-    if (id === 'fmt ') channels = bytes.readUInt16LE(at + 10);
-    if (id === 'data') {
-      const frames = size / 4 / channels;
-      const out = Array.from({ length: channels }, () => new Float32Array(frames));
-      for (let i = 0; i < frames; i++) for (let c = 0; c < channels; c++) out[c][i] = bytes.readFloatLE(at + 8 + (i * channels + c) * 4);
-      return out;
-    }
-    at += 8 + size + (size & 1);
-  }
-  throw new Error(`${path}: no data chunk`);
-}
 
 /** 0.5 s of a decaying tone per channel, noise and clicks: dynamics for the compressor, transients for the delay. */
 function testSignal(frames) {
@@ -143,7 +103,7 @@ async function startVite(app, args) {
 const chains = JSON.parse(readFileSync('tests/vite/chains.json', 'utf8'));
 const fixtures = mkdtempSync(join(tmpdir(), 'corelogic-vite-'));
 const input = testSignal(SAMPLE_RATE_HZ / 2);
-writeFloatWav(join(fixtures, 'input.wav'), input);
+writeFloatWav(join(fixtures, 'input.wav'), input, SAMPLE_RATE_HZ);
 const cliOutput = (name, chain) => {
   writeFileSync(join(fixtures, `${name}.json`), JSON.stringify(chain));
   execFileSync(cli, ['process', join(fixtures, 'input.wav'), join(fixtures, `${name}.wav`), '--chain', join(fixtures, `${name}.json`)], { stdio: 'pipe' });
@@ -152,21 +112,12 @@ const cliOutput = (name, chain) => {
 const expectedA = cliOutput('a', chains.a);
 const expectedSeries = cliOutput('ab', [...chains.a, ...chains.b]);
 
-const profile = mkdtempSync(join(tmpdir(), 'corelogic-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu'],
-});
+const chromium = await launchChromium();
 
 /** Loads the page at `url` and checks what it rendered against the CLI. */
 async function check(url, label) {
-  const page = await browser.newPage();
-  const problems = [];
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`page error: ${e}`));
-  page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()} for ${r.url()}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+  const page = await chromium.browser.newPage();
+  const problems = collectProblems(page, { requests: true });
   await page.goto(url);
   await page.waitForFunction(() => window.result !== undefined, null, { timeout: 120_000 });
   const result = await page.evaluate(() => window.result);
@@ -192,7 +143,7 @@ async function check(url, label) {
 try {
   for (const app of apps) {
     const version = JSON.parse(readFileSync(join(app, 'node_modules/vite/package.json'), 'utf8')).version;
-    writeFloatWav(join(app, 'public/input.wav'), input);
+    writeFloatWav(join(app, 'public/input.wav'), input, SAMPLE_RATE_HZ);
 
     let t = Date.now();
     const dev = await startVite(app, ['--force']);
@@ -217,8 +168,7 @@ try {
     console.log(`# vite ${version} build + preview: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await chromium.close();
   rmSync(fixtures, { recursive: true, force: true });
 }
 console.log(`# ${passed} Vite tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import {
   loadWasm, listing, createChain, appendChainJson, lastError, views, instantiateWithoutGlue, EXTERNREF_BASE,
 } from '../../benches/wasm/corelogic-wasm.mjs';
+import { writeFloatWav } from '../common/wav.mjs';
 
 const cli = process.argv[2];
 if (!cli) throw new Error('usage: node tests/wasm/raw-interface.mjs PATH/TO/corelogic-dsp');
@@ -22,30 +23,6 @@ const FRAMES = 24000; // 0.5 s
 const TOLERANCE = 1e-6;
 
 // ---- WAV (32-bit float, stereo) ----
-function writeFloatWav(path, left, right, sampleRateHz) {
-  const frames = left.length;
-  const data = Buffer.alloc(frames * 8);
-  for (let i = 0; i < frames; i++) {
-    data.writeFloatLE(left[i], i * 8);
-    data.writeFloatLE(right[i], i * 8 + 4);
-  }
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVE', 8);
-  header.write('fmt ', 12);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(3, 20); // WAVE_FORMAT_IEEE_FLOAT
-  header.writeUInt16LE(2, 22);
-  header.writeUInt32LE(sampleRateHz, 24);
-  header.writeUInt32LE(sampleRateHz * 8, 28);
-  header.writeUInt16LE(8, 32);
-  header.writeUInt16LE(32, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  writeFileSync(path, Buffer.concat([header, data]));
-}
-
 function readFloatWav(path) {
   const b = readFileSync(path);
   assert.equal(b.toString('ascii', 0, 4), 'RIFF');
@@ -112,7 +89,7 @@ function runCli(dir, name, chain, input) {
   const inPath = join(dir, `${name}.in.wav`);
   const outPath = join(dir, `${name}.out.wav`);
   const chainPath = join(dir, `${name}.chain.json`);
-  writeFloatWav(inPath, input.left, input.right, SAMPLE_RATE_HZ);
+  writeFloatWav(inPath, [input.left, input.right], SAMPLE_RATE_HZ);
   writeFileSync(chainPath, JSON.stringify(chain));
   execFileSync(cli, ['process', inPath, outPath, '--chain', chainPath, '--bit-depth', '32'], { stdio: 'pipe' });
   return readFloatWav(outPath);

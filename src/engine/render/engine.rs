@@ -939,16 +939,7 @@ impl Engine {
             if silent {
                 continue;
             }
-            let dest = &mut self.strips[dest_node];
-            let (dl, dr) = (&mut dest.in_left[..n], &mut dest.in_right[..n]);
-            if dest.in_active {
-                dl.iter_mut().zip(sl.iter()).for_each(|(d, s)| *d += s);
-                dr.iter_mut().zip(sr.iter()).for_each(|(d, s)| *d += s);
-            } else {
-                dl.copy_from_slice(sl);
-                dr.copy_from_slice(sr);
-                dest.in_active = true;
-            }
+            self.strips[dest_node].add_to_input(sl, sr);
         }
     }
 }

@@ -285,6 +285,21 @@ fn all_zero(buf: &[f32]) -> bool {
 }
 
 impl Strip {
+    /// Adds a block arriving along an edge to this strip's input (a bus or the master): the quantum's first
+    /// arrival is copied, later ones are summed.
+    pub fn add_to_input(&mut self, left: &[f32], right: &[f32]) {
+        let n = left.len();
+        let (dl, dr) = (&mut self.in_left[..n], &mut self.in_right[..n]);
+        if self.in_active {
+            dl.iter_mut().zip(left).for_each(|(d, s)| *d += s);
+            dr.iter_mut().zip(right).for_each(|(d, s)| *d += s);
+        } else {
+            dl.copy_from_slice(left);
+            dr.copy_from_slice(right);
+            self.in_active = true;
+        }
+    }
+
     pub fn new(kind: StripRef, sample_rate: f64, max_frames: usize) -> Self {
         let param = |v: f64| Param::new(v, sample_rate, max_frames);
         Strip {

@@ -20,6 +20,7 @@
 
 use crate::dsp::PIECE_FRAMES;
 use std::f64::consts::PI;
+use std::sync::OnceLock;
 
 /// The highest oversampling factor.
 pub const MAX_FACTOR: usize = 8;
@@ -121,14 +122,32 @@ fn dot_symmetric(h: &[f64], x: &[f64]) -> f64 {
     ((lanes[0] + lanes[2]) + (lanes[1] + lanes[3])) + tail
 }
 
+/// A stage's filter: the Kaiser low-pass, made symmetric to the last bit (dot_symmetric relies on it), whatever
+/// the sine's rounding.
+fn stage_filter(taps: usize, cutoff: f64) -> Vec<f64> {
+    let mut h = kaiser_lowpass(taps, cutoff, KAISER_BETA);
+    for k in 0..taps / 2 {
+        let v = 0.5 * (h[k] + h[taps - 1 - k]);
+        (h[k], h[taps - 1 - k]) = (v, v);
+    }
+    h
+}
+
+/// The three stages' filters, designed once per process: the design (a Bessel series per tap) is most of what
+/// creating an oversampled effect costs, and an effect created while playing then only copies them.
+fn stage_filters() -> &'static [Vec<f64>; 3] {
+    static FILTERS: OnceLock<[Vec<f64>; 3]> = OnceLock::new();
+    FILTERS.get_or_init(|| [0, 1, 2].map(|i| stage_filter(STAGE_TAPS[i], STAGE_CUTOFF[i])))
+}
+
 impl Stage {
+    #[cfg(test)]
     fn new(taps: usize, cutoff: f64) -> Self {
-        let mut h = kaiser_lowpass(taps, cutoff, KAISER_BETA);
-        // Symmetric to the last bit (dot_symmetric relies on it), whatever the sine's rounding.
-        for k in 0..taps / 2 {
-            let v = 0.5 * (h[k] + h[taps - 1 - k]);
-            (h[k], h[taps - 1 - k]) = (v, v);
-        }
+        Self::from_filter(stage_filter(taps, cutoff))
+    }
+
+    fn from_filter(h: Vec<f64>) -> Self {
+        let taps = h.len();
         let up_even: Vec<f64> = h.iter().step_by(2).map(|x| 2.0 * x).collect();
         let up_odd: Vec<f64> = h.iter().skip(1).step_by(2).map(|x| 2.0 * x).collect();
         let up_len = up_even.len();
@@ -267,7 +286,7 @@ impl Oversampler {
     /// Allocates everything for every factor (so that two instances can always copy each other's state).
     pub fn new() -> Self {
         Oversampler {
-            stages: [0, 1, 2].map(|i| Stage::new(STAGE_TAPS[i], STAGE_CUTOFF[i])),
+            stages: stage_filters().clone().map(Stage::from_filter),
             factor: 1,
             a: vec![0.0; PIECE_FRAMES * MAX_FACTOR],
             b: vec![0.0; PIECE_FRAMES * MAX_FACTOR],
@@ -303,14 +322,17 @@ impl Oversampler {
 
     /// The largest latency of any factor.
     pub fn max_latency() -> usize {
-        let mut o = Oversampler {
-            stages: [0, 1, 2].map(|i| Stage::new(STAGE_TAPS[i], STAGE_CUTOFF[i])),
-            factor: MAX_FACTOR,
-            a: Vec::new(),
-            b: Vec::new(),
-        };
-        o.set_factor(MAX_FACTOR);
-        o.latency()
+        static LATENCY: OnceLock<usize> = OnceLock::new();
+        *LATENCY.get_or_init(|| {
+            let mut o = Oversampler {
+                stages: stage_filters().clone().map(Stage::from_filter),
+                factor: MAX_FACTOR,
+                a: Vec::new(),
+                b: Vec::new(),
+            };
+            o.set_factor(MAX_FACTOR);
+            o.latency()
+        })
     }
 
     /// Upsamples `block` (at most `PIECE_FRAMES` frames), applies `shape` to every high-rate sample in order, and

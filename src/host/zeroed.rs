@@ -18,7 +18,7 @@
 use std::alloc::Layout;
 
 /// Zeroed allocations from this size up are served from ready blocks (smaller ones clear quickly).
-pub const LARGE_BYTES: usize = 64 << 10;
+pub const LARGE_BYTES: usize = 16 << 10;
 
 /// Bytes the host zeroes per [`ZeroedBlocks::step`] between quanta: `memory.fill` clears this in about 60 us,
 /// and a delay's 8 MiB at 192 kHz is ready again 16 quanta after it was taken.

@@ -428,8 +428,10 @@ fn routing_changes_and_sends_sum_right_and_a_cycle_is_refused_naming_it() {
         send: 0,
     }))
     .unwrap();
+    // The removed send fades out over the dip's 240 frames (its own test is below).
     quantum(&mut e, &inputs, 25 * Q, &[]);
-    check(&mut e, 26, g(-12.0) * g(-6.0), "the send removed");
+    quantum(&mut e, &inputs, 26 * Q, &[]);
+    check(&mut e, 27, g(-12.0) * g(-6.0), "the send removed");
     // A send into a bus that routes back into the sender would be a cycle too.
     let back = parse_send(&json!({"id": "b", "destination": "y"}), "send", 0, &mut Vec::new()).unwrap();
     let refused = e
@@ -441,6 +443,79 @@ fn routing_changes_and_sends_sum_right_and_a_cycle_is_refused_naming_it() {
     assert!(refused.0.contains("->"), "{refused}");
     let unknown = e.apply(route("nowhere")).unwrap_err();
     assert!(unknown.0.contains("nowhere"), "{unknown}");
+}
+
+#[test]
+fn a_route_change_and_a_removed_send_crossfade_over_the_dip() {
+    let quanta = 30;
+    let frames = quanta * Q;
+    let inputs = |id: &str| input_of(id, frames);
+    let project = json!({
+        "sampleRate": SR,
+        "tracks": [{"id": "t", "type": "audio"}],
+        "buses": [{"id": "x", "volume": -6.0}]
+    });
+    let mut e = engine(project);
+    let (il, ir) = inputs("t");
+    let g = |db: f64| 10f64.powf(db / 20.0);
+    // The old path fades out linearly over DIP frames from the first frame after the command while the new one
+    // fades in, so the master carries input x gain(t), t counted from that frame.
+    let check = |e: &mut Engine, from_q: usize, to_q: usize, gain: &dyn Fn(usize) -> f64, what: &str| {
+        let (mut got_l, mut got_r, mut want_l, mut want_r) = (vec![], vec![], vec![], vec![]);
+        for q in from_q..to_q {
+            let (l, r) = quantum(e, &inputs, q * Q, &[]);
+            got_l.extend(l);
+            got_r.extend(r);
+            for i in q * Q..(q + 1) * Q {
+                let k = gain(i - from_q * Q);
+                want_l.push((f64::from(il[i]) * k) as f32);
+                want_r.push((f64::from(ir[i]) * k) as f32);
+            }
+        }
+        assert_close(&got_l, &want_l, what);
+        assert_close(&got_r, &want_r, what);
+    };
+    let ramp = |t: usize| (t as f64 / DIP as f64).min(1.0);
+    check(&mut e, 0, 2, &|_| 1.0, "t to the master");
+    e.apply(Command::Structure(StructureChange::Route {
+        strip: StripRef::Track(0),
+        to: "x".into(),
+    }))
+    .unwrap();
+    check(
+        &mut e,
+        2,
+        8,
+        &|t| (1.0 - ramp(t)) + ramp(t) * g(-6.0),
+        "master -> x: the direct path fades out as the path through x fades in",
+    );
+    let send = parse_send(
+        &json!({"id": "s", "destination": "x", "level": -3.0, "prePost": "pre"}),
+        "send",
+        0,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    e.apply(Command::Structure(StructureChange::AddSend {
+        strip: StripRef::Track(0),
+        send,
+    }))
+    .unwrap();
+    for q in 8..20 {
+        quantum(&mut e, &inputs, q * Q, &[]);
+    }
+    e.apply(Command::Structure(StructureChange::RemoveSend {
+        strip: StripRef::Track(0),
+        send: 0,
+    }))
+    .unwrap();
+    check(
+        &mut e,
+        20,
+        quanta,
+        &|t| g(-6.0) + (1.0 - ramp(t)) * g(-3.0) * g(-6.0),
+        "the removed pre-fader send fades out",
+    );
 }
 
 #[test]

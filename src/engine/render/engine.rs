@@ -24,8 +24,8 @@ use std::fmt;
 
 #[path = "structure.rs"]
 mod structure;
-use structure::Departing;
 pub use structure::StructureChange;
+use structure::{fade_in, Departing, LeavingPath};
 
 /// The longest block [`Engine::render`] processes at once; longer calls are cut into blocks of this size.
 pub const DEFAULT_MAX_QUANTUM: usize = 128;
@@ -207,6 +207,11 @@ pub struct Engine {
     master_meter: MasterMeter,
     /// Removed strips dipping out (structure.rs).
     departing: Vec<Departing>,
+    /// Output and send paths that a route change or a removed send left: fading out into their old
+    /// destinations (structure.rs).
+    leaving: Vec<LeavingPath>,
+    /// The frames of a path's fade when a route changes or a send is removed (the dip's half length).
+    change_fade_frames: usize,
     /// The transport plays (as the last transport command left it): automation in write modes records.
     writing_playing: bool,
 }
@@ -276,6 +281,8 @@ impl Engine {
             total_latency: 0,
             master_meter: MasterMeter::new(sample_rate),
             departing: Vec::new(),
+            leaving: Vec::new(),
+            change_fade_frames: super::fade::DipFade::new(sample_rate).frames(),
             writing_playing: true,
         };
         engine.arm_project_writers();
@@ -935,11 +942,23 @@ impl Engine {
                 sl.fill(0.0);
                 sr.fill(0.0);
             }
+            if k == sends {
+                let entering = &mut self.strips[node].output_entering;
+                if let Some(done) = entering {
+                    *done = fade_in(sl, sr, *done, self.change_fade_frames);
+                    if *done >= self.change_fade_frames {
+                        *entering = None;
+                    }
+                }
+            }
             let silent = self.edge_delays[edge].process(sl, sr, tap_silent);
             if silent {
                 continue;
             }
             self.strips[dest_node].add_to_input(sl, sr);
+        }
+        if !self.leaving.is_empty() {
+            self.distribute_leaving(node, n);
         }
     }
 }

@@ -239,6 +239,10 @@ pub struct Strip {
     pub sends: Vec<SendSlot>,
     /// The graph edge of the strip's output (`None` for the master).
     pub output_edge: Option<usize>,
+    /// Frames into the fade-in of an output edge that replaced another (a route change), or None.
+    pub output_entering: Option<usize>,
+    /// A removed pre-fader send is still fading out: keep the pre-fader tap.
+    pub leaving_pre_tap: bool,
     /// The sidechain edges that carry this strip's output to the keys of inserts.
     pub key_edges: Vec<usize>,
     pub input_gain: Param,
@@ -307,6 +311,8 @@ impl Strip {
             inserts: Vec::new(),
             sends: Vec::new(),
             output_edge: None,
+            output_entering: None,
+            leaving_pre_tap: false,
             key_edges: Vec::new(),
             input_gain: param(0.0),
             width: param(100.0),
@@ -579,7 +585,7 @@ impl Strip {
         }
         self.chain_fade.apply(l, r);
         let at_output = position - self.latency.output as i64;
-        if self.sends.iter().any(|s| s.pre_fader) {
+        if self.leaving_pre_tap || self.sends.iter().any(|s| s.pre_fader) {
             self.pre_left[..frames].copy_from_slice(l);
             self.pre_right[..frames].copy_from_slice(r);
         }

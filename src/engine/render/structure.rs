@@ -6,6 +6,8 @@
 //! old ones by id, so everything that did not change keeps its state (effects, meters, glides, delay contents):
 //! a playing track does not restart when another is added. A removed strip leaves the graph at once and dips
 //! out (its chain's [`crate::engine::render::fade::DipFade`]) through the delay lines it had; it is freed between quanta.
+//! A path that a route change or a removed send leaves on a strip that stays fades out linearly over the same 5 ms
+//! (a [`LeavingPath`]) while a new output path fades in.
 //!
 //! Track indices shift like the app's `tracks` array: removing track i moves every later track down by one at
 //! once. While a removed track dips out (5 ms) it reads its input at index `track count + k` (k its order among
@@ -63,6 +65,32 @@ pub struct Departing {
     /// A track's input delay.
     input_delay: Option<CompensationDelay>,
     pub done: bool,
+}
+
+/// An output or send path that a route change or a removed send left, on a strip that stays: it fades out
+/// linearly over the change fade into its old destination (while the new output path fades in over the same
+/// frames, so the two sum to the signal), then runs until its delay line is empty, and is freed between quanta.
+pub struct LeavingPath {
+    /// Source and destination nodes.
+    from: usize,
+    to: usize,
+    pre_fader: bool,
+    /// The path's gain when it left (a send's level and its strip's audible gain; 1 for an output).
+    gain: f32,
+    /// Frames into the fade.
+    done: usize,
+    delay: CompensationDelay,
+    finished: bool,
+}
+
+/// Scales a block by a linear fade-in that is `done` frames along of `frames`; returns the frames along after it.
+pub fn fade_in(left: &mut [f32], right: &mut [f32], done: usize, frames: usize) -> usize {
+    for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+        let g = ((done + i) as f32 / frames as f32).min(1.0);
+        *l *= g;
+        *r *= g;
+    }
+    done + left.len()
 }
 
 struct DepartingPath {
@@ -205,6 +233,7 @@ impl Engine {
         let mut old_inputs: Vec<Option<CompensationDelay>> =
             std::mem::take(&mut self.input_delays).into_iter().map(Some).collect();
         // Each new edge takes the delay line of the same old path (same ends, same send id or keyed insert id).
+        let mut entering = vec![false; graph.nodes.len()];
         let edge_delays: Vec<CompensationDelay> = graph
             .edges
             .iter()
@@ -217,11 +246,54 @@ impl Engine {
                         && old.to == self.graph.nodes[to]
                         && same_path(&self.plan, old.from, old.kind, &plan, edge.from, edge.kind)
                 });
-                found
-                    .and_then(|e| old_delays[e].take())
-                    .unwrap_or_else(|| CompensationDelay::new(0, 0, sample_rate))
+                match found.and_then(|e| old_delays[e].take()) {
+                    Some(delay) => delay,
+                    None => {
+                        // A surviving strip's output newly routed: it fades in as the old path fades out.
+                        entering[new_node(edge.from)] |= edge.kind == EdgeKind::Output;
+                        CompensationDelay::new(0, 0, sample_rate)
+                    }
+                }
             })
             .collect();
+        // Paths of surviving strips that no new edge took (a route changed, a send removed) fade out.
+        for l in &mut self.leaving {
+            match (new_of_old[l.from], new_of_old[l.to]) {
+                (Some(from), Some(to)) => (l.from, l.to) = (from, to),
+                _ => l.finished = true,
+            }
+        }
+        for (e, edge) in self.graph.edges.iter().enumerate() {
+            let (o_from, o_to) = (
+                new_node_index(&self.graph, edge.from),
+                new_node_index(&self.graph, edge.to),
+            );
+            let (Some(from), Some(to)) = (new_of_old[o_from], new_of_old[o_to]) else {
+                continue;
+            };
+            let (pre_fader, gain) = match edge.kind {
+                EdgeKind::Sidechain { .. } => continue,
+                EdgeKind::Output => (false, 1.0),
+                EdgeKind::Send { send, pre_fader } => {
+                    let slot = old_strips[o_from].as_ref().and_then(|s| s.sends.get(send));
+                    let gain = slot.map_or(0.0, |s| {
+                        s.gain_constant.unwrap_or_else(|| s.gain.last().copied().unwrap_or(0.0))
+                    });
+                    (pre_fader, gain)
+                }
+            };
+            if let Some(delay) = old_delays[e].take() {
+                self.leaving.push(LeavingPath {
+                    from,
+                    to,
+                    pre_fader,
+                    gain,
+                    done: 0,
+                    delay,
+                    finished: false,
+                });
+            }
+        }
         let mut strips = Vec::with_capacity(graph.nodes.len());
         let mut fresh = vec![false; graph.nodes.len()];
         for (n, &kind) in graph.nodes.iter().enumerate() {
@@ -239,6 +311,12 @@ impl Engine {
                 },
             };
             strips.push(strip);
+        }
+        for (n, strip) in strips.iter_mut().enumerate() {
+            if entering[n] && old_of_new(n).is_some() {
+                strip.output_entering = Some(0);
+            }
+            strip.leaving_pre_tap = self.leaving.iter().any(|l| l.from == n && l.pre_fader && !l.finished);
         }
         let input_delays = (0..plan.tracks.len())
             .map(|i| {
@@ -373,6 +451,40 @@ impl Engine {
     /// Frees the strips whose dip has ended (between quanta).
     pub(super) fn drop_departed(&mut self) {
         self.departing.retain(|d| !d.done);
+        self.leaving.retain(|l| !l.finished);
+        for (n, strip) in self.strips.iter_mut().enumerate() {
+            strip.leaving_pre_tap = self.leaving.iter().any(|l| l.from == n && l.pre_fader);
+        }
+    }
+
+    /// Renders the paths leaving node `node` (after its live edges, into their old destinations' sums). Never
+    /// allocates.
+    pub(super) fn distribute_leaving(&mut self, node: usize, n: usize) {
+        let frames = self.change_fade_frames;
+        for l in self.leaving.iter_mut().filter(|l| l.from == node && !l.finished) {
+            let strip = &self.strips[node];
+            let fading = l.done < frames;
+            let tap_silent = !fading || strip.asleep || (!l.pre_fader && strip.out_silent) || l.gain == 0.0;
+            let (sl, sr) = (&mut self.scratch_left[..n], &mut self.scratch_right[..n]);
+            if tap_silent {
+                sl.fill(0.0);
+                sr.fill(0.0);
+            } else {
+                let (tl, tr) = strip.tap(l.pre_fader);
+                for i in 0..n {
+                    let g = l.gain * (1.0 - ((l.done + i) as f32 / frames as f32).min(1.0));
+                    sl[i] = tl[i] * g;
+                    sr[i] = tr[i] * g;
+                }
+            }
+            l.done = (l.done + n).min(frames);
+            if l.delay.process(sl, sr, tap_silent) {
+                // Faded out and nothing left in flight.
+                l.finished = !fading;
+                continue;
+            }
+            self.strips[l.to].add_to_input(sl, sr);
+        }
     }
 
     /// How many track inputs the engine reads: the tracks, then the removed tracks still dipping out (a host

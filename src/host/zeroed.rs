@@ -7,9 +7,9 @@
 //! alignment takes a ready block without clearing it, and between quanta the host zeroes replacements a slice
 //! at a time ([`ZeroedBlocks::step`]).
 //!
-//! Which blocks to keep is learnt, not listed: [`ZeroedBlocks::record_kind`] notes the large zeroed allocations
-//! of one effect being created (the host creates each effect once at the engine's sample rate), and the set
-//! kept is the sum over kinds. On WebAssembly the global allocator ([`HostAllocator`]) consults the blocks; a
+//! Which blocks to keep is learnt, not listed: [`ZeroedBlocks::begin_kind`] .. [`ZeroedBlocks::end_kind`] note
+//! the large zeroed allocations of one effect being created (the host creates each effect once at the engine's
+//! sample rate), and the set kept is the sum over kinds. On WebAssembly the global allocator (`HostAllocator`) consults the blocks; a
 //! native build uses the system's allocator, whose fresh pages are already zero.
 //!
 //! The table is fixed-size and never allocates through the global allocator, since the allocator itself

@@ -20,6 +20,7 @@ use crate::engine::control::routing::{EdgeKind, RoutingGraph};
 use crate::engine::render::delay::CompensationDelay;
 use crate::engine::render::param::Param;
 use crate::engine::render::strip::{KeyInput, SendSlot, Strip};
+use std::collections::HashMap;
 
 /// The level a new send glides in from (silence), so adding a send does not step.
 const SEND_ENTRY_DB: f64 = -144.0;
@@ -203,8 +204,21 @@ impl Engine {
     fn install(&mut self, plan: ProjectPlan) -> Result<(), CommandError> {
         let graph = RoutingGraph::from_plan(&plan);
         let order_refs = graph.render_order()?;
-        let new_node = |s: StripRef| graph.nodes.iter().position(|n| *n == s).unwrap_or(0);
+        let new_node = |s: StripRef| node_index(&plan, s);
         // Old node -> new node, by id (a track id and a bus id never collide: resolve checks).
+        let ids: HashMap<&str, StripRef> = (0..plan.tracks.len())
+            .map(StripRef::Track)
+            .chain((0..plan.buses.len()).map(StripRef::Bus))
+            .map(|strip| (plan.strip_id(strip), strip))
+            .collect();
+        // The edges each node's rewiring looks at: those it sends along and the keys into it, in edge order.
+        let mut touching: Vec<Vec<usize>> = vec![Vec::new(); graph.nodes.len()];
+        for (e, edge) in graph.edges.iter().enumerate() {
+            touching[new_node(edge.from)].push(e);
+            if matches!(edge.kind, EdgeKind::Sidechain { .. }) && edge.to != edge.from {
+                touching[new_node(edge.to)].push(e);
+            }
+        }
         let new_of_old: Vec<Option<usize>> = self
             .graph
             .nodes
@@ -213,11 +227,23 @@ impl Engine {
                 StripRef::Master => Some(graph.nodes.len() - 1),
                 _ => {
                     let id = self.plan.strip_id(old);
-                    plan_strip_by_id(id, &plan.tracks, &plan.buses).map(new_node)
+                    ids.get(id).copied().map(new_node)
                 }
             })
             .collect();
-        let old_of_new = |n: usize| new_of_old.iter().position(|&m| m == Some(n));
+        let mut old_of = vec![None; graph.nodes.len()];
+        for (o, &n) in new_of_old.iter().enumerate() {
+            if let Some(n) = n {
+                old_of[n] = Some(o);
+            }
+        }
+        let old_of_new = |n: usize| old_of[n];
+        // The old edges by their ends (old node indices), so that matching a new edge looks at only a few.
+        let mut old_edges_between: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+        for (e, old) in self.graph.edges.iter().enumerate() {
+            let ends = (node_index(&self.plan, old.from), node_index(&self.plan, old.to));
+            old_edges_between.entry(ends).or_default().push(e);
+        }
         let (sample_rate, max_frames) = (self.sample_rate, self.max_frames);
         // New strips first (creating an effect can fail): nothing has changed yet if one does.
         let mut built: Vec<Option<Strip>> = Vec::with_capacity(graph.nodes.len());
@@ -241,10 +267,11 @@ impl Engine {
                 let (Some(from), Some(to)) = (old_of_new(new_node(edge.from)), old_of_new(new_node(edge.to))) else {
                     return CompensationDelay::new(0, 0, sample_rate);
                 };
-                let found = self.graph.edges.iter().position(|old| {
-                    old.from == self.graph.nodes[from]
-                        && old.to == self.graph.nodes[to]
-                        && same_path(&self.plan, old.from, old.kind, &plan, edge.from, edge.kind)
+                let found = old_edges_between.get(&(from, to)).and_then(|candidates| {
+                    candidates.iter().copied().find(|&e| {
+                        let old = &self.graph.edges[e];
+                        same_path(&self.plan, old.from, old.kind, &plan, edge.from, edge.kind)
+                    })
                 });
                 match found.and_then(|e| old_delays[e].take()) {
                     Some(delay) => delay,
@@ -264,10 +291,7 @@ impl Engine {
             }
         }
         for (e, edge) in self.graph.edges.iter().enumerate() {
-            let (o_from, o_to) = (
-                new_node_index(&self.graph, edge.from),
-                new_node_index(&self.graph, edge.to),
-            );
+            let (o_from, o_to) = (node_index(&self.plan, edge.from), node_index(&self.plan, edge.to));
             let (Some(from), Some(to)) = (new_of_old[o_from], new_of_old[o_to]) else {
                 continue;
             };
@@ -302,7 +326,16 @@ impl Engine {
                 Some((o, mut strip)) => {
                     let old_kind = self.graph.nodes[o];
                     strip.kind = kind;
-                    rewire(&mut strip, &self.plan, old_kind, &plan, &graph, sample_rate, max_frames);
+                    let edges = &touching[n];
+                    rewire(
+                        &mut strip,
+                        (&self.plan, old_kind),
+                        &plan,
+                        &graph,
+                        edges,
+                        sample_rate,
+                        max_frames,
+                    );
                     strip
                 }
                 None => match built[n].take() {
@@ -347,7 +380,7 @@ impl Engine {
                 if edge.from != old_kind || matches!(edge.kind, EdgeKind::Sidechain { .. }) {
                     continue;
                 }
-                let Some(to) = new_of_old[new_node_index(&self.graph, edge.to)] else {
+                let Some(to) = new_of_old[node_index(&self.plan, edge.to)] else {
                     continue;
                 };
                 let send = match edge.kind {
@@ -567,8 +600,14 @@ fn sends_of<'a>(tracks: &'a [TrackPlan], buses: &'a [BusPlan], strip: StripRef) 
     }
 }
 
-fn new_node_index(graph: &RoutingGraph, strip: StripRef) -> usize {
-    graph.nodes.iter().position(|n| *n == strip).unwrap_or(0)
+/// A strip's node in the graph of `plan` ([`RoutingGraph::from_plan`] numbers tracks, then buses, then the
+/// master).
+fn node_index(plan: &ProjectPlan, strip: StripRef) -> usize {
+    match strip {
+        StripRef::Track(i) => i,
+        StripRef::Bus(b) => plan.tracks.len() + b,
+        StripRef::Master => plan.tracks.len() + plan.buses.len(),
+    }
 }
 
 /// Whether two edges (of the old and the new plan, with matching ends) carry the same path: the output, the
@@ -592,14 +631,15 @@ fn same_path(
     }
 }
 
-/// Points a surviving strip at the new graph's edges: its output, its sends (kept by id, with their glides;
-/// a new send glides in from silence), the keys it feeds and the keys its inserts read.
+/// Points a surviving strip (its old plan and place given) at the new graph's edges (`edges`: those leaving it
+/// and the keys into it, in edge order): its output, its sends (kept by id, with their glides; a new send glides in from silence), the keys it
+/// feeds and the keys its inserts read.
 fn rewire(
     strip: &mut Strip,
-    old: &ProjectPlan,
-    old_kind: StripRef,
+    (old, old_kind): (&ProjectPlan, StripRef),
     plan: &ProjectPlan,
     graph: &RoutingGraph,
+    edges: &[usize],
     sample_rate: f64,
     max_frames: usize,
 ) {
@@ -607,7 +647,8 @@ fn rewire(
     strip.output_edge = None;
     strip.key_edges.clear();
     let mut old_sends: Vec<Option<SendSlot>> = std::mem::take(&mut strip.sends).into_iter().map(Some).collect();
-    for (e, edge) in graph.edges.iter().enumerate() {
+    for &e in edges {
+        let edge = &graph.edges[e];
         if edge.from == kind {
             match edge.kind {
                 EdgeKind::Output => strip.output_edge = Some(e),

@@ -3,7 +3,8 @@
 //! first render's gain at every sample within 0.1 dB with far fewer points than commands; what write, touch,
 //! latch and read play and record on a curve; an insert parameter recorded at its own timeline frame (behind a
 //! limiter's latency); a tempo-synced LFO's period in the output changing exactly at the tempo change; the JSON
-//! form of the new commands; no allocation in quanta while recording.
+//! form of the new commands; no allocation in quanta while recording; a recording that goes on while an earlier
+//! track is removed (one take, every point on what was played).
 
 mod common;
 
@@ -11,7 +12,7 @@ use common::engine::{gain_to_db, render_dc_quantum, QUANTUM as Q, SR};
 use corelogic_dsp::engine::control::automation::AutomationMode;
 use corelogic_dsp::engine::control::plan::{Target, TargetParam};
 use corelogic_dsp::engine::control::project::StripRef;
-use corelogic_dsp::engine::{Command, Engine, MixParam, TrackInput, TransportCommand as T};
+use corelogic_dsp::engine::{Command, Engine, MixParam, StructureChange, TrackInput, TransportCommand as T};
 use corelogic_dsp::host::engine::parse_command;
 use serde_json::{json, Value};
 use std::f64::consts::TAU;
@@ -111,6 +112,52 @@ fn a_written_gesture_read_back_reproduces_the_gain_at_every_sample_within_0_1_db
         let frame = (p.time_s * SR).round() as usize;
         assert!((gain_to_db(f64::from(written[frame])) - p.value).abs() <= 0.1, "{p:?}");
     }
+}
+
+#[test]
+fn a_recording_continues_when_an_earlier_track_is_removed_and_the_indices_shift() {
+    let mut e = engine(json!({"tracks": [{"id": "a", "type": "audio", "muted": true}, {"id": "t", "type": "audio", "volume": -12}]}));
+    let target = |track| Target {
+        strip: StripRef::Track(track),
+        param: TargetParam::Volume,
+    };
+    e.apply(Command::AutomationMode {
+        target: target(1),
+        mode: AutomationMode::Write,
+    })
+    .unwrap();
+    // A fader moved from -12 dB up by 6 dB a second, for two seconds; track "a" is removed after one, so "t"
+    // is track 0 from then on.
+    let quanta = SR as usize / Q;
+    let gesture = |t: f64| -12.0 + 6.0 * t;
+    let mut played = Vec::new();
+    for q in 0..2 * quanta {
+        if q == quanta {
+            e.apply(Command::Structure(StructureChange::RemoveTrack { track: 0 }))
+                .unwrap();
+        }
+        e.apply(Command::Set {
+            strip: StripRef::Track(if q < quanta { 1 } else { 0 }),
+            param: MixParam::Volume,
+            value: gesture((q * Q) as f64 / SR),
+        })
+        .unwrap();
+        played.extend(render_dc(&mut e));
+    }
+    e.apply(Command::Transport(T::Stop)).unwrap();
+    let take = e
+        .take_recorded(target(0))
+        .unwrap()
+        .expect("one take across the removal");
+    let last = take.recorded.last().expect("points");
+    assert!(last.time_s > 1.99, "the take ends at {} s", last.time_s);
+    // Every point lies on what was played (the fader's glide toward the gesture), before and after the removal.
+    for p in &take.recorded {
+        let frame = (p.time_s * SR).round() as usize;
+        let db = gain_to_db(f64::from(played[frame.min(played.len() - 1)]));
+        assert!((p.value - db).abs() <= 0.1, "{p:?} off the played {db} dB");
+    }
+    assert!(take.recorded.iter().any(|p| p.time_s < 1.0) && take.recorded.len() >= 2);
 }
 
 /// A track whose volume curve rises linearly from -20 dB at frame 0 to 0 dB at frame 96 000.

@@ -116,7 +116,9 @@ fn a_written_gesture_read_back_reproduces_the_gain_at_every_sample_within_0_1_db
 
 #[test]
 fn a_recording_continues_when_an_earlier_track_is_removed_and_the_indices_shift() {
-    let mut e = engine(json!({"tracks": [{"id": "a", "type": "audio", "muted": true}, {"id": "t", "type": "audio", "volume": -12}]}));
+    let mut e = engine(
+        json!({"tracks": [{"id": "a", "type": "audio", "muted": true}, {"id": "t", "type": "audio", "volume": -12}]}),
+    );
     let target = |track| Target {
         strip: StripRef::Track(track),
         param: TargetParam::Volume,

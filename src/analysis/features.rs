@@ -7,7 +7,7 @@
 use super::error::{check_sample_rate, AnalysisError};
 use super::mfcc::{self, DbSums, MelBand, MelDbSums, MEL_BANDS, MFCC_COUNT};
 use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use realfft::RealToComplex;
 use std::sync::Arc;
 
 /// FFT size (librosa's n_fft default).
@@ -178,7 +178,8 @@ impl FrameAnalyzer {
     /// An analyser at a sample rate in [`super::SAMPLE_RATE_RANGE_HZ`].
     pub fn new(sample_rate_hz: f64) -> Result<Self, AnalysisError> {
         check_sample_rate(sample_rate_hz)?;
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
+        const { assert!(N_FFT.is_power_of_two()) };
+        let fft = crate::dsp::real_fft::forward_power_of_two(N_FFT.trailing_zeros());
         let scratch = fft.make_scratch_vec();
         // scipy.signal.get_window('hann', N, fftbins=True): periodic.
         let window = (0..N_FFT)

@@ -32,7 +32,7 @@
 
 use super::error::{check_sample_rate, AnalysisError};
 use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use realfft::RealToComplex;
 use std::sync::Arc;
 
 /// Tempo range searched, BPM: no estimate lies outside it.
@@ -229,7 +229,7 @@ impl TempoEstimator {
         // Enough lags for the refining comb to see several multiples of the slowest period, and for the
         // comb at three times the slowest relative.
         let max_lag = max_period.ceil() as usize * 2 * COMB_MULTIPLES;
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
+        let fft = crate::dsp::real_fft::forward_power_of_two(n_fft.trailing_zeros());
         let scratch = fft.make_scratch_vec();
         let window = (0..n_fft)
             .map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / n_fft as f64).cos())

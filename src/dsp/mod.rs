@@ -10,6 +10,7 @@ pub mod fractional_delay;
 pub mod gain_computer;
 pub mod loudness;
 pub mod oversampler;
+pub mod real_fft;
 pub mod reverb_parts;
 pub mod rng;
 pub mod settle;

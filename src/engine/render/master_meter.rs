@@ -7,7 +7,7 @@
 use crate::dsp::loudness::GatedLoudness;
 use crate::dsp::true_peak::TruePeakDetector;
 use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use realfft::RealToComplex;
 use std::sync::Arc;
 
 /// The correlation window: a sliding rectangular window of this length, as the strips' RMS window.
@@ -101,7 +101,7 @@ impl MasterMeter {
     /// A meter at a sample rate, switched on. Allocates everything it will use.
     pub fn new(sample_rate: f64) -> Self {
         let steps = ((CORRELATION_WINDOW_S * sample_rate / CORRELATION_STEP_FRAMES as f64).round() as usize).max(1);
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(SPECTRUM_SIZE);
+        let fft = crate::dsp::real_fft::forward_power_of_two(SPECTRUM_SIZE.trailing_zeros());
         let window = hann(SPECTRUM_SIZE);
         let window_sum: f64 = window.iter().map(|&w| f64::from(w)).sum();
         MasterMeter {

@@ -25,8 +25,8 @@ pub const LARGE_BYTES: usize = 16 << 10;
 pub const SLICE_BYTES: usize = 512 << 10;
 
 /// The most blocks kept ready, and the most distinct block shapes wanted.
-const MAX_READY: usize = 256;
-const MAX_SHAPES: usize = 96;
+const MAX_READY: usize = 1024;
+const MAX_SHAPES: usize = 256;
 
 /// Where blocks come from and go back to (the system allocator; a test's own).
 pub trait BlockSource {
@@ -64,14 +64,6 @@ impl Shapes {
         }
     }
 
-    fn count(&self, layout: Layout) -> usize {
-        self.counts
-            .iter()
-            .flatten()
-            .find(|(l, _)| *l == layout)
-            .map_or(0, |(_, n)| *n)
-    }
-
     fn iter(&self) -> impl Iterator<Item = (Layout, usize)> + '_ {
         self.counts.iter().flatten().copied()
     }
@@ -90,6 +82,9 @@ pub struct ZeroedBlocks {
     recording: Option<Shapes>,
     /// Nothing to do until a block is taken or the wanted blocks change (keeps the idle step cheap).
     settled: bool,
+    /// Ready blocks of each wanted shape (parallel to `wanted.counts`), and of shapes no longer wanted.
+    have: [usize; MAX_SHAPES],
+    stray: usize,
     /// Large zeroed allocations served from a ready block, and served by clearing (for the host's figures).
     pub served: u64,
     pub missed: u64,
@@ -109,6 +104,8 @@ impl ZeroedBlocks {
             wanted: Shapes::EMPTY,
             recording: None,
             settled: false,
+            have: [0; MAX_SHAPES],
+            stray: 0,
             served: 0,
             missed: 0,
         }
@@ -119,6 +116,34 @@ impl ZeroedBlocks {
     pub fn clear_wanted(&mut self) {
         self.wanted = Shapes::EMPTY;
         self.settled = false;
+        self.recount();
+    }
+
+    /// The position of a wanted shape in `wanted.counts`.
+    fn shape_index(&self, layout: Layout) -> Option<usize> {
+        self.wanted
+            .counts
+            .iter()
+            .position(|c| c.is_some_and(|(l, _)| l == layout))
+    }
+
+    /// Counts the ready blocks per wanted shape again (after the wanted shapes changed).
+    fn recount(&mut self) {
+        (self.have, self.stray) = ([0; MAX_SHAPES], 0);
+        for i in 0..MAX_READY {
+            if let Some(block) = self.ready[i] {
+                self.count_in(block.layout, 1);
+            }
+        }
+    }
+
+    /// Adds `delta` (+1 or -1) to the count of `layout`'s ready blocks.
+    fn count_in(&mut self, layout: Layout, delta: isize) {
+        let count = match self.shape_index(layout) {
+            Some(i) => &mut self.have[i],
+            None => &mut self.stray,
+        };
+        *count = count.wrapping_add_signed(delta);
     }
 
     /// Bytes of all the blocks wanted.
@@ -140,6 +165,7 @@ impl ZeroedBlocks {
             }
         }
         self.settled = false;
+        self.recount();
     }
 
     /// Notes an allocation between [`ZeroedBlocks::begin_kind`] and [`ZeroedBlocks::end_kind`]. Called by the
@@ -161,6 +187,7 @@ impl ZeroedBlocks {
             Some(block) => {
                 self.served += 1;
                 self.settled = false;
+                self.count_in(block.layout, -1);
                 Some(block.ptr)
             }
             None => {
@@ -186,6 +213,19 @@ impl ZeroedBlocks {
     /// block that is no longer wanted. Returns 0 when nothing was left to do, else a positive count (the bytes
     /// zeroed, or 1).
     pub fn step(&mut self, source: &mut impl BlockSource, budget: usize) -> usize {
+        let mut spent = 0;
+        // Small blocks: as many as the budget covers (one per call would refill a reverb's many lines slowly).
+        while spent < budget {
+            match self.step_block(source, budget - spent) {
+                0 => break,
+                n => spent += n,
+            }
+        }
+        spent
+    }
+
+    /// [`ZeroedBlocks::step`] on one block.
+    fn step_block(&mut self, source: &mut impl BlockSource, budget: usize) -> usize {
         if self.settled {
             return 0;
         }
@@ -213,7 +253,10 @@ impl ZeroedBlocks {
             let block = *block;
             self.filling = None;
             match self.ready.iter_mut().find(|b| b.is_none()) {
-                Some(free) => *free = Some(block),
+                Some(free) => {
+                    *free = Some(block);
+                    self.count_in(block.layout, 1);
+                }
                 // SAFETY: the block came from `source.allocate` with its layout and was never handed out.
                 None => unsafe { source.release(block.ptr, block.layout) },
             }
@@ -232,19 +275,31 @@ impl ZeroedBlocks {
             return None;
         }
         self.wanted
+            .counts
             .iter()
-            .find(|&(layout, count)| self.ready_count(layout) < count)
-            .map(|(layout, _)| layout)
+            .zip(&self.have)
+            .find_map(|(shape, &have)| shape.filter(|&(_, want)| have < want).map(|(layout, _)| layout))
     }
 
-    /// Gives back one ready block beyond what is wanted of its shape; whether there was one.
+    /// Gives back one ready block beyond what is wanted of its shape (or of a shape no longer wanted); whether
+    /// there was one.
     fn release_unwanted(&mut self, source: &mut impl BlockSource) -> bool {
-        let surplus = self
-            .ready
-            .iter()
-            .position(|b| b.is_some_and(|b| self.ready_count(b.layout) > self.wanted.count(b.layout)));
+        let surplus = if self.stray > 0 {
+            self.ready
+                .iter()
+                .position(|b| b.is_some_and(|b| self.shape_index(b.layout).is_none()))
+        } else {
+            let over = self
+                .wanted
+                .counts
+                .iter()
+                .zip(&self.have)
+                .find_map(|(shape, &have)| shape.filter(|&(_, want)| have > want).map(|(layout, _)| layout));
+            over.and_then(|layout| self.ready.iter().position(|b| b.is_some_and(|b| b.layout == layout)))
+        };
         match surplus.and_then(|i| self.ready[i].take()) {
             Some(block) => {
+                self.count_in(block.layout, -1);
                 // SAFETY: a ready block came from `source.allocate` with its layout and was never handed out.
                 unsafe { source.release(block.ptr, block.layout) };
                 true
@@ -413,6 +468,25 @@ mod tests {
         // SAFETY: the block taken, allocated by `source` with layout a.
         unsafe { source.release(taken, a) };
         assert_eq!(source.live, 1);
+    }
+
+    #[test]
+    fn one_step_refills_as_many_small_blocks_as_its_budget_covers() {
+        let mut blocks = ZeroedBlocks::new();
+        let small = floats(1 << 14); // 64 KiB
+        record(&mut blocks, &[small; 12]);
+        let mut source = Dirty::default();
+        blocks.fill(&mut source);
+        let taken: Vec<*mut u8> = (0..12).map(|_| blocks.take(small).unwrap()).collect();
+        assert_eq!(blocks.step(&mut source, SLICE_BYTES), SLICE_BYTES);
+        assert_eq!(blocks.ready_count(small), 8, "512 KiB of 64 KiB blocks");
+        assert!(blocks.step(&mut source, SLICE_BYTES) > 0);
+        assert_eq!(blocks.ready_count(small), 12);
+        assert_eq!(blocks.step(&mut source, SLICE_BYTES), 0, "settled");
+        for ptr in taken {
+            // SAFETY: blocks taken, allocated by `source` with layout `small`.
+            unsafe { source.release(ptr, small) };
+        }
     }
 
     #[test]

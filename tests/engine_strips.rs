@@ -64,6 +64,16 @@ fn quantum(e: &mut Engine, inputs: &Inputs, at: usize, extra: &[&str]) -> (Vec<f
     (l, r)
 }
 
+/// Adds a send (the project format's send object) to track 0.
+fn add_send(e: &mut Engine, value: Value) {
+    let send = parse_send(&value, "send", 0, &mut Vec::new()).unwrap();
+    e.apply(Command::Structure(StructureChange::AddSend {
+        strip: StripRef::Track(0),
+        send,
+    }))
+    .unwrap();
+}
+
 /// Asserts |got - want| <= 1e-5 x the peak of `want` at every frame, `want` not silent.
 fn assert_close(got: &[f32], want: &[f32], what: &str) {
     let peak = peak(want);
@@ -394,18 +404,7 @@ fn routing_changes_and_sends_sum_right_and_a_cycle_is_refused_naming_it() {
     assert_eq!(e.plan().buses[0].routing_id, "Master");
     check(&mut e, 13, g(-12.0) * g(-6.0), "unchanged after the refused cycle");
     // A post-fader send from t into x at -3 dB: the sum of both paths once its level has glided in (20 ms).
-    let send = parse_send(
-        &json!({"id": "s", "destination": "x", "level": -3.0}),
-        "send",
-        0,
-        &mut Vec::new(),
-    )
-    .unwrap();
-    e.apply(Command::Structure(StructureChange::AddSend {
-        strip: StripRef::Track(0),
-        send,
-    }))
-    .unwrap();
+    add_send(&mut e, json!({"id": "s", "destination": "x", "level": -3.0}));
     for q in 14..24 {
         quantum(&mut e, &inputs, q * Q, &[]);
     }
@@ -489,18 +488,10 @@ fn a_route_change_and_a_removed_send_crossfade_over_the_dip() {
         &|t| (1.0 - ramp(t)) + ramp(t) * g(-6.0),
         "master -> x: the direct path fades out as the path through x fades in",
     );
-    let send = parse_send(
-        &json!({"id": "s", "destination": "x", "level": -3.0, "prePost": "pre"}),
-        "send",
-        0,
-        &mut Vec::new(),
-    )
-    .unwrap();
-    e.apply(Command::Structure(StructureChange::AddSend {
-        strip: StripRef::Track(0),
-        send,
-    }))
-    .unwrap();
+    add_send(
+        &mut e,
+        json!({"id": "s", "destination": "x", "level": -3.0, "prePost": "pre"}),
+    );
     for q in 8..20 {
         quantum(&mut e, &inputs, q * Q, &[]);
     }

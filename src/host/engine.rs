@@ -283,6 +283,18 @@ fn reserve_heap(bytes: usize) {
     }
 }
 
+/// The string at `key` of command `name`'s object, or an error naming the key and what it should hold.
+fn required_str<'a>(
+    obj: &'a serde_json::Map<String, Value>,
+    name: &str,
+    key: &str,
+    what: &str,
+) -> Result<&'a str, String> {
+    obj.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{name}: '{key}' ({what}) is missing"))
+}
+
 /// A command from its JSON form (docs/engine.md, "Commands as JSON"): `{"command": "<name>", ...}` with strips
 /// named by id (`"master"` for the master). The error says which key was wrong and why.
 pub fn parse_command(value: &Value, plan: &ProjectPlan) -> Result<Command, String> {
@@ -307,10 +319,7 @@ pub fn parse_command(value: &Value, plan: &ProjectPlan) -> Result<Command, Strin
             .ok_or_else(|| format!("{name}: '{key}' (true or false) is missing"))
     };
     let strip = |key: &str| -> Result<StripRef, String> {
-        let id = obj
-            .get(key)
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{name}: '{key}' (a strip id) is missing"))?;
+        let id = required_str(obj, name, key, "a strip id")?;
         plan.strip_by_id(id)
             .ok_or_else(|| format!("{name}: no track or bus with id '{id}'"))
     };
@@ -374,11 +383,7 @@ pub fn parse_command(value: &Value, plan: &ProjectPlan) -> Result<Command, Strin
         "setInsertParam" => Command::SetInsertParam {
             strip: strip("strip")?,
             insert: index("insert")?,
-            name: obj
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or("setInsertParam: 'name' (a parameter name) is missing")?
-                .to_string(),
+            name: required_str(obj, name, "name", "a parameter name")?.to_string(),
             value: number("value")?,
         },
         "mute" => Command::Mute {
@@ -487,10 +492,7 @@ fn parse_structure(
     plan: &ProjectPlan,
 ) -> Result<StructureChange, String> {
     let strip = |key: &str| -> Result<StripRef, String> {
-        let id = obj
-            .get(key)
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{name}: '{key}' (a strip id) is missing"))?;
+        let id = required_str(obj, name, key, "a strip id")?;
         match plan.strip_by_id(id) {
             Some(StripRef::Master) => Err(format!(
                 "{name}: '{key}' names the master, which cannot be {name}'s strip"
@@ -567,11 +569,7 @@ fn parse_structure(
         }
         "route" => StructureChange::Route {
             strip: strip("strip")?,
-            to: obj
-                .get("to")
-                .and_then(Value::as_str)
-                .ok_or("route: 'to' (\"Master\" or a bus id) is missing")?
-                .to_string(),
+            to: required_str(obj, name, "to", "\"Master\" or a bus id")?.to_string(),
         },
         other => return Err(format!("{other} is not a structure command")),
     })

@@ -3,6 +3,7 @@
 //! quantum; never allocates, locks, formats or panics on valid state).
 
 use super::delay::CompensationDelay;
+use super::fade::fade_in;
 use super::insert_meter::{Clock, InsertReading};
 use super::master_meter::{MasterMeter, MasterReading};
 use super::meter::MeterReading;
@@ -25,7 +26,7 @@ use std::fmt;
 #[path = "structure.rs"]
 mod structure;
 pub use structure::StructureChange;
-use structure::{fade_in, Departing, LeavingPath};
+use structure::{Departing, LeavingPath};
 
 /// The longest block [`Engine::render`] processes at once; longer calls are cut into blocks of this size.
 pub const DEFAULT_MAX_QUANTUM: usize = 128;

@@ -117,6 +117,18 @@ impl DipFade {
     }
 }
 
+/// Scales a block by a linear fade-in that is `done` frames along of `frames` (the gain `(done + i) / frames`,
+/// at most 1); returns the frames along after it. A path that replaces another fades in this way while the old
+/// one fades out by the complement, so the two sum to the signal.
+pub fn fade_in(left: &mut [f32], right: &mut [f32], done: usize, frames: usize) -> usize {
+    for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+        let g = ((done + i) as f32 / frames as f32).min(1.0);
+        *l *= g;
+        *r *= g;
+    }
+    done + left.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

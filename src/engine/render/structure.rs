@@ -84,16 +84,6 @@ pub struct LeavingPath {
     finished: bool,
 }
 
-/// Scales a block by a linear fade-in that is `done` frames along of `frames`; returns the frames along after it.
-pub fn fade_in(left: &mut [f32], right: &mut [f32], done: usize, frames: usize) -> usize {
-    for (i, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
-        let g = ((done + i) as f32 / frames as f32).min(1.0);
-        *l *= g;
-        *r *= g;
-    }
-    done + left.len()
-}
-
 struct DepartingPath {
     to: usize,
     /// `None`: the output; else the send's index.
@@ -349,7 +339,6 @@ impl Engine {
             if entering[n] && old_of_new(n).is_some() {
                 strip.output_entering = Some(0);
             }
-            strip.leaving_pre_tap = self.leaving.iter().any(|l| l.from == n && l.pre_fader && !l.finished);
         }
         let input_delays = (0..plan.tracks.len())
             .map(|i| {
@@ -406,6 +395,7 @@ impl Engine {
         }
         self.order = order_refs.iter().map(|&s| new_node(s)).collect();
         self.strips = strips;
+        self.mark_leaving_pre_taps();
         self.edge_delays = edge_delays;
         self.input_delays = input_delays;
         self.graph = graph;
@@ -485,8 +475,14 @@ impl Engine {
     pub(super) fn drop_departed(&mut self) {
         self.departing.retain(|d| !d.done);
         self.leaving.retain(|l| !l.finished);
+        self.mark_leaving_pre_taps();
+    }
+
+    /// Tells each strip whether a pre-fader send that left it is still fading out (it then keeps its pre-fader
+    /// tap).
+    fn mark_leaving_pre_taps(&mut self) {
         for (n, strip) in self.strips.iter_mut().enumerate() {
-            strip.leaving_pre_tap = self.leaving.iter().any(|l| l.from == n && l.pre_fader);
+            strip.leaving_pre_tap = self.leaving.iter().any(|l| l.from == n && l.pre_fader && !l.finished);
         }
     }
 

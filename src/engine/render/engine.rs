@@ -1120,6 +1120,7 @@ fn build_strip(
                     level: param(s.level_db),
                     gain: vec![0.0; max_frames],
                     gain_constant: None,
+                    last_gain: 0.0,
                 });
             }
             EdgeKind::Sidechain { .. } => strip.key_edges.push(e),

@@ -216,6 +216,8 @@ pub struct SendSlot {
     /// The send's linear gain per sample (level and audible gain), or the constant of the whole block.
     pub gain: Vec<f32>,
     pub gain_constant: Option<f32>,
+    /// The gain at the last frame rendered (where a removed send's fade starts).
+    pub last_gain: f32,
 }
 
 /// The latency plan of a strip, copied into preallocated storage.
@@ -671,6 +673,9 @@ impl Strip {
                     None
                 }
             };
+            if frames > 0 {
+                s.last_gain = s.gain_constant.unwrap_or(s.gain[frames - 1]);
+            }
         }
     }
 

@@ -290,10 +290,7 @@ impl Engine {
                 EdgeKind::Output => (false, 1.0),
                 EdgeKind::Send { send, pre_fader } => {
                     let slot = old_strips[o_from].as_ref().and_then(|s| s.sends.get(send));
-                    let gain = slot.map_or(0.0, |s| {
-                        s.gain_constant.unwrap_or_else(|| s.gain.last().copied().unwrap_or(0.0))
-                    });
-                    (pre_fader, gain)
+                    (pre_fader, slot.map_or(0.0, |s| s.last_gain))
                 }
             };
             if let Some(delay) = old_delays[e].take() {
@@ -671,6 +668,7 @@ fn rewire(
                                 level,
                                 gain: vec![0.0; max_frames],
                                 gain_constant: None,
+                                last_gain: 0.0,
                             }
                         }
                     };

@@ -228,6 +228,23 @@ impl Ring {
         self.buf[self.pos.wrapping_sub(delay.min(self.mask)) & self.mask]
     }
 
+    /// Whether a block of `frames` pushes leaves every sample a read `delay` pushes back made during the block
+    /// still in place after it (so [`Ring::add_run`] can make those reads afterwards).
+    pub fn keeps_run(&self, delay: usize, frames: usize) -> bool {
+        delay + frames <= self.mask + 1
+    }
+
+    /// After a block of `out.len()` pushes: adds `sign` x what `at(delay)` read just after each of them, i.e.
+    /// `out[i] += sign * at(delay + out.len() - 1 - i)`, reading the ring in order (the same sums as reading per
+    /// push, from contiguous memory). Needs [`Ring::keeps_run`].
+    #[inline]
+    pub fn add_run(&self, delay: usize, sign: f32, out: &mut [f32]) {
+        let start = self.pos.wrapping_sub(delay + out.len() - 1);
+        for (i, o) in out.iter_mut().enumerate() {
+            *o += sign * self.buf[start.wrapping_add(i) & self.mask];
+        }
+    }
+
     /// A linearly interpolated read `delay` (>= 0, fractional) pushes ago.
     #[inline(always)]
     pub fn at_frac(&self, delay: f64) -> f32 {
@@ -707,6 +724,31 @@ fn hadamard(v: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `add_run` after a block sums what `at` read after each push of it, wherever `keeps_run` allows it
+    /// (across the buffer's wrap, up to the longest delay it allows).
+    #[test]
+    fn a_run_after_the_block_reads_what_each_push_read() {
+        let mut ring = Ring::new(60); // 64 samples
+        let mut x = 0.37f32;
+        for frames in [1usize, 5, 16, 40, 64] {
+            for delay in [0usize, 3, 17, 23, 63] {
+                if !ring.keeps_run(delay, frames) {
+                    assert!(delay + frames > 64);
+                    continue;
+                }
+                let mut per_push = vec![0.25f32; frames];
+                for o in per_push.iter_mut() {
+                    x = (x * 3.7 + 0.1).fract() - 0.5;
+                    ring.push(x);
+                    *o += -0.5 * ring.at(delay);
+                }
+                let mut run = vec![0.25f32; frames];
+                ring.add_run(delay, -0.5, &mut run);
+                assert_eq!(run, per_push, "{frames} frames, delay {delay}");
+            }
+        }
+    }
 
     /// The block forms against `tick` per sample (Jezar's loop): identical bits, across buffer wraps and
     /// uneven block sizes.

@@ -18,6 +18,7 @@ use super::Kernel;
 use crate::dsp::reverb_parts::{
     allpass_tail_samples, rescale_pole, settle_limit, Allpass, Lfo, OnePole, PreDelay, Ring, RT60_REFERENCE_HZ,
 };
+use crate::dsp::PIECE_FRAMES;
 use crate::params::{Category, EffectSpec, ParamSpec, Preset};
 use std::f64::consts::PI;
 
@@ -120,6 +121,20 @@ pub struct PlateReverb {
     dc_rt60: f64,
 }
 
+impl PlateReverb {
+    /// The line an output tap reads (Table 2's sources).
+    fn tap_ring(&self, src: usize) -> &Ring {
+        match src {
+            0 => &self.delay1[0],
+            1 => self.allpass2[0].ring(),
+            2 => &self.delay2[0],
+            3 => &self.delay1[1],
+            4 => self.allpass2[1].ring(),
+            _ => &self.delay2[1],
+        }
+    }
+}
+
 impl Kernel for PlateReverb {
     const SPEC: &'static EffectSpec = &SPEC;
 
@@ -191,6 +206,13 @@ impl Kernel for PlateReverb {
 
     #[allow(clippy::needless_range_loop)] // the two tank halves index several parallel arrays
     fn render(&mut self, frame: u64, left: &mut [f32], right: &mut [f32]) {
+        let frames = left.len().min(right.len());
+        let block_taps = frames <= PIECE_FRAMES
+            && self
+                .taps
+                .iter()
+                .flatten()
+                .all(|&(src, offset, _)| self.tap_ring(src).keeps_run(offset, frames));
         let decay = self.decay;
         let [dd1, dd2] = self.decay_diffusion;
         for (n, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
@@ -214,22 +236,30 @@ impl Kernel for PlateReverb {
                 let b = self.allpass2[h].tick(damped, self.lengths[h][2], dd2);
                 self.delay2[h].push(b * decay);
             }
-            let mut out = [0.0f32; 2];
-            for (c, o) in out.iter_mut().enumerate() {
+            if !block_taps {
+                let mut out = [0.0f32; 2];
+                for (c, o) in out.iter_mut().enumerate() {
+                    for &(src, offset, sign) in &self.taps[c] {
+                        *o += sign * self.tap_ring(src).at(offset);
+                    }
+                }
+                *l = out[0] * self.wet1 + out[1] * self.wet2;
+                *r = out[1] * self.wet1 + out[0] * self.wet2;
+            }
+        }
+        if block_taps {
+            // The output taps read far back in the tank's lines: after the block, each tap's reads of the whole
+            // block are one run of its ring (the same samples, summed in the same order, from contiguous memory).
+            let mut out = [[0.0f32; PIECE_FRAMES]; 2];
+            for (c, sums) in out.iter_mut().enumerate() {
                 for &(src, offset, sign) in &self.taps[c] {
-                    let v = match src {
-                        0 => self.delay1[0].at(offset),
-                        1 => self.allpass2[0].ring().at(offset),
-                        2 => self.delay2[0].at(offset),
-                        3 => self.delay1[1].at(offset),
-                        4 => self.allpass2[1].ring().at(offset),
-                        _ => self.delay2[1].at(offset),
-                    };
-                    *o += sign * v;
+                    self.tap_ring(src).add_run(offset, sign, &mut sums[..frames]);
                 }
             }
-            *l = out[0] * self.wet1 + out[1] * self.wet2;
-            *r = out[1] * self.wet1 + out[0] * self.wet2;
+            for (n, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+                *l = out[0][n] * self.wet1 + out[1][n] * self.wet2;
+                *r = out[1][n] * self.wet1 + out[0][n] * self.wet2;
+            }
         }
     }
 
@@ -299,5 +329,48 @@ impl Kernel for PlateReverb {
             .map(|i| allpass_tail_samples(self.input_g[i / 2] as f64, self.input_lengths[i]))
             .sum();
         Some((tank + self.pre_delay.longest() + diffusers + nominal).ceil() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The output taps read after the block (blocks of at most a piece) give the same bits as read per sample
+    /// (the path of longer blocks), at every rate the rings' sizes change with.
+    #[test]
+    fn block_taps_equal_per_sample_taps_bit_for_bit() {
+        for sample_rate in [22_050.0, 44_100.0, 96_000.0, 192_000.0] {
+            let params = SPEC.defaults();
+            let (mut by_block, mut by_sample) = (
+                PlateReverb::new(sample_rate, &params),
+                PlateReverb::new(sample_rate, &params),
+            );
+            let mut seed = 1u32;
+            let mut noise = |n: usize| -> Vec<f32> {
+                (0..n)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+                    })
+                    .collect()
+            };
+            let long = PIECE_FRAMES + 1;
+            let (left, right) = (noise(long * 200), noise(long * 200));
+            let (mut a_l, mut a_r) = (left.clone(), right.clone());
+            let (mut b_l, mut b_r) = (left.clone(), right.clone());
+            let mut frame = 0u64;
+            for (l, r) in a_l.chunks_mut(PIECE_FRAMES).zip(a_r.chunks_mut(PIECE_FRAMES)) {
+                by_block.render(frame, l, r);
+                frame += l.len() as u64;
+            }
+            frame = 0;
+            for (l, r) in b_l.chunks_mut(long).zip(b_r.chunks_mut(long)) {
+                by_sample.render(frame, l, r);
+                frame += l.len() as u64;
+            }
+            assert!(a_l.iter().any(|&v| v != 0.0));
+            assert!(a_l == b_l && a_r == b_r, "{sample_rate} Hz");
+        }
     }
 }

@@ -69,10 +69,27 @@ impl Meter {
 
     /// Measures a block of the strip's output.
     pub fn update(&mut self, left: &[f32], right: &[f32]) {
-        let mut block_peak = [0.0f32; 2];
+        let frames = left.len().min(right.len());
+        let (left, right) = (&left[..frames], &right[..frames]);
+        let block_peak = [abs_peak(left), abs_peak(right)];
+        // The step being filled takes frames one by one until it is full; whole steps after it are summed at once
+        // (four partial sums each, so the additions do not wait on one another).
+        let head = ((RMS_STEP_FRAMES - self.partial_frames) % RMS_STEP_FRAMES).min(frames);
+        self.add_frames(&left[..head], &right[..head]);
+        let mut at = head;
+        while frames - at >= RMS_STEP_FRAMES {
+            let end = at + RMS_STEP_FRAMES;
+            self.partial = [step_energy(&left[at..end]), step_energy(&right[at..end])];
+            self.finish_step();
+            at = end;
+        }
+        self.add_frames(&left[at..], &right[at..]);
+        self.update_peaks(block_peak, frames as u64);
+    }
+
+    /// Adds frames to the step being filled, finishing it when it is full.
+    fn add_frames(&mut self, left: &[f32], right: &[f32]) {
         for (&l, &r) in left.iter().zip(right) {
-            block_peak[0] = block_peak[0].max(l.abs());
-            block_peak[1] = block_peak[1].max(r.abs());
             self.partial[0] += f64::from(l) * f64::from(l);
             self.partial[1] += f64::from(r) * f64::from(r);
             self.partial_frames += 1;
@@ -80,7 +97,6 @@ impl Meter {
                 self.finish_step();
             }
         }
-        self.update_peaks(block_peak, left.len() as u64);
     }
 
     /// Measures a block of exact zeros (a sleeping strip) without reading samples.
@@ -178,5 +194,78 @@ impl Meter {
         self.bucket_peak = [0.0; 2];
         self.bucket_frames = 0;
         self.hold = [0.0; 2];
+    }
+}
+
+/// The sum of squares of one step's samples, in f64, as four interleaved partial sums.
+fn step_energy(x: &[f32]) -> f64 {
+    let mut sums = [0.0f64; 4];
+    for four in x.chunks_exact(4) {
+        for (s, &v) in sums.iter_mut().zip(four) {
+            *s += f64::from(v) * f64::from(v);
+        }
+    }
+    for &v in x.chunks_exact(4).remainder() {
+        sums[0] += f64::from(v) * f64::from(v);
+    }
+    (sums[0] + sums[1]) + (sums[2] + sums[3])
+}
+
+/// The largest |sample| of a block. Non-negative floats order like their bit patterns, so this is an integer
+/// maximum (which vectorises); a NaN would compare above every number, and is then skipped as `f32::max` does.
+fn abs_peak(x: &[f32]) -> f32 {
+    let bits = x.iter().fold(0u32, |m, v| m.max(v.to_bits() & 0x7fff_ffff));
+    if bits <= f32::INFINITY.to_bits() {
+        f32::from_bits(bits)
+    } else {
+        x.iter().fold(0.0f32, |m, v| m.max(v.abs()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signal(n: usize) -> Vec<f32> {
+        // A deterministic, uneven signal: a sine with a slow ramp, so every step's energy differs.
+        (0..n)
+            .map(|i| (i as f32 * 0.37).sin() * (1.0 + i as f32 * 1e-3))
+            .collect()
+    }
+
+    #[test]
+    fn the_block_peak_is_the_largest_magnitude_and_skips_nan() {
+        let mut x = signal(333);
+        x[200] = -7.5;
+        assert_eq!(abs_peak(&x), 7.5);
+        x[10] = f32::NAN;
+        assert_eq!(abs_peak(&x), 7.5);
+        assert_eq!(abs_peak(&[]), 0.0);
+        assert_eq!(abs_peak(&[-0.0, f32::NEG_INFINITY]), f32::INFINITY);
+    }
+
+    #[test]
+    fn the_rms_does_not_depend_on_how_the_signal_is_cut_into_blocks() {
+        let x = signal(48_000);
+        let direct = {
+            // The definition: the plain RMS of the window's last frames.
+            let window = &x[x.len() - 14_400..];
+            (window.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / window.len() as f64).sqrt()
+        };
+        for sizes in [&[128usize][..], &[1, 7, 16, 33, 100, 3], &[16_000]] {
+            let mut meter = Meter::new(48_000.0);
+            let (mut at, mut k) = (0, 0);
+            while at < x.len() {
+                let n = sizes[k % sizes.len()].min(x.len() - at);
+                meter.update(&x[at..at + n], &x[at..at + n]);
+                at += n;
+                k += 1;
+            }
+            let got = f64::from(meter.read().rms[0]);
+            assert!(
+                (got - direct).abs() <= 1e-6 * direct,
+                "blocks {sizes:?}: {got} vs {direct}"
+            );
+        }
     }
 }

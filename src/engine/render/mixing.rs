@@ -1,6 +1,8 @@
 //! The strip's fixed-function stages as small pure functions: fader and trim gains, stereo width and the
 //! Web Audio `StereoPannerNode` pan laws.
 
+use crate::dsp::fast_math::exp_f64;
+
 /// At or below this fader level a track, bus, send or master is silent (docs/engine.md, "Mixer": the app's fader
 /// floor).
 pub const SILENCE_DB: f64 = -60.0;
@@ -15,11 +17,34 @@ pub fn fader_gain(level_db: f64) -> f64 {
     }
 }
 
-/// A trim's (input gain) linear gain: 10^(dB/20) = exp(dB x ln(10) / 20), with no floor (exp is several times
-/// cheaper than powf, and automated faders evaluate it per sample).
+/// A trim's (input gain) linear gain: 10^(dB/20) = exp(dB x ln(10) / 20), with no floor. Automated faders
+/// evaluate it per sample ([`exp_f64`]: far inside f32 precision, and a block of it vectorises).
 #[inline]
 pub fn trim_gain(gain_db: f64) -> f64 {
-    (gain_db * (std::f64::consts::LN_10 / 20.0)).exp()
+    exp_f64(gain_db * (std::f64::consts::LN_10 / 20.0))
+}
+
+/// A block of fader gains times the audible (mute/solo) gain, in place: `gains` holds the fader's dB per sample
+/// on entry unless `db` gives one value for the block; `audible` is one value or `audible_values` per sample. Each
+/// case is its own plain loop, so that the per-sample `exp` vectorises.
+pub fn fader_gains(gains: &mut [f32], db: Option<f64>, audible: Option<f64>, audible_values: &[f32]) {
+    match (db, audible) {
+        (Some(db), Some(a)) => gains.fill((fader_gain(db) * a) as f32),
+        (None, Some(a)) => gains
+            .iter_mut()
+            .for_each(|g| *g = (fader_gain(f64::from(*g)) * a) as f32),
+        (Some(db), None) => {
+            let fader = fader_gain(db);
+            for (g, a) in gains.iter_mut().zip(audible_values) {
+                *g = (fader * f64::from(*a)) as f32;
+            }
+        }
+        (None, None) => {
+            for (g, a) in gains.iter_mut().zip(audible_values) {
+                *g = (fader_gain(f64::from(*g)) * f64::from(*a)) as f32;
+            }
+        }
+    }
 }
 
 /// The left and right gains of the mono panning law. W3C Web Audio API, "StereoPannerNode", panning

@@ -9,7 +9,7 @@
 use super::fade::DipFade;
 use super::insert_meter::{Clock, InsertMeter};
 use super::meter::Meter;
-use super::mixing::{fader_gain, pan_matrix, trim_gain, widen};
+use super::mixing::{fader_gain, fader_gains, pan_matrix, trim_gain, widen};
 use super::param::Param;
 use super::recording::Writer;
 use crate::effects::{Action, Effect, Event, Source};
@@ -626,11 +626,12 @@ impl Strip {
         let constant_gain = match (volume, audible) {
             (Some(v), Some(a)) => Some(fader_gain(v) * a),
             _ => {
-                for n in 0..frames {
-                    let v = volume.unwrap_or_else(|| f64::from(self.volume.values[n]));
-                    let a = audible.unwrap_or_else(|| f64::from(self.audible.values[n]));
-                    self.volume.values[n] = (fader_gain(v) * a) as f32;
-                }
+                fader_gains(
+                    &mut self.volume.values[..frames],
+                    volume,
+                    audible,
+                    &self.audible.values[..frames],
+                );
                 None
             }
         };
@@ -665,11 +666,10 @@ impl Strip {
                 (_, _, false) => Some(0.0),
                 (Some(db), Some(a), true) => Some((fader_gain(db) * a) as f32),
                 _ => {
-                    for n in 0..frames {
-                        let db = level.unwrap_or_else(|| f64::from(s.level.values[n]));
-                        let a = audible.unwrap_or_else(|| f64::from(self.audible.values[n]));
-                        s.gain[n] = (fader_gain(db) * a) as f32;
+                    if level.is_none() {
+                        s.gain[..frames].copy_from_slice(&s.level.values[..frames]);
                     }
+                    fader_gains(&mut s.gain[..frames], level, audible, &self.audible.values[..frames]);
                     None
                 }
             };

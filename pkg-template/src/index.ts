@@ -4,7 +4,7 @@
 
 import { WASM_BASE64, WORKLET_SOURCE, WORKER_SOURCE } from './assets.js';
 import { EFFECT_LISTING_JSON, type EffectId, type EffectParameterNames } from './effects.js';
-import type { WorkerReply, WorkerRequest } from './worker.js';
+import type { AnalysisPart, WorkerReply, WorkerRequest } from './worker.js';
 
 export type { EffectId, EffectParameterName, EffectParameterNames } from './effects.js';
 
@@ -239,6 +239,12 @@ function channelsOf(buffer: AudioBuffer, maxChannels: number): Float32Array[] {
   return Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c).slice());
 }
 
+/** The two halves of an analysis as one object, its keys in the CLI's (sorted) order. */
+function joinAnalysis(levels: Partial<Analysis>, spectrum: Partial<Analysis>): Analysis {
+  const both: Record<string, unknown> = { ...levels, ...spectrum };
+  return Object.fromEntries(Object.keys(both).sort().map((k) => [k, both[k]])) as unknown as Analysis;
+}
+
 // ---- the worker (control side of the wasm module) ----
 
 class WorkerClient {
@@ -316,6 +322,8 @@ export class CoreLogic {
   /** Worklet modules added, per context (a context needs the module once). */
   private readonly worklets = new WeakMap<BaseAudioContext, Promise<void>>();
   private readonly byId: Map<string, EffectInfo>;
+  /** The second worker, started by the first `analyze` (see there). */
+  private spectrumWorker: WorkerClient | null = null;
 
   private constructor(
     /** The compiled wasm module (the worklet and the worker instantiate it). */
@@ -426,9 +434,22 @@ export class CoreLogic {
    * in the worker. */
   analyze(buffer: AudioBuffer): Promise<Analysis> {
     const channels = channelsOf(buffer, 2);
-    return this.worker.call<Analysis>(
-      { op: 'analyze', sampleRateHz: buffer.sampleRate, channels },
-      channels.map((c) => c.buffer),
+    const sampleRateHz = buffer.sampleRate;
+    if (!(navigator.hardwareConcurrency >= 2)) {
+      return this.worker.call<Analysis>({ op: 'analyze', sampleRateHz, channels }, channels.map((c) => c.buffer));
+    }
+    // Two workers at once, each on its own copy (workers share no memory without cross-origin isolation): the
+    // levels (loudness, true peak, tempo) here, the frame features in a second worker. The CLI uses two
+    // threads the same way; the two halves joined are its JSON, bit for bit (tests/analysis.rs).
+    if (!this.spectrumWorker) {
+      this.spectrumWorker = new WorkerClient();
+      this.spectrumWorker.init(this.module);
+    }
+    const copies = channels.map((c) => c.slice());
+    const half = (worker: WorkerClient, part: AnalysisPart, samples: Float32Array[]) =>
+      worker.call<Partial<Analysis>>({ op: 'analyze', sampleRateHz, channels: samples, part }, samples.map((c) => c.buffer));
+    return Promise.all([half(this.worker, 'levels', channels), half(this.spectrumWorker, 'spectrum', copies)]).then(
+      ([levels, spectrum]) => joinAnalysis(levels, spectrum),
     );
   }
 

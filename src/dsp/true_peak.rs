@@ -338,7 +338,7 @@ unsafe fn filter_avx2(input: &[f32], peak: &mut [f32; LANES]) -> usize {
 /// The outputs of [`filter_chunk`] eight at a time in two WebAssembly SIMD registers of four f32 (lanes 0-3
 /// and 4-7 of `peak`): multiply, then add, in tap order (wasm has no fused multiply-add here), so the same
 /// rounding as the scalar loop and the AVX2 path; the browser's true peak equals the CLI's bit for bit.
-/// Without it the scalar loop was 37 % of `analyze` in wasm (Node's --cpu-prof, 3 minutes of stereo).
+/// Without it the scalar loop was 36 % of `analyze` in wasm (Node's --cpu-prof, 3 minutes of stereo).
 /// Returns how many outputs it computed (a multiple of 8).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]

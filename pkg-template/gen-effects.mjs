@@ -1,6 +1,7 @@
 // Writes src/effects.ts (of the copy scripts/build-package.sh makes) from the effect listing the wasm build
 // itself holds: the effect ids and each effect's parameter names as TypeScript types, every parameter's range,
-// unit, default and taper in its doc comment, so that an editor completes and explains them.
+// unit, default and taper in its doc comment, so that an editor completes and explains them; and the listing
+// itself as JSON text (the package's `effects`).
 // Usage: node pkg-template/gen-effects.mjs OUT.ts
 import { writeFileSync } from 'node:fs';
 import { loadWasm, listing } from '../benches/wasm/corelogic-wasm.mjs';
@@ -31,6 +32,10 @@ lines.push(
   '',
   '/** The parameter names of one effect. */',
   'export type EffectParameterName<E extends EffectId> = keyof EffectParameterNames[E] & string;',
+  '',
+  '/** The listing itself (`corelogic-dsp effects --json` of this build), as JSON text: `loadCoreLogic` reads it here',
+  ' * instead of asking the worker, so that loading does not wait for the worker to start. */',
+  `export const EFFECT_LISTING_JSON: string = ${q(JSON.stringify(effects))};`,
   '',
 );
 writeFileSync(process.argv[2], lines.join('\n'));

@@ -548,6 +548,65 @@ fn block_size_does_not_change_the_analysis() {
     }
 }
 
+/// The JSON of `analyze --json` as the CLI computes it: streamed from a source in blocks.
+fn streamed_json(sr: f64, channels: &[Vec<f32>]) -> Value {
+    let slices: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
+    let mut source = analysis::SliceSource::new(sr, &slices).unwrap();
+    let Ok(result) = analysis::analyze_source(&mut source, |_| {});
+    analysis::json::analysis_json(&result.unwrap())
+}
+
+#[test]
+fn the_levels_and_the_spectrum_halves_together_are_the_whole_analysis() {
+    // The browser runs the two halves in two workers and joins their objects: they must give exactly the
+    // CLI's numbers, for a stereo song-like signal and for the long crescendo (which takes the second pass).
+    let refs = references();
+    let crescendo = refs["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str().unwrap().starts_with("crescendo-long"))
+        .expect("the long crescendo");
+    let sr = 44_100.0;
+    let drums_l: Vec<f32> = drums(sr, 300_000, 124.0, 0.5, 5).iter().map(|&v| v as f32).collect();
+    let cases = [
+        (
+            "drums and a sine",
+            sr,
+            vec![drums_l, sine(sr, 300_000.0 / sr, 220.0, 0.3, 0.0)],
+        ),
+        ("long crescendo", render(crescendo).0, render(crescendo).1),
+    ];
+    for (name, sr, channels) in cases {
+        let slices: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
+        let whole = streamed_json(sr, &channels);
+        assert_eq!(
+            analysis::json::analysis_json(&analysis::analyze(sr, &slices).unwrap()),
+            whole,
+            "{name}: analyze (samples in memory, no block copies) equals the streamed analysis"
+        );
+        let half = |m| analysis::json::analysis_json_of(&analysis::analyze_measurements(sr, &slices, m).unwrap(), m);
+        let (Value::Object(levels), Value::Object(spectrum)) = (
+            half(analysis::Measurements::Levels),
+            half(analysis::Measurements::Spectrum),
+        ) else {
+            panic!("{name}: objects expected");
+        };
+        assert_eq!(levels.len(), analysis::json::LEVEL_KEYS.len(), "{name}: the level keys");
+        assert!(
+            levels.keys().all(|k| !spectrum.contains_key(k)),
+            "{name}: disjoint halves"
+        );
+        let mut joined = levels;
+        joined.extend(spectrum);
+        assert_eq!(
+            Value::Object(joined),
+            whole,
+            "{name}: the halves joined equal the whole, bit for bit"
+        );
+    }
+}
+
 /// A signal on the grid of 2^-17 (|x| < 1 then needs at most 18 significant bits), so that scaling it by
 /// [`subnormal_scale`] is exact: every sample becomes an f32 subnormal (or 0) with no bit lost.
 fn on_grid(x: &[f64]) -> Vec<f32> {

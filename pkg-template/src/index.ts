@@ -3,8 +3,8 @@
 // worker as a `WebAssembly.Module`; both are loaded from Blob URLs of sources inlined in this package.
 
 import { WASM_BASE64, WORKLET_SOURCE, WORKER_SOURCE } from './assets.js';
-import type { EffectId, EffectParameterNames } from './effects.js';
-import type { WorkerReply, WorkerRequest } from './worker.js';
+import { EFFECT_LISTING_JSON, type EffectId, type EffectParameterNames } from './effects.js';
+import type { AnalysisPart, WorkerReply, WorkerRequest } from './worker.js';
 
 export type { EffectId, EffectParameterName, EffectParameterNames } from './effects.js';
 
@@ -198,7 +198,13 @@ export interface RenderOptions {
 
 // ---- helpers ----
 
+/** `Uint8Array.fromBase64` (TC39, in Chromium 140+, Firefox 133+, Safari 18.2+), where the browser has it. */
+type FromBase64 = (base64: string) => Uint8Array<ArrayBuffer>;
+
 function base64Bytes(base64: string): Uint8Array<ArrayBuffer> {
+  // The native decoder takes about 1 ms for the module, the loop below about 8 ms (benches/browser).
+  const native = (Uint8Array as unknown as { fromBase64?: FromBase64 }).fromBase64;
+  if (typeof native === 'function') return native(base64);
   const binary = atob(base64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
@@ -233,6 +239,12 @@ function channelsOf(buffer: AudioBuffer, maxChannels: number): Float32Array[] {
   return Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c).slice());
 }
 
+/** The two halves of an analysis as one object, its keys in the CLI's (sorted) order. */
+function joinAnalysis(levels: Partial<Analysis>, spectrum: Partial<Analysis>): Analysis {
+  const both: Record<string, unknown> = { ...levels, ...spectrum };
+  return Object.fromEntries(Object.keys(both).sort().map((k) => [k, both[k]])) as unknown as Analysis;
+}
+
 // ---- the worker (control side of the wasm module) ----
 
 class WorkerClient {
@@ -240,7 +252,8 @@ class WorkerClient {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   private readonly worker: Worker;
 
-  constructor(module: WebAssembly.Module) {
+  /** Starts the worker; `init` gives it the module. Requests sent before then wait in its queue. */
+  constructor() {
     this.worker = new Worker(blobUrl(WORKER_SOURCE), { type: 'module', name: 'corelogic-dsp' });
     this.worker.onmessage = (event: MessageEvent<WorkerReply>) => {
       const reply = event.data;
@@ -255,7 +268,13 @@ class WorkerClient {
       for (const waiting of this.pending.values()) waiting.reject(error);
       this.pending.clear();
     };
-    void this.call({ op: 'init', module });
+  }
+
+  /** Hands the worker the compiled module (its first request: the others are answered after it). */
+  init(module: WebAssembly.Module): void {
+    this.call({ op: 'init', module }).catch(() => {
+      // A failed init fails every later request with the worker's own message: nothing to add here.
+    });
   }
 
   call<T>(request: DistributiveOmit<WorkerRequest, 'id'>, transfer: Transferable[] = []): Promise<T> {
@@ -303,6 +322,8 @@ export class CoreLogic {
   /** Worklet modules added, per context (a context needs the module once). */
   private readonly worklets = new WeakMap<BaseAudioContext, Promise<void>>();
   private readonly byId: Map<string, EffectInfo>;
+  /** The second worker, started by the first `analyze` (see there). */
+  private spectrumWorker: WorkerClient | null = null;
 
   private constructor(
     /** The compiled wasm module (the worklet and the worker instantiate it). */
@@ -315,10 +336,12 @@ export class CoreLogic {
   }
 
   static async load(): Promise<CoreLogic> {
+    // The worker's script starts (a thread, its module evaluated) while the wasm compiles; the listing is the
+    // package's own copy. So the first chain waits for neither (page load to first audio, docs/package.md).
+    const worker = new WorkerClient();
     const module = await WebAssembly.compile(base64Bytes(WASM_BASE64));
-    const worker = new WorkerClient(module);
-    const effects = await worker.call<EffectInfo[]>({ op: 'listing' });
-    return new CoreLogic(module, effects, worker);
+    worker.init(module);
+    return new CoreLogic(module, JSON.parse(EFFECT_LISTING_JSON) as EffectInfo[], worker);
   }
 
   /** The listing entry of an effect id. */
@@ -359,8 +382,8 @@ export class CoreLogic {
 
   /** A stereo-in, stereo-out AudioNode running `chain`, ready to connect. */
   async createEffectChain(context: BaseAudioContext, chain: Chain, options: ChainOptions = {}): Promise<EffectChainNode> {
-    const latency = await this.validateChain(chain, context.sampleRate);
-    await this.addWorklet(context);
+    // The worklet module is added while the worker checks the chain (both are needed; neither needs the other).
+    const [latency] = await Promise.all([this.validateChain(chain, context.sampleRate), this.addWorklet(context)]);
     if (options.name !== undefined && typeof options.name !== 'string') {
       throw new CoreLogicError('bad-option', `name ${String(options.name)} is not a string`, { option: 'name', value: options.name });
     }
@@ -411,9 +434,22 @@ export class CoreLogic {
    * in the worker. */
   analyze(buffer: AudioBuffer): Promise<Analysis> {
     const channels = channelsOf(buffer, 2);
-    return this.worker.call<Analysis>(
-      { op: 'analyze', sampleRateHz: buffer.sampleRate, channels },
-      channels.map((c) => c.buffer),
+    const sampleRateHz = buffer.sampleRate;
+    if (!(navigator.hardwareConcurrency >= 2)) {
+      return this.worker.call<Analysis>({ op: 'analyze', sampleRateHz, channels }, channels.map((c) => c.buffer));
+    }
+    // Two workers at once, each on its own copy (workers share no memory without cross-origin isolation): the
+    // levels (loudness, true peak, tempo) here, the frame features in a second worker. The CLI uses two
+    // threads the same way; the two halves joined are its JSON, bit for bit (tests/analysis.rs).
+    if (!this.spectrumWorker) {
+      this.spectrumWorker = new WorkerClient();
+      this.spectrumWorker.init(this.module);
+    }
+    const copies = channels.map((c) => c.slice());
+    const half = (worker: WorkerClient, part: AnalysisPart, samples: Float32Array[]) =>
+      worker.call<Partial<Analysis>>({ op: 'analyze', sampleRateHz, channels: samples, part }, samples.map((c) => c.buffer));
+    return Promise.all([half(this.worker, 'levels', channels), half(this.spectrumWorker, 'spectrum', copies)]).then(
+      ([levels, spectrum]) => joinAnalysis(levels, spectrum),
     );
   }
 

@@ -19,6 +19,7 @@ interface Exports {
   input_bytes_ptr(len: number): number;
   analysis_samples_ptr(channels: number, frames: number): number;
   analyze(sampleRateHz: number, channels: number, frames: number): number;
+  analyze_part(sampleRateHz: number, channels: number, frames: number, part: number): number;
   peaks(sampleRateHz: number, channels: number, frames: number, buckets: number, levels: number): number;
   result_json_ptr(): number;
   last_error_code(): number;
@@ -31,8 +32,14 @@ export type WorkerRequest =
   | { id: number; op: 'init'; module: WebAssembly.Module }
   | { id: number; op: 'listing' }
   | { id: number; op: 'validate'; chainJson: string; sampleRateHz: number }
-  | { id: number; op: 'analyze'; sampleRateHz: number; channels: Float32Array[] }
+  /** `part`: all the measurements (absent), or the levels or the spectrum half, which two workers compute at
+   * the same time (their objects' keys are disjoint; joined they are the whole analysis). */
+  | { id: number; op: 'analyze'; sampleRateHz: number; channels: Float32Array[]; part?: AnalysisPart }
   | { id: number; op: 'peaks'; sampleRateHz: number; channels: Float32Array[]; buckets: number; levels: number };
+
+/** Half of the analysis (src/wasm `analyze_part`). */
+export type AnalysisPart = 'levels' | 'spectrum';
+const PART_CODES: Record<AnalysisPart, number> = { levels: 1, spectrum: 2 };
 
 /** The answers: a result, or the wasm module's error code (negative) and message. */
 export type WorkerReply = { id: number; result: unknown } | { id: number; error: { code: number; message: string } };
@@ -137,7 +144,12 @@ function handle(request: WorkerRequest): unknown {
     }
     case 'analyze': {
       const frames = writeSamples(request.channels);
-      const len = check(w.analyze(request.sampleRateHz, request.channels.length, frames));
+      const { sampleRateHz, channels, part } = request;
+      const len = check(
+        part === undefined
+          ? w.analyze(sampleRateHz, channels.length, frames)
+          : w.analyze_part(sampleRateHz, channels.length, frames, PART_CODES[part]),
+      );
       return JSON.parse(text(w.result_json_ptr(), len));
     }
     case 'peaks': {

@@ -2,7 +2,7 @@
 //! `corelogic-dsp peaks --json` (docs/cli.md), so that the WebAssembly build (`src/host.rs`) gives a browser the
 //! very same document the command line prints.
 
-use super::{Analysis, PeakLevel};
+use super::{Analysis, Measurements, PeakLevel};
 use serde_json::{json, Value};
 
 /// A level in dB: a number, or null for -inf (silence); never NaN (JSON has none).
@@ -41,6 +41,28 @@ pub fn analysis_json(a: &Analysis) -> Value {
         "bandEnergy": {"low": a.band_energy[0], "mid": a.band_energy[1], "high": a.band_energy[2]},
         "tempoBpm": a.tempo_bpm.map_or(Value::Null, |v| json!(v)),
     })
+}
+
+/// The keys of [`analysis_json`] that [`Measurements::Levels`] measures; [`Measurements::Spectrum`] measures
+/// the others.
+pub const LEVEL_KEYS: [&str; 7] = [
+    "peakDb",
+    "truePeakDb",
+    "rmsDb",
+    "crestDb",
+    "integratedLufs",
+    "loudnessRangeLu",
+    "tempoBpm",
+];
+
+/// [`analysis_json`] with only the keys of the measurements made: the two halves' objects together are the
+/// whole one.
+pub fn analysis_json_of(a: &Analysis, measurements: Measurements) -> Value {
+    let mut value = analysis_json(a);
+    if let (Value::Object(object), true) = (&mut value, measurements != Measurements::All) {
+        object.retain(|key, _| LEVEL_KEYS.contains(&key.as_str()) == (measurements == Measurements::Levels));
+    }
+    value
 }
 
 /// One level of `peaks --json`, serialised as it is (f32 as the shortest text that reads back the same f32).

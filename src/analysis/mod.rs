@@ -55,6 +55,30 @@ const PARALLEL: bool = cfg!(not(target_arch = "wasm32"));
 /// Pieces at least this long are worth a second thread (a spawn costs tens of microseconds).
 pub const PARALLEL_MIN_FRAMES: usize = 16_384;
 
+/// Which measurements an [`Analyzer`] makes: all of them, or one of two halves that two threads can make at
+/// the same time from the same samples. Natively [`Analyzer::push`] already runs the halves on two threads;
+/// a browser, whose Web Workers share no memory without cross-origin isolation, runs one half per worker, each
+/// on its own copy of the samples, and joins the two JSON objects (their keys are disjoint:
+/// [`json::analysis_json_of`]). Each half computes exactly what it computes as part of the whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measurements {
+    All,
+    /// Sample peak, true peak, RMS, crest, loudness, loudness range and tempo.
+    Levels,
+    /// The frame features: spectral centroid, rolloff, flatness, zero-crossing rate, MFCCs, band energies.
+    Spectrum,
+}
+
+impl Measurements {
+    fn levels(self) -> bool {
+        self != Measurements::Spectrum
+    }
+
+    fn spectrum(self) -> bool {
+        self != Measurements::Levels
+    }
+}
+
 /// The analysis of one recording. Levels in dB are -inf for silence (never NaN).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
@@ -186,11 +210,22 @@ pub struct Analyzer {
     sum_sq: f64,
     samples: u64,
     stage: Stage,
+    measurements: Measurements,
 }
 
 impl Analyzer {
     /// An analyser of mono or stereo (`channels` 1 or 2) at a sample rate in [`SAMPLE_RATE_RANGE_HZ`].
     pub fn new(sample_rate_hz: f64, channels: usize) -> Result<Self, AnalysisError> {
+        Self::with_measurements(sample_rate_hz, channels, Measurements::All)
+    }
+
+    /// An analyser of some of the measurements (see [`Measurements`]); the others in its [`Analysis`] are
+    /// meaningless (what an empty recording gives).
+    pub fn with_measurements(
+        sample_rate_hz: f64,
+        channels: usize,
+        measurements: Measurements,
+    ) -> Result<Self, AnalysisError> {
         check_channels(channels)?;
         Ok(Self {
             sample_rate_hz,
@@ -202,6 +237,7 @@ impl Analyzer {
             sum_sq: 0.0,
             samples: 0,
             stage: Stage::FirstPass,
+            measurements,
         })
     }
 
@@ -245,6 +281,7 @@ impl Analyzer {
         let frames = check_block("analyser", channels, self.channels)?;
         let mut meanwhile = Some(meanwhile);
         self.samples += frames as u64;
+        let (levels, spectrum) = (self.measurements.levels(), self.measurements.spectrum());
         let mut start = 0;
         while start < frames {
             let n = (frames - start).min(MIX_BLOCK);
@@ -267,7 +304,13 @@ impl Analyzer {
                 tempo.push(mono);
             };
             let last = start == frames;
-            if PARALLEL && n >= PARALLEL_MIN_FRAMES {
+            if !(levels && spectrum) {
+                if levels {
+                    side();
+                } else {
+                    frame_analyzer.push(mono);
+                }
+            } else if PARALLEL && n >= PARALLEL_MIN_FRAMES {
                 std::thread::scope(|scope| {
                     scope.spawn(side);
                     frame_analyzer.push(mono);
@@ -298,7 +341,8 @@ impl Analyzer {
             });
         }
         self.meter.flush_true_peak();
-        let second = self.frames.end_first_pass();
+        // Without the spectrum no frame was fed: nothing to finish (and no second pass).
+        let second = self.measurements.spectrum() && self.frames.end_first_pass();
         self.stage = if second { Stage::SecondPass } else { Stage::Done };
         Ok(second)
     }
@@ -334,6 +378,10 @@ impl Analyzer {
         }
         if self.stage == Stage::SecondPass {
             self.frames.end_second_pass()?;
+        }
+        if !self.measurements.spectrum() {
+            // Its features then describe no frame at all; end its pass so they are at least defined.
+            self.frames.end_first_pass();
         }
         let f = self.frames.features();
         let peak_db = amplitude_db(self.meter.sample_peak());
@@ -453,9 +501,22 @@ pub fn analyze_source<S: AudioSource>(
 /// (a NaN makes the levels it reaches undefined: reported as -inf or null, never a panic); [`crate::wav`]
 /// rejects float files that hold any other.
 pub fn analyze(sample_rate_hz: f64, channels: &[&[f32]]) -> Result<Analysis, AnalysisError> {
-    let mut source = SliceSource::new(sample_rate_hz, channels)?;
-    match analyze_source(&mut source, |_| {}) {
-        Ok(result) => result,
-        Err(never) => match never {},
+    analyze_measurements(sample_rate_hz, channels, Measurements::All)
+}
+
+/// [`analyze`] of some of the measurements (see [`Measurements`]). The samples are pushed as they are, with
+/// no copy into blocks ([`Analyzer::push`] takes them in the same pieces as [`analyze_source`]'s blocks).
+pub fn analyze_measurements(
+    sample_rate_hz: f64,
+    channels: &[&[f32]],
+    measurements: Measurements,
+) -> Result<Analysis, AnalysisError> {
+    check_channels(channels.len())?;
+    check_block("source", channels, channels.len())?;
+    let mut analyzer = Analyzer::with_measurements(sample_rate_hz, channels.len(), measurements)?;
+    analyzer.push(channels)?;
+    if analyzer.end_first_pass()? {
+        analyzer.push_second_pass(channels)?;
     }
+    analyzer.finish()
 }

@@ -422,10 +422,22 @@ impl Host {
     /// Analyses the samples written at [`Host::analysis_samples`] (1 or 2 channels) and returns the JSON of
     /// `corelogic-dsp analyze --json` ([`crate::analysis::json`]).
     pub fn analyze(&mut self, sample_rate_hz: f64, channels: u32, frames: u32) -> Result<&str, HostError> {
+        self.analyze_measurements(sample_rate_hz, channels, frames, analysis::Measurements::All)
+    }
+
+    /// [`Host::analyze`] of some of the measurements: the JSON has only their keys
+    /// ([`analysis::json::analysis_json_of`]).
+    pub fn analyze_measurements(
+        &mut self,
+        sample_rate_hz: f64,
+        channels: u32,
+        frames: u32,
+        measurements: analysis::Measurements,
+    ) -> Result<&str, HostError> {
         let slices = self.written_channels(channels, frames)?;
-        let result =
-            analysis::analyze(sample_rate_hz, &slices).map_err(|e| HostError::BadAnalysisInput(e.to_string()))?;
-        self.result_json = analysis::json::analysis_json(&result).to_string();
+        let result = analysis::analyze_measurements(sample_rate_hz, &slices, measurements)
+            .map_err(|e| HostError::BadAnalysisInput(e.to_string()))?;
+        self.result_json = analysis::json::analysis_json_of(&result, measurements).to_string();
         Ok(&self.result_json)
     }
 

@@ -349,6 +349,28 @@ pub fn analyze(sample_rate_hz: f64, channels: u32, frames: u32) -> i32 {
     )
 }
 
+/// [`analyze`] of half the measurements, for two Web Workers at once: `part` 1 the levels (peak, true peak,
+/// RMS, crest, loudness, loudness range, tempo), 2 the frame features; the JSON has only that half's keys, and
+/// the two objects together equal [`analyze`]'s. Any other `part` is an error naming it.
+#[wasm_bindgen]
+pub fn analyze_part(sample_rate_hz: f64, channels: u32, frames: u32, part: u32) -> i32 {
+    use crate::analysis::Measurements;
+    with_host(
+        |host| {
+            let result = match part {
+                1 => host.analyze_measurements(sample_rate_hz, channels, frames, Measurements::Levels),
+                2 => host.analyze_measurements(sample_rate_hz, channels, frames, Measurements::Spectrum),
+                _ => Err(HostError::BadAnalysisInput(format!(
+                    "analysis part {part}: 1 (levels) or 2 (spectrum)"
+                ))),
+            }
+            .map(str::len);
+            record(host, result, |n| n as i32)
+        },
+        ErrorCode::Internal.code(),
+    )
+}
+
 /// Waveform peaks (`corelogic-dsp peaks --json`) of the samples written at `analysis_samples_ptr`; returns the
 /// length of the JSON at `result_json_ptr()`, or a negative error code.
 #[wasm_bindgen]

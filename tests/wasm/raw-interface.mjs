@@ -4,7 +4,10 @@
 //    WAV out) within 1e-6 absolute (the signal peaks at 0.9); every one of the 19 effects at non-default
 //    settings and one mixed chain; it reports how many outputs are bit-identical;
 // 2. bad indices and values give negative error codes and readable messages, never a trap, and the instance
-//    keeps working afterwards.
+//    keeps working afterwards;
+// 3. `analyze`'s peak and true peak equal `corelogic-dsp analyze --json`'s bit for bit (the true-peak filter has
+//    a WebAssembly SIMD path and the CLI an AVX2 or scalar one: the same sums in the same order), on a signal
+//    whose inter-sample peaks lie between samples.
 // Usage: node tests/wasm/raw-interface.mjs PATH/TO/corelogic-dsp
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -245,8 +248,52 @@ function testWithoutGlue(glued) {
   }
 }
 
+/** Writes `channels` at `analysis_samples_ptr` and returns `analyze`'s JSON. */
+function analyzeInWasm(w, channels) {
+  const frames = channels[0].length;
+  const ptr = w.analysis_samples_ptr(channels.length, frames) >>> 0;
+  assert.notEqual(ptr, 0, 'analysis_samples_ptr failed');
+  const heap = new Float32Array(w.memory.buffer, ptr, channels.length * frames);
+  channels.forEach((channel, c) => heap.set(channel, c * frames));
+  const len = w.analyze(SAMPLE_RATE_HZ, channels.length, frames);
+  assert.ok(len > 0, `analyze failed: ${len}`);
+  return JSON.parse(new TextDecoder().decode(new Uint8Array(w.memory.buffer, w.result_json_ptr() >>> 0, len)));
+}
+
+function testTruePeak(w) {
+  const dir = mkdtempSync(join(tmpdir(), 'corelogic-wasm-'));
+  try {
+    // 2 s: a sine at fs/4 with its samples at 45 degrees (the true peak is sqrt(2) times the sample peak),
+    // growing, with noise; the right channel louder and odd-length bursts so the 8-output SIMD blocks and
+    // the scalar remainder both see the largest output somewhere.
+    const frames = 2 * SAMPLE_RATE_HZ + 5;
+    const left = new Float32Array(frames);
+    const right = new Float32Array(frames);
+    let x = 0x2468ace1;
+    for (let i = 0; i < frames; i++) {
+      x = (x ^ (x << 13)) >>> 0;
+      x = (x ^ (x >>> 17)) >>> 0;
+      x = (x ^ (x << 5)) >>> 0;
+      const noise = (x / 2 ** 32 - 0.5) * 0.02;
+      left[i] = 0.5 * (i / frames) * Math.sin((Math.PI / 2) * i + Math.PI / 4) + noise;
+      right[i] = (i % 997 < 13 ? 0.7 : 0.2) * Math.sin(0.3 * i) + noise;
+    }
+    const wav = join(dir, 'peaks.wav');
+    writeFloatWav(wav, [left, right], SAMPLE_RATE_HZ);
+    const native = JSON.parse(execFileSync(cli, ['analyze', wav, '--json'], { encoding: 'utf8' }));
+    const wasm = analyzeInWasm(w, [left, right]);
+    assert.ok(native.truePeakDb > native.peakDb + 0.5, `the true peak ${native.truePeakDb} should exceed the sample peak ${native.peakDb}`);
+    assert.equal(wasm.peakDb, native.peakDb, 'sample peak');
+    assert.equal(wasm.truePeakDb, native.truePeakDb, 'true peak: wasm and the CLI should agree bit for bit');
+    console.log(`true peak: wasm ${wasm.truePeakDb} dBTP equals the CLI's (sample peak ${wasm.peakDb} dBFS)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const w = await loadWasm();
 testParity(w);
 testErrors(w);
 testWithoutGlue(w);
+testTruePeak(w);
 console.log('wasm raw interface: ok');

@@ -246,6 +246,17 @@ impl Processor {
         }
     }
 
+    /// The kernel's latency at its current parameters; 0 without a virtual call for kernel types whose largest
+    /// latency is 0 (most of them), since [`Kernel::latency`] never exceeds [`Kernel::max_latency`].
+    #[inline]
+    fn kernel_latency(&self) -> usize {
+        if self.max_latency == 0 {
+            0
+        } else {
+            self.kernel.latency()
+        }
+    }
+
     /// The kernel, for tests and meters: `None` when it is not of type `K`.
     pub fn kernel<K: Kernel>(&self) -> Option<&K> {
         self.kernel.as_any().downcast_ref::<K>()
@@ -317,7 +328,7 @@ impl Processor {
     /// kernel, discarding the output. Uses the dry scratch: every caller renders the segment at `at` next,
     /// which writes the dry path afresh.
     fn prime(&mut self, at: u64) {
-        let latency = self.kernel.latency();
+        let latency = self.kernel_latency();
         let Some(dry) = &self.dry else { return };
         if latency == 0 {
             return;
@@ -545,7 +556,7 @@ impl Processor {
     /// Falls asleep at a piece boundary when the input has been silent for at least the latency, the controls
     /// are at rest and the kernel (if it runs) has settled.
     fn consider_sleep(&mut self) {
-        let latency = self.kernel.latency() as u64;
+        let latency = self.kernel_latency() as u64;
         if !self.sleep_allowed
             || self.silent_frames == 0
             || self.silent_frames < latency.max(1)
@@ -565,7 +576,7 @@ impl Processor {
         let key = key_offset
             .zip(self.key.as_deref())
             .map(|(o, k)| (&k.left[o..o + len], &k.right[o..o + len]));
-        let latency = self.kernel.latency();
+        let latency = self.kernel_latency();
         let mix = self.mix_index.map_or(1.0, |m| self.current[m] as f32);
         let s = &mut *self.scratch;
         let (dry_l, dry_r) = (&mut s.dry_left[..len], &mut s.dry_right[..len]);
@@ -774,7 +785,7 @@ impl Effect for Processor {
     }
 
     fn latency(&self) -> usize {
-        self.kernel.latency()
+        self.kernel_latency()
     }
 
     fn max_latency(&self) -> usize {

@@ -1,6 +1,8 @@
-//! What an effect's DSP implements: the [`Kernel`] trait, rendered by a [`super::Processor`].
+//! What an effect's DSP implements: the [`Kernel`] trait, rendered by a [`super::Processor`]; and
+//! [`DynKernel`], the object-safe face of every kernel that the one, non-generic processor holds.
 
 use crate::params::EffectSpec;
+use std::any::Any;
 
 /// The DSP of one effect, rendered by a [`Processor`](super::Processor).
 pub trait Kernel: Send + Sized + 'static {
@@ -81,4 +83,84 @@ pub trait Kernel: Send + Sized + 'static {
     /// Loads a validated custom curve into preallocated storage (see [`Effect::set_curve`](super::Effect::set_curve)). Kernels that take
     /// a curve copy it in [`Kernel::copy_state_from`] too, so that a crossfade's two states agree.
     fn load_curve(&mut self, _curve: &[f32]) {}
+}
+
+/// The object-safe face of a [`Kernel`]: what the processor calls per piece or per control point. One processor
+/// serves every effect through it instead of one generic copy per effect kind (the copies were most of the
+/// effects' share of the wasm module, docs/wasm.md "Size"); a kernel renders whole segments, so one virtual
+/// call per segment costs nothing measurable. The trait's consts are read once, at creation, by
+/// [`super::Processor::new`]. Every `K: Kernel` has it through the blanket impl below.
+pub(crate) trait DynKernel: Send + Any {
+    fn set_params(&mut self, params: &[f64]);
+    fn set_targets(&mut self, targets: &[f64]);
+    fn set_tempo(&mut self, bpm: f64);
+    fn render(&mut self, frame: u64, left: &mut [f32], right: &mut [f32]);
+    fn render_keyed(&mut self, frame: u64, left: &mut [f32], right: &mut [f32], key_left: &[f32], key_right: &[f32]);
+    fn reset(&mut self);
+    /// [`Kernel::copy_state_from`] for a kernel of the same type; a kernel of another type (which the processor
+    /// never pairs) leaves the state as it is.
+    fn copy_state_from_dyn(&mut self, other: &dyn DynKernel);
+    fn latency(&self) -> usize;
+    fn tail_samples(&self) -> Option<u64>;
+    fn gain_reduction_db(&self) -> f32;
+    fn settled(&self, floor: f32) -> bool;
+    fn load_curve(&mut self, curve: &[f32]);
+    /// For the downcasts of [`DynKernel::copy_state_from_dyn`] and the processor's typed kernel accessor.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<K: Kernel> DynKernel for K {
+    fn set_params(&mut self, params: &[f64]) {
+        Kernel::set_params(self, params);
+    }
+
+    fn set_targets(&mut self, targets: &[f64]) {
+        Kernel::set_targets(self, targets);
+    }
+
+    fn set_tempo(&mut self, bpm: f64) {
+        Kernel::set_tempo(self, bpm);
+    }
+
+    fn render(&mut self, frame: u64, left: &mut [f32], right: &mut [f32]) {
+        Kernel::render(self, frame, left, right);
+    }
+
+    fn render_keyed(&mut self, frame: u64, left: &mut [f32], right: &mut [f32], key_left: &[f32], key_right: &[f32]) {
+        Kernel::render_keyed(self, frame, left, right, key_left, key_right);
+    }
+
+    fn reset(&mut self) {
+        Kernel::reset(self);
+    }
+
+    fn copy_state_from_dyn(&mut self, other: &dyn DynKernel) {
+        if let Some(other) = other.as_any().downcast_ref::<K>() {
+            Kernel::copy_state_from(self, other);
+        }
+    }
+
+    fn latency(&self) -> usize {
+        Kernel::latency(self)
+    }
+
+    fn tail_samples(&self) -> Option<u64> {
+        Kernel::tail_samples(self)
+    }
+
+    fn gain_reduction_db(&self) -> f32 {
+        Kernel::gain_reduction_db(self)
+    }
+
+    fn settled(&self, floor: f32) -> bool {
+        Kernel::settled(self, floor)
+    }
+
+    fn load_curve(&mut self, curve: &[f32]) {
+        Kernel::load_curve(self, curve);
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }

@@ -2,10 +2,11 @@
 //!
 //! An effect is split in two halves. Its *kernel* ([`Kernel`], one file per effect id) is the DSP alone: it
 //! renders a stereo block with parameters that are constant for that block, and never validates or
-//! allocates. The generic [`Processor`] around it owns everything every effect needs alike: frame-stamped
-//! parameter events, user glides on a 16-frame grid of absolute frames, crossfades for parameters that cannot
-//! glide, the `mix` blend with a latency-aligned dry path, click-free bypass, latency changes, sleeping, input
-//! sanitising and the frame clock. [`Effect`] is what the audio side holds; [`registry()`] lists them all.
+//! allocates. The [`Processor`] around it, one non-generic framework that holds the kernel as a trait object,
+//! owns everything every effect needs alike: frame-stamped parameter events, user glides on a 16-frame grid of
+//! absolute frames, crossfades for parameters that cannot glide, the `mix` blend with a latency-aligned dry
+//! path, click-free bypass, latency changes, sleeping, input sanitising and the frame clock. [`Effect`] is what
+//! the audio side holds; [`registry()`] lists them all.
 //!
 //! Framework files: `effect.rs` (the [`Effect`] trait and events), `kernel.rs` ([`Kernel`]), `processor.rs`
 //! ([`Processor`]) and `registry.rs` (ids to constructors).

@@ -1,4 +1,11 @@
-//! The generic half of every effect: events, glides, crossfades, mix, bypass, latency changes and sleeping.
+//! The shared half of every effect: events, glides, crossfades, mix, bypass, latency changes and sleeping.
+//!
+//! # One framework for every kernel
+//! [`Processor`] is not generic: it holds its kernels as `Box<dyn DynKernel>` (made at creation, so processing
+//! never allocates) and reads the kernel type's consts ([`Kernel::SPEC`], [`Kernel::TAKES_KEY`],
+//! [`Kernel::TAKES_CURVE`], [`Kernel::OWN_TRANSITIONS`], [`Kernel::max_latency`]) into fields once. Kernels
+//! render whole segments, so the virtual call per segment is cheap, while one generic copy of this framework per
+//! effect kind made up most of the effects' share of the wasm module (docs/wasm.md, "Size").
 //!
 //! # Pieces
 //! `process` accepts blocks of any length and works through them in pieces that lie on a grid of absolute
@@ -52,6 +59,7 @@
 //! non-silent key sample. Kernels without a detector never see the key, and an unkeyed call costs one branch
 //! per piece. Priming after a bypass or a latency switch replays the input alone: no keyed kernel has latency.
 
+use super::kernel::DynKernel;
 use super::{Action, CurveError, Effect, Event, Kernel, Source, Tail, CONTROL_INTERVAL, MAX_TAIL_SECONDS};
 use crate::dsp::delay_line::StereoLine;
 use crate::dsp::denormal;
@@ -93,15 +101,23 @@ struct LatencySwitch {
 
 /// The second kernel for crossfades, with the parameters it runs with and a piece of scratch for its output
 /// (only effects that crossfade hold it).
-struct Spare<K> {
-    kernel: K,
+struct Spare {
+    kernel: Box<dyn DynKernel>,
     params: Vec<f64>,
     alt_left: [f32; PIECE_FRAMES],
     alt_right: [f32; PIECE_FRAMES],
 }
 
-/// The generic half of every effect: events, glides, crossfades, mix, bypass, latency alignment, sleeping.
-pub struct Processor<K: Kernel> {
+/// The shared half of every effect: events, glides, crossfades, mix, bypass, latency alignment, sleeping.
+pub struct Processor {
+    /// The kernel type's [`Kernel::SPEC`].
+    spec: &'static EffectSpec,
+    /// The kernel type's [`Kernel::TAKES_KEY`].
+    takes_key: bool,
+    /// The kernel type's [`Kernel::TAKES_CURVE`].
+    takes_curve: bool,
+    /// The kernel type's [`Kernel::max_latency`] at this sample rate.
+    max_latency: usize,
     sample_rate: f64,
     frame: u64,
     /// The value last set for each parameter (what a glide heads to, what a crossfade switches to).
@@ -112,9 +128,9 @@ pub struct Processor<K: Kernel> {
     gliding: bool,
     /// A parameter that cannot glide was set and may differ from what the kernel runs with.
     pending: bool,
-    kernel: K,
+    kernel: Box<dyn DynKernel>,
     /// The outgoing state during a crossfade; `None` for effects that never crossfade.
-    spare: Option<Box<Spare<K>>>,
+    spare: Option<Box<Spare>>,
     crossfade: Option<Ramp>,
     enabled: bool,
     bypass_fade: Option<Ramp>,
@@ -139,30 +155,62 @@ pub struct Processor<K: Kernel> {
     deepest_reduction_db: f32,
 }
 
-impl<K: Kernel> Processor<K> {
-    /// Creates the effect at a sample rate with a complete, validated parameter vector.
-    pub fn new(sample_rate: f64, params: &[f64]) -> Self {
-        let spec = K::SPEC;
+/// What the processor keeps of a kernel type: its consts, read once, and how to make one.
+struct KernelType {
+    spec: &'static EffectSpec,
+    takes_key: bool,
+    takes_curve: bool,
+    own_transitions: bool,
+    max_latency: usize,
+    make: fn(f64, &[f64]) -> Box<dyn DynKernel>,
+}
+
+/// Makes a boxed kernel of type `K` (the only allocation of a kernel; processing never makes one).
+fn make_kernel<K: Kernel>(sample_rate: f64, params: &[f64]) -> Box<dyn DynKernel> {
+    Box::new(K::new(sample_rate, params))
+}
+
+impl Processor {
+    /// Creates the effect of kernel type `K` at a sample rate with a complete, validated parameter vector.
+    pub fn new<K: Kernel>(sample_rate: f64, params: &[f64]) -> Self {
+        let kind = KernelType {
+            spec: K::SPEC,
+            takes_key: K::TAKES_KEY,
+            takes_curve: K::TAKES_CURVE,
+            own_transitions: K::OWN_TRANSITIONS,
+            max_latency: K::max_latency(sample_rate),
+            make: make_kernel::<K>,
+        };
+        Self::with_kernel_type(&kind, sample_rate, params)
+    }
+
+    /// The non-generic body of [`Processor::new`]: one copy for every kernel type.
+    fn with_kernel_type(kind: &KernelType, sample_rate: f64, params: &[f64]) -> Self {
+        let spec = kind.spec;
         let params: Vec<f64> = spec
             .params
             .iter()
             .zip(params.iter().chain(std::iter::repeat(&f64::NAN)))
             .map(|(p, v)| if v.is_finite() { *v } else { p.default })
             .collect();
-        let crossfades =
-            !K::OWN_TRANSITIONS && (K::TAKES_CURVE || spec.params.iter().any(|p| !p.glides() && !p.changes_latency));
-        let max_latency = K::max_latency(sample_rate);
+        let crossfades = !kind.own_transitions
+            && (kind.takes_curve || spec.params.iter().any(|p| !p.glides() && !p.changes_latency));
+        let max_latency = kind.max_latency;
         Processor {
+            spec,
+            takes_key: kind.takes_key,
+            takes_curve: kind.takes_curve,
+            max_latency,
             sample_rate,
             frame: 0,
             glides: params.iter().map(|v| Glide::constant(*v)).collect(),
             current: params.clone(),
             gliding: false,
             pending: false,
-            kernel: K::new(sample_rate, &params),
+            kernel: (kind.make)(sample_rate, &params),
             spare: crossfades.then(|| {
                 Box::new(Spare {
-                    kernel: K::new(sample_rate, &params),
+                    kernel: (kind.make)(sample_rate, &params),
                     params: params.clone(),
                     alt_left: [0.0; PIECE_FRAMES],
                     alt_right: [0.0; PIECE_FRAMES],
@@ -180,14 +228,14 @@ impl<K: Kernel> Processor<K> {
                 dry_left: [0.0; PIECE_FRAMES],
                 dry_right: [0.0; PIECE_FRAMES],
             }),
-            key: K::TAKES_KEY.then(|| {
+            key: kind.takes_key.then(|| {
                 Box::new(KeyScratch {
                     left: [0.0; PIECE_FRAMES],
                     right: [0.0; PIECE_FRAMES],
                 })
             }),
             fade_frames: smoothing_frames(sample_rate),
-            curve_pending: Vec::with_capacity(if K::TAKES_CURVE { MAX_CURVE_LEN } else { 0 }),
+            curve_pending: Vec::with_capacity(if kind.takes_curve { MAX_CURVE_LEN } else { 0 }),
             curve_at: None,
             asleep: false,
             sleep_allowed: true,
@@ -198,9 +246,20 @@ impl<K: Kernel> Processor<K> {
         }
     }
 
-    /// The kernel, for tests and meters.
-    pub fn kernel(&self) -> &K {
-        &self.kernel
+    /// The kernel's latency at its current parameters; 0 without a virtual call for kernel types whose largest
+    /// latency is 0 (most of them), since [`Kernel::latency`] never exceeds [`Kernel::max_latency`].
+    #[inline]
+    fn kernel_latency(&self) -> usize {
+        if self.max_latency == 0 {
+            0
+        } else {
+            self.kernel.latency()
+        }
+    }
+
+    /// The kernel, for tests and meters: `None` when it is not of type `K`.
+    pub fn kernel<K: Kernel>(&self) -> Option<&K> {
+        self.kernel.as_any().downcast_ref::<K>()
     }
 
     fn apply(&mut self, event: &Event, at: u64) {
@@ -231,7 +290,7 @@ impl<K: Kernel> Processor<K> {
                 }
             }
             Action::Set { index, value, source } => {
-                let Some(spec) = K::SPEC.params.get(index) else {
+                let Some(spec) = self.spec.params.get(index) else {
                     return;
                 };
                 let value = if value.is_finite() { value } else { spec.default };
@@ -269,7 +328,7 @@ impl<K: Kernel> Processor<K> {
     /// kernel, discarding the output. Uses the dry scratch: every caller renders the segment at `at` next,
     /// which writes the dry path afresh.
     fn prime(&mut self, at: u64) {
-        let latency = self.kernel.latency();
+        let latency = self.kernel_latency();
         let Some(dry) = &self.dry else { return };
         if latency == 0 {
             return;
@@ -299,7 +358,7 @@ impl<K: Kernel> Processor<K> {
         // The outgoing state keeps its parameters; the incoming one starts from a copy of that state.
         spare.params.copy_from_slice(&self.current);
         std::mem::swap(&mut self.kernel, &mut spare.kernel);
-        self.kernel.copy_state_from(&spare.kernel);
+        self.kernel.copy_state_from_dyn(&*spare.kernel);
         if new_curve {
             self.kernel.load_curve(&self.curve_pending);
         }
@@ -311,7 +370,7 @@ impl<K: Kernel> Processor<K> {
 
     /// The kernel takes the last values set for every parameter that cannot glide.
     fn take_non_gliding_targets(&mut self) {
-        for (i, spec) in K::SPEC.params.iter().enumerate() {
+        for (i, spec) in self.spec.params.iter().enumerate() {
             if !spec.glides() {
                 self.current[i] = self.targets[i];
             }
@@ -322,7 +381,7 @@ impl<K: Kernel> Processor<K> {
     /// when a parameter that cannot glide differs from what the kernel runs with (one at a time: a change that
     /// arrives during one starts when it ends).
     fn update_controls(&mut self, at: u64) {
-        let params = K::SPEC.params;
+        let params = self.spec.params;
         if self.pending && self.crossfade.is_none() && self.switch.is_none() {
             self.pending = false;
             let differs = |i: usize| !params[i].glides() && self.current[i] != self.targets[i];
@@ -497,7 +556,7 @@ impl<K: Kernel> Processor<K> {
     /// Falls asleep at a piece boundary when the input has been silent for at least the latency, the controls
     /// are at rest and the kernel (if it runs) has settled.
     fn consider_sleep(&mut self) {
-        let latency = self.kernel.latency() as u64;
+        let latency = self.kernel_latency() as u64;
         if !self.sleep_allowed
             || self.silent_frames == 0
             || self.silent_frames < latency.max(1)
@@ -517,7 +576,7 @@ impl<K: Kernel> Processor<K> {
         let key = key_offset
             .zip(self.key.as_deref())
             .map(|(o, k)| (&k.left[o..o + len], &k.right[o..o + len]));
-        let latency = self.kernel.latency();
+        let latency = self.kernel_latency();
         let mix = self.mix_index.map_or(1.0, |m| self.current[m] as f32);
         let s = &mut *self.scratch;
         let (dry_l, dry_r) = (&mut s.dry_left[..len], &mut s.dry_right[..len]);
@@ -544,8 +603,8 @@ impl<K: Kernel> Processor<K> {
                     let (alt_l, alt_r) = (&mut spare.alt_left[..len], &mut spare.alt_right[..len]);
                     alt_l.copy_from_slice(left);
                     alt_r.copy_from_slice(right);
-                    render_kernel(&mut spare.kernel, at, alt_l, alt_r, key);
-                    render_kernel(&mut self.kernel, at, left, right, key);
+                    render_kernel(&mut *spare.kernel, at, alt_l, alt_r, key);
+                    render_kernel(&mut *self.kernel, at, left, right, key);
                     for k in 0..len {
                         let w = x.weight(at + k as u64);
                         left[k] = alt_l[k] + (left[k] - alt_l[k]) * w;
@@ -556,7 +615,7 @@ impl<K: Kernel> Processor<K> {
                         self.pending = true;
                     }
                 }
-                _ => render_kernel(&mut self.kernel, at, left, right, key),
+                _ => render_kernel(&mut *self.kernel, at, left, right, key),
             }
             if mix != 1.0 {
                 for k in 0..len {
@@ -613,8 +672,8 @@ impl<K: Kernel> Processor<K> {
 
 /// Renders a kernel with its key when there is one.
 #[inline(always)]
-fn render_kernel<K: Kernel>(
-    kernel: &mut K,
+fn render_kernel(
+    kernel: &mut dyn DynKernel,
     at: u64,
     left: &mut [f32],
     right: &mut [f32],
@@ -692,9 +751,9 @@ fn larger(a: f32, b: f32) -> f32 {
     }
 }
 
-impl<K: Kernel> Effect for Processor<K> {
+impl Effect for Processor {
     fn spec(&self) -> &'static EffectSpec {
-        K::SPEC
+        self.spec
     }
 
     fn sample_rate(&self) -> f64 {
@@ -707,7 +766,7 @@ impl<K: Kernel> Effect for Processor<K> {
 
     fn process_keyed(&mut self, left: &mut [f32], right: &mut [f32], key: Option<(&[f32], &[f32])>, events: &[Event]) {
         let n = left.len().min(right.len());
-        let key = key.filter(|_| K::TAKES_KEY);
+        let key = key.filter(|_| self.takes_key);
         let mut next = 0;
         let mut start = 0;
         while start < n {
@@ -722,15 +781,15 @@ impl<K: Kernel> Effect for Processor<K> {
     }
 
     fn takes_key(&self) -> bool {
-        K::TAKES_KEY
+        self.takes_key
     }
 
     fn latency(&self) -> usize {
-        self.kernel.latency()
+        self.kernel_latency()
     }
 
     fn max_latency(&self) -> usize {
-        K::max_latency(self.sample_rate)
+        self.max_latency
     }
 
     fn tail(&self) -> Tail {
@@ -767,7 +826,7 @@ impl<K: Kernel> Effect for Processor<K> {
         self.kernel.set_params(&self.current);
         if let Some(spare) = &mut self.spare {
             spare.params.copy_from_slice(&self.targets);
-            spare.kernel.copy_state_from(&self.kernel);
+            spare.kernel.copy_state_from_dyn(&*self.kernel);
             spare.kernel.set_targets(&self.targets);
             spare.kernel.set_params(&self.current);
         }
@@ -812,7 +871,7 @@ impl<K: Kernel> Effect for Processor<K> {
     }
 
     fn set_curve(&mut self, curve: &[f32], frame: u64) -> Result<(), CurveError> {
-        if !K::TAKES_CURVE {
+        if !self.takes_curve {
             return Err(CurveError::NotAccepted);
         }
         validate_curve(curve)?;
@@ -823,7 +882,7 @@ impl<K: Kernel> Effect for Processor<K> {
     }
 
     fn set_curve_immediately(&mut self, curve: &[f32]) -> Result<(), CurveError> {
-        if !K::TAKES_CURVE {
+        if !self.takes_curve {
             return Err(CurveError::NotAccepted);
         }
         validate_curve(curve)?;
@@ -858,6 +917,70 @@ mod tests {
         let clean: Vec<f32> = samples.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect();
         let peak = clean.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         (clean, peak)
+    }
+
+    use crate::effects::{compressor::Compressor, freeverb::Freeverb, parametric_eq::ParametricEq};
+
+    /// xorshift noise in [-0.5, 0.5), for filling kernel state.
+    fn noise(frames: usize, mut seed: u32) -> Vec<f32> {
+        (0..frames)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                (seed >> 8) as f32 / 16_777_216.0 - 0.5
+            })
+            .collect()
+    }
+
+    /// Renders `frames` of silence through a kernel (wet only) and returns both channels.
+    fn silence_through(kernel: &mut dyn DynKernel, frame: u64, frames: usize) -> Vec<f32> {
+        let (mut l, mut r) = (vec![0.0f32; frames], vec![0.0f32; frames]);
+        kernel.render(frame, &mut l, &mut r);
+        [l, r].concat()
+    }
+
+    #[test]
+    fn the_typed_kernel_accessor_finds_the_kernel_type_the_processor_was_made_with_and_no_other() {
+        let eq = Processor::new::<ParametricEq>(48_000.0, &[]);
+        assert!(eq.kernel::<ParametricEq>().is_some());
+        assert!(eq.kernel::<Compressor>().is_none());
+        // The consts read at creation are the kernel type's.
+        assert_eq!(eq.spec().id, ParametricEq::SPEC.id);
+        let comp = Processor::new::<Compressor>(48_000.0, &[]);
+        assert_eq!(comp.takes_key(), Compressor::TAKES_KEY);
+        assert!(comp.takes_key() && !eq.takes_key());
+        assert_eq!(comp.max_latency(), Compressor::max_latency(48_000.0));
+    }
+
+    #[test]
+    fn a_state_copy_through_the_object_safe_face_equals_the_typed_copy_and_ignores_another_type() {
+        let sample_rate = 48_000.0;
+        let params: Vec<f64> = Freeverb::SPEC.params.iter().map(|p| p.default).collect();
+        let mut source: Box<dyn DynKernel> = Box::new(<Freeverb as Kernel>::new(sample_rate, &params));
+        let (mut l, mut r) = (noise(4096, 1), noise(4096, 2));
+        source.render(0, &mut l, &mut r);
+
+        // The reference: Kernel::copy_state_from on the concrete types.
+        let typed_source = source.as_any().downcast_ref::<Freeverb>().expect("a freeverb");
+        let mut typed = <Freeverb as Kernel>::new(sample_rate, &params);
+        Kernel::copy_state_from(&mut typed, typed_source);
+        let expected = silence_through(&mut typed, 4096, 1024);
+        assert!(
+            expected.iter().any(|x| x.abs() > 1e-4),
+            "the copied reverb state must ring"
+        );
+
+        let mut copied: Box<dyn DynKernel> = Box::new(<Freeverb as Kernel>::new(sample_rate, &params));
+        copied.copy_state_from_dyn(&*source);
+        assert_eq!(silence_through(&mut *copied, 4096, 1024), expected);
+
+        // A kernel of another type is never paired with it: the copy leaves the fresh state (silence in, out).
+        let eq_params: Vec<f64> = ParametricEq::SPEC.params.iter().map(|p| p.default).collect();
+        let other: Box<dyn DynKernel> = Box::new(<ParametricEq as Kernel>::new(sample_rate, &eq_params));
+        let mut untouched: Box<dyn DynKernel> = Box::new(<Freeverb as Kernel>::new(sample_rate, &params));
+        untouched.copy_state_from_dyn(&*other);
+        assert!(silence_through(&mut *untouched, 4096, 1024).iter().all(|x| *x == 0.0));
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub struct EffectEntry {
 }
 
 fn create_boxed<K: Kernel>(sample_rate: f64, params: &[f64]) -> Box<dyn Effect> {
-    Box::new(Processor::<K>::new(sample_rate, params))
+    Box::new(Processor::new::<K>(sample_rate, params))
 }
 
 const fn entry<K: Kernel>() -> EffectEntry {

@@ -109,10 +109,12 @@ impl CompensationDelay {
         self.fade.begin(0);
     }
 
-    /// Zeroes the ring.
+    /// Zeroes the ring (skipped when it holds zeros only: a silent track's many lines re-aligned by one command).
     pub fn clear(&mut self) {
-        self.left.fill(0.0);
-        self.right.fill(0.0);
+        if self.zeros_written < self.left.len() {
+            self.left.fill(0.0);
+            self.right.fill(0.0);
+        }
         self.pending = 0;
         self.valid = self.left.len();
         self.zeros_written = self.left.len();
@@ -200,5 +202,28 @@ mod tests {
         assert!(!d.process(&mut l, &mut r, true));
         assert_eq!(l, [8.0, 9.0, 10.0, 0.0]);
         assert!(d.process(&mut [0.0; 4], &mut [0.0; 4], true));
+    }
+
+    /// A cold re-alignment (`set_delay`) reads silence, whether the ring still held audio (cleared) or had
+    /// recorded silence all round (nothing to clear).
+    #[test]
+    fn a_cold_delay_change_reads_silence_after_audio_or_after_a_ring_of_silence() {
+        let audio: Vec<f32> = (1..=12).map(|x| x as f32).collect();
+        for silent_blocks in [1usize, 2, 8] {
+            let mut d = CompensationDelay::new(8, 3, 48_000.0);
+            let (mut l, mut r) = (audio.clone(), audio.clone());
+            d.process(&mut l, &mut r, false);
+            for _ in 0..silent_blocks {
+                d.process(&mut [0.0; 4], &mut [0.0; 4], true);
+            }
+            d.set_delay(8);
+            // Zeros flagged as sound, so that the ring is read.
+            let (mut l, mut r) = (vec![0.0; 12], vec![0.0; 12]);
+            d.process(&mut l, &mut r, false);
+            assert!(
+                l.iter().chain(&r).all(|&x| x == 0.0),
+                "after {silent_blocks} silent blocks: {l:?}"
+            );
+        }
     }
 }

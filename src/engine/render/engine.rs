@@ -794,11 +794,10 @@ impl Engine {
         });
         let order: Vec<StripRef> = self.order.iter().map(|&n| self.graph.nodes[n]).collect();
         let plan = plan_latency(&self.graph, &order, &latencies);
-        for (n, strip) in self.strips.iter_mut().enumerate() {
-            let node = &plan.nodes[n];
+        for ((n, strip), node) in self.strips.iter_mut().enumerate().zip(plan.nodes) {
             strip.set_latency(StripLatency {
                 alignment: node.alignment,
-                before_insert: node.before_insert.clone(),
+                before_insert: node.before_insert,
                 output: node.output,
             });
             for (k, l) in latencies[n].iter().enumerate() {

@@ -31,6 +31,9 @@ pub struct Meter {
     /// Sums of squares of each finished 16-frame step, per channel, as a ring of the window's steps.
     steps: Vec<[f64; 2]>,
     next_step: usize,
+    /// How many of the most recent finished steps are exact zeros (at most the ring's length: then the whole
+    /// window is silent).
+    zero_steps: usize,
     window_sum: [f64; 2],
     /// The step being filled.
     partial: [f64; 2],
@@ -53,6 +56,7 @@ impl Meter {
         Meter {
             steps: vec![[0.0; 2]; steps],
             next_step: 0,
+            zero_steps: steps,
             window_sum: [0.0; 2],
             partial: [0.0; 2],
             partial_frames: 0,
@@ -101,6 +105,16 @@ impl Meter {
 
     /// Measures a block of exact zeros (a sleeping strip) without reading samples.
     pub fn update_silent(&mut self, frames: usize) {
+        if self.zero_steps == self.steps.len() && self.partial == [0.0; 2] {
+            // The window holds zeros only, so every step these frames finish is zeros too: only the position in
+            // the ring moves (a sleeping strip's meter touches none of its steps).
+            let total = self.partial_frames + frames;
+            self.next_step = (self.next_step + total / RMS_STEP_FRAMES) % self.steps.len();
+            self.partial_frames = total % RMS_STEP_FRAMES;
+            self.window_sum = [0.0; 2];
+            self.update_peaks([0.0; 2], frames as u64);
+            return;
+        }
         let mut left = frames;
         while left > 0 {
             let take = (RMS_STEP_FRAMES - self.partial_frames).min(left);
@@ -120,6 +134,11 @@ impl Meter {
             *sum = (*sum - leaving + entering).max(0.0);
         }
         self.steps[self.next_step] = self.partial;
+        self.zero_steps = if self.partial == [0.0; 2] {
+            (self.zero_steps + 1).min(self.steps.len())
+        } else {
+            0
+        };
         self.next_step = (self.next_step + 1) % self.steps.len();
         if self.next_step == 0 {
             // Once per window, the running sums are recomputed exactly (no drift over hours).
@@ -185,6 +204,7 @@ impl Meter {
     pub fn reset(&mut self) {
         self.steps.iter_mut().for_each(|s| *s = [0.0; 2]);
         self.next_step = 0;
+        self.zero_steps = self.steps.len();
         self.window_sum = [0.0; 2];
         self.partial = [0.0; 2];
         self.partial_frames = 0;
@@ -267,5 +287,37 @@ mod tests {
                 "blocks {sizes:?}: {got} vs {direct}"
             );
         }
+    }
+
+    #[test]
+    fn a_silent_meter_that_skips_its_steps_reads_like_one_fed_zeros() {
+        let x = signal(20_000);
+        let zeros = vec![0.0f32; 128];
+        let (mut skipping, mut fed) = (Meter::new(48_000.0), Meter::new(48_000.0));
+        let compare = |skipping: &mut Meter, fed: &mut Meter, what: &str| {
+            let (a, b) = (skipping.read(), fed.read());
+            for c in 0..2 {
+                assert!(
+                    (a.rms[c] - b.rms[c]).abs() <= 1e-6 * b.rms[c].max(1e-30),
+                    "{what}: {a:?} vs {b:?}"
+                );
+                assert_eq!((a.peak[c], a.hold[c]), (b.peak[c], b.hold[c]), "{what}");
+            }
+        };
+        // Sound, then silence shorter than the window, then two windows of it, then sound again; odd block sizes
+        // so that the steps do not line up with the blocks.
+        for (what, sound, silent_blocks) in [("short", 1_000, 20), ("long", 3_333, 300), ("again", 777, 1)] {
+            skipping.update(&x[..sound], &x[..sound]);
+            fed.update(&x[..sound], &x[..sound]);
+            for _ in 0..silent_blocks {
+                skipping.update_silent(100);
+                fed.update(&zeros[..100], &zeros[..100]);
+            }
+            compare(&mut skipping, &mut fed, what);
+        }
+        for _ in 0..300 {
+            skipping.update_silent(128);
+        }
+        assert_eq!(skipping.read().rms, [0.0, 0.0]);
     }
 }

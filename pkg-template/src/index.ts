@@ -221,7 +221,7 @@ export type WasmSource = 'streaming' | 'fetched' | 'inline';
 
 /** The wasm file next to this module (scripts/build-package.sh copies it there). */
 const WASM_FILE = 'corelogic_dsp_bg.wasm';
-/** Every wasm binary starts with these 4 bytes (WebAssembly core specification, 5.5.16 "Modules"). */
+/** Every wasm binary starts with these 4 bytes, `\0asm` (WebAssembly core specification, binary format, "Modules"). */
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 /** The package's wasm file, compiled while it downloads where the server says `application/wasm`. Rejects

@@ -2,8 +2,10 @@
 // from 127.0.0.1 (an AudioWorklet module and a wasm fetch need a real HTTP origin), with the right MIME types
 // and no caching. No cross-origin isolation headers: the package must work without them.
 // Usage: node scripts/serve.mjs [--port N] /=www /pkg=target/pkg ...   (port 0 or absent: any free port)
-// As a module: `const { url, close } = await serve({ '/pkg': 'target/pkg' }, port)`.
+// As a module: `const { url, close } = await serve({ '/pkg': 'target/pkg' }, port, { gzip })`; `gzip: true`
+// compresses every answer (level 6) for a browser that accepts it, as a production server would.
 import { createServer } from 'node:http';
+import { createGzip } from 'node:zlib';
 import { createReadStream, statSync } from 'node:fs';
 import { resolve, join, extname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +24,7 @@ const MIME = {
 };
 
 /** Serves `mounts` ({ urlPrefix: directory }); resolves to { url, close }. The longest prefix wins. */
-export function serve(mounts, port = 0) {
+export function serve(mounts, port = 0, { gzip = false } = {}) {
   const table = Object.entries(mounts)
     .map(([prefix, dir]) => [prefix.replace(/\/$/, ''), resolve(dir)])
     .sort((a, b) => b[0].length - a[0].length);
@@ -36,11 +38,13 @@ export function serve(mounts, port = 0) {
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
       const size = statSync(file).size;
-      response.writeHead(200, {
-        'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
-        'Content-Length': size,
-        'Cache-Control': 'no-store',
-      });
+      const type = MIME[extname(file)] ?? 'application/octet-stream';
+      if (gzip && /\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
+        response.writeHead(200, { 'Content-Type': type, 'Content-Encoding': 'gzip', 'Cache-Control': 'no-store' });
+        createReadStream(file).pipe(createGzip({ level: 6 })).pipe(response);
+        return;
+      }
+      response.writeHead(200, { 'Content-Type': type, 'Content-Length': size, 'Cache-Control': 'no-store' });
       createReadStream(file).pipe(response);
     } catch {
       notFound(response, path);

@@ -2,8 +2,9 @@
 // - one track's chain (EQ with 4 peaking bands + compressor) as our node against the same chain of native nodes
 //   (4 BiquadFilterNodes + a DynamicsCompressorNode), 1, 16 and 64 tracks, x real time of a 10 s render in an
 //   OfflineAudioContext, the two sides interleaved, medians of the rounds and their ratio;
-// - the wasm size raw and gzipped; page load to first audio (median of fresh pages); analyze of a 3-minute
-//   stereo buffer in the worker.
+// - the wasm size raw and gzipped; page load to first audio (median of fresh pages), from this machine's
+//   loopback and over an emulated link (50 Mbit/s, 20 ms per request, the server gzipping: Chromium's network
+//   emulation); analyze of a 3-minute stereo buffer in the worker.
 // Usage: node benches/browser/bench.mjs [ROUNDS]
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -18,7 +19,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const wasm = readFileSync('target/wasm/corelogic_dsp_bg.wasm');
 console.log(`wasm: ${wasm.length} bytes raw, ${gzipSync(wasm, { level: 9 }).length} bytes gzipped`);
 
-const server = await serve({ '/pkg': 'target/pkg', '/bench': 'benches/browser' });
+const mounts = { '/pkg': 'target/pkg', '/bench': 'benches/browser' };
+const server = await serve(mounts);
+const gzipServer = await serve(mounts, 0, { gzip: true });
+/** An emulated link: a user's download, not this machine's loopback. */
+const LINK = { latencyMs: 20, megabitsPerSecond: 50 };
 const profile = mkdtempSync(join(tmpdir(), 'corelogic-chromium-'));
 const browser = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -26,19 +31,35 @@ const browser = await chromium.launchPersistentContext(profile, {
   args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-gpu'],
 });
 try {
-  const open = async () => {
+  const open = async (query = '', link = null) => {
     const page = await browser.newPage();
-    await page.goto(`${server.url}/bench/page.html`);
+    if (link) {
+      // Chrome DevTools Protocol, Network.emulateNetworkConditions: latency per request, throughput in bytes/s.
+      const cdp = await browser.newCDPSession(page);
+      await cdp.send('Network.enable');
+      const bytesPerSecond = (link.megabitsPerSecond * 1e6) / 8;
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: link.latencyMs, downloadThroughput: bytesPerSecond, uploadThroughput: bytesPerSecond });
+    }
+    await page.goto(`${(link ? gzipServer : server).url}/bench/page.html${query}`);
     await page.waitForFunction(() => window.ready === true);
     return page;
   };
   const loads = [];
+  const linkLoads = [];
   for (let r = 0; r < rounds; r++) {
-    const page = await open();
-    loads.push(await page.evaluate(() => window.bench.firstAudio()));
-    await page.close();
+    // The page starts its first audio at its module start; the driver only reads the time.
+    for (const [link, times] of [[null, loads], [LINK, linkLoads]]) {
+      const page = await open('?first-audio', link);
+      times.push(await page.evaluate(() => window.bench.firstAudio()));
+      await page.close();
+    }
   }
-  console.log(`page load to first audio: median ${median(loads).toFixed(0)} ms (${loads.map((x) => x.toFixed(0)).join(', ')})`);
+  const list = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
+  console.log(`page load to first audio: median ${median(loads).toFixed(0)} ms (${list(loads)})`);
+  console.log(
+    `page load to first audio over ${LINK.megabitsPerSecond} Mbit/s, ${LINK.latencyMs} ms, gzip: ` +
+      `median ${median(linkLoads).toFixed(0)} ms (${list(linkLoads)})`,
+  );
   const page = await open();
   const analyze = await page.evaluate(() => window.bench.analyze());
   console.log(
@@ -57,5 +78,6 @@ try {
 } finally {
   await browser.close();
   await server.close();
+  await gzipServer.close();
   rmSync(profile, { recursive: true, force: true });
 }

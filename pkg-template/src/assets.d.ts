@@ -1,8 +1,6 @@
-// Written by scripts/build-package.sh into assets.js: the wasm module and the two scripts the package loads
-// from Blob URLs (no bundler plugin, no asset URL to resolve, no cross-origin isolation needed).
+// Written by scripts/build-package.sh into assets.js: the two scripts the package loads from Blob URLs (no
+// bundler plugin, no asset URL to resolve, no cross-origin isolation needed).
 
-/** The optimised wasm module, base64. */
-export declare const WASM_BASE64: string;
 /** The AudioWorkletProcessor module (worklet/processor.ts compiled). */
 export declare const WORKLET_SOURCE: string;
 /** The Web Worker module (src/worker.ts compiled): listing, chain validation, analysis, peaks. */

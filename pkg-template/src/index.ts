@@ -1,9 +1,12 @@
 // corelogic-dsp in the browser: effect chains in an AudioWorklet, offline renders, analysis and waveform peaks in
 // a Web Worker. The wasm module is compiled once per page on the main thread and handed to the worklet and the
-// worker as a `WebAssembly.Module`; both are loaded from Blob URLs of sources inlined in this package.
+// worker as a `WebAssembly.Module`; both are loaded from Blob URLs of sources inlined in this package. The wasm
+// is the file next to this module, compiled while it downloads; a copy inlined as base64 (`wasm-inline.js`) is
+// imported only when that file cannot be fetched (a bundler that moved this module without its assets).
+// This module imports no other module statically: `loadCoreLogic` starts the wasm download together with the
+// imports of the scripts (`assets.js`) and the listing (`effects.js`): a round trip earlier than after them.
 
-import { WASM_BASE64, WORKLET_SOURCE, WORKER_SOURCE } from './assets.js';
-import { EFFECT_LISTING_JSON, type EffectId, type EffectParameterNames } from './effects.js';
+import type { EffectId, EffectParameterNames } from './effects.js';
 import type { AnalysisPart, WorkerReply, WorkerRequest } from './worker.js';
 
 export type { EffectId, EffectParameterName, EffectParameterNames } from './effects.js';
@@ -211,6 +214,50 @@ function base64Bytes(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** How `loadCoreLogic` got the wasm module: `streaming` (the package's `.wasm` file compiled while it
+ * downloads), `fetched` (that file served with another MIME type than `application/wasm`, so compiled once
+ * downloaded), `inline` (the file could not be fetched: the base64 copy inlined in the package). */
+export type WasmSource = 'streaming' | 'fetched' | 'inline';
+
+/** The wasm file next to this module (scripts/build-package.sh copies it there). */
+const WASM_FILE = 'corelogic_dsp_bg.wasm';
+/** Every wasm binary starts with these 4 bytes, `\0asm` (WebAssembly core specification, binary format, "Modules"). */
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+/** The package's wasm file, compiled while it downloads where the server says `application/wasm`. Rejects
+ * when the file is missing or is not wasm (e.g. a dev server's HTML page for an unknown path). */
+async function compileWasmFile(): Promise<{ module: WebAssembly.Module; source: WasmSource }> {
+  // A literal `new URL('./file', import.meta.url)`: the form bundlers (Vite, webpack 5, Parcel) recognise and
+  // emit as an asset of the build.
+  const response = await fetch(new URL('./corelogic_dsp_bg.wasm', import.meta.url));
+  if (!response.ok) throw new Error(`${WASM_FILE}: HTTP ${response.status}`);
+  const type = (response.headers.get('Content-Type') ?? '').split(';')[0].trim().toLowerCase();
+  // compileStreaming rejects any other type (WebAssembly Web API, "compile a potential WebAssembly response").
+  if (type === 'application/wasm') return { module: await WebAssembly.compileStreaming(response), source: 'streaming' };
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (!WASM_MAGIC.every((b, i) => bytes[i] === b)) throw new Error(`${WASM_FILE}: served as '${type}', not wasm`);
+  return { module: await WebAssembly.compile(bytes), source: 'fetched' };
+}
+
+/** The wasm module: the package's file, or the inlined copy when that fails (only then is it downloaded). */
+async function compileWasm(): Promise<{ module: WebAssembly.Module; source: WasmSource }> {
+  let fileError: unknown;
+  try {
+    return await compileWasmFile();
+  } catch (e) {
+    fileError = e;
+  }
+  try {
+    const { WASM_BASE64 } = await import('./wasm-inline.js');
+    return { module: await WebAssembly.compile(base64Bytes(WASM_BASE64)), source: 'inline' };
+  } catch (e) {
+    throw new CoreLogicError(
+      'internal',
+      `could not load the wasm module: ${WASM_FILE} (${String(fileError)}), then the inlined copy (${String(e)})`,
+    );
+  }
+}
+
 function blobUrl(source: string): string {
   return URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
 }
@@ -252,9 +299,10 @@ class WorkerClient {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   private readonly worker: Worker;
 
-  /** Starts the worker; `init` gives it the module. Requests sent before then wait in its queue. */
-  constructor() {
-    this.worker = new Worker(blobUrl(WORKER_SOURCE), { type: 'module', name: 'corelogic-dsp' });
+  /** Starts the worker from its module's source; `init` gives it the wasm module. Requests sent before then
+   * wait in its queue. */
+  constructor(workerSource: string) {
+    this.worker = new Worker(blobUrl(workerSource), { type: 'module', name: 'corelogic-dsp' });
     this.worker.onmessage = (event: MessageEvent<WorkerReply>) => {
       const reply = event.data;
       const waiting = this.pending.get(reply.id);
@@ -328,20 +376,29 @@ export class CoreLogic {
   private constructor(
     /** The compiled wasm module (the worklet and the worker instantiate it). */
     readonly module: WebAssembly.Module,
+    /** Where the module came from: its own file (`streaming` or `fetched`) or the inlined copy (`inline`). */
+    readonly wasmSource: WasmSource,
     /** Every effect with its parameters (order frozen: indices address them), presets and latency. */
     readonly effects: readonly EffectInfo[],
     private readonly worker: WorkerClient,
+    /** The worklet's and the worker's module sources. */
+    private readonly scripts: { WORKLET_SOURCE: string; WORKER_SOURCE: string },
   ) {
     this.byId = new Map(effects.map((e) => [e.id, e]));
   }
 
   static async load(): Promise<CoreLogic> {
-    // The worker's script starts (a thread, its module evaluated) while the wasm compiles; the listing is the
-    // package's own copy. So the first chain waits for neither (page load to first audio, docs/package.md).
-    const worker = new WorkerClient();
-    const module = await WebAssembly.compile(base64Bytes(WASM_BASE64));
+    // The wasm downloads and compiles while the two small modules are imported and the worker's script starts
+    // (a thread, its module evaluated); the listing is the package's own copy. So the first chain waits for
+    // neither the worker nor a round trip to it (page load to first audio, docs/package.md).
+    const wasm = compileWasm();
+    // Awaited below; this keeps a rejection that comes while the imports are awaited from counting as unhandled.
+    wasm.catch(() => {});
+    const [scripts, { EFFECT_LISTING_JSON }] = await Promise.all([import('./assets.js'), import('./effects.js')]);
+    const worker = new WorkerClient(scripts.WORKER_SOURCE);
+    const { module, source } = await wasm;
     worker.init(module);
-    return new CoreLogic(module, JSON.parse(EFFECT_LISTING_JSON) as EffectInfo[], worker);
+    return new CoreLogic(module, source, JSON.parse(EFFECT_LISTING_JSON) as EffectInfo[], worker, scripts);
   }
 
   /** The listing entry of an effect id. */
@@ -374,7 +431,7 @@ export class CoreLogic {
     let added = this.worklets.get(context);
     if (!added) {
       // The module guards its registration, so a second copy of this package adding it again is harmless.
-      added = context.audioWorklet.addModule(blobUrl(WORKLET_SOURCE));
+      added = context.audioWorklet.addModule(blobUrl(this.scripts.WORKLET_SOURCE));
       this.worklets.set(context, added);
     }
     return added;
@@ -442,7 +499,7 @@ export class CoreLogic {
     // levels (loudness, true peak, tempo) here, the frame features in a second worker. The CLI uses two
     // threads the same way; the two halves joined are its JSON, bit for bit (tests/analysis.rs).
     if (!this.spectrumWorker) {
-      this.spectrumWorker = new WorkerClient();
+      this.spectrumWorker = new WorkerClient(this.scripts.WORKER_SOURCE);
       this.spectrumWorker.init(this.module);
     }
     const copies = channels.map((c) => c.slice());

@@ -2,7 +2,7 @@
 // target/pkg-test-hooks) can make one insert execute wasm `unreachable`, a real trap of the AudioContext's shared
 // instance. Page: tests/browser/fault.html + fault.js. Asserts:
 // - the published package (target/pkg) cannot do it: its wasm has no `test_trap_arm` export and its worklet has
-//   TEST_HOOKS false; the test build has both;
+//   TEST_HOOKS false (its wasm file and its inlined copy are the same bytes); the test build has both;
 // - OfflineAudioContext, nodes A and B side by side, A's insert 1 traps at a known frame: A equals its chain up
 //   to that frame, outputs exactly one silent block, then equals a fresh chain with the parameters it had been
 //   sent (not the uninterrupted output); B equals its chain up to its rebuild (the trap's block or the next one)
@@ -13,6 +13,7 @@
 //   and the page's timers keep firing (the page keeps running); no console or page error.
 // Usage: node tests/browser/fault.mjs
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
@@ -26,7 +27,11 @@ const ok = (what) => console.log(`ok ${++passed} - ${what}`);
 // ---- the hook is gated: absent from the published package ----
 async function assetsOf(dir) {
   const assets = await import(pathToFileURL(resolve(dir, 'assets.js')).href);
-  const exports = WebAssembly.Module.exports(new WebAssembly.Module(Buffer.from(assets.WASM_BASE64, 'base64'))).map((e) => e.name);
+  // The package's wasm file and its inlined fallback copy are the same module.
+  const wasm = readFileSync(resolve(dir, 'corelogic_dsp_bg.wasm'));
+  const inline = await import(pathToFileURL(resolve(dir, 'wasm-inline.js')).href);
+  assert.ok(wasm.equals(Buffer.from(inline.WASM_BASE64, 'base64')), `${dir}: wasm-inline.js is corelogic_dsp_bg.wasm`);
+  const exports = WebAssembly.Module.exports(new WebAssembly.Module(wasm)).map((e) => e.name);
   return { exports, worklet: assets.WORKLET_SOURCE };
 }
 const published = await assetsOf('target/pkg');
@@ -36,7 +41,7 @@ assert.ok(published.worklet.includes('const TEST_HOOKS = false;'), 'the publishe
 assert.ok(published.exports.includes('processing_insert_ptr'), 'the published wasm says which insert runs');
 assert.ok(testBuild.exports.includes('test_trap_arm'), 'the test build has test_trap_arm');
 assert.ok(testBuild.worklet.includes('const TEST_HOOKS = true;'), 'the test build has TEST_HOOKS true');
-ok('the fault hook is only in the test build: the published wasm has no test_trap_arm, its worklet TEST_HOOKS false');
+ok('the fault hook is only in the test build: the published wasm (its file and its inlined copy, equal) has no test_trap_arm, its worklet TEST_HOOKS false');
 
 const server = await serve({ '/pkg': 'target/pkg-test-hooks', '/test': 'tests/browser' });
 const chromium = await launchChromium({ args: ['--autoplay-policy=no-user-gesture-required'] });

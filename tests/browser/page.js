@@ -61,6 +61,11 @@ const tests = {
   },
 
   /** renderChain of every case on the fixture input against the CLI's output: max |difference| per case. */
+  /** How the package got its wasm module (`coreLogic.wasmSource`). */
+  async wasmSource() {
+    return (await CL.loadCoreLogic()).wasmSource;
+  },
+
   async renderChains(cases) {
     const core = await CL.loadCoreLogic();
     const input = toBuffer(await fetchWav('input.wav'));

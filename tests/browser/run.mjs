@@ -10,7 +10,11 @@
 // 4. every bad call gives a CoreLogicError with the code and path of what was wrong;
 // 5. a real-time AudioContext: the output recorded at the node equals the CLI's, a user change reaches the
 //    output within 50 ms of audio-clock time, meters arrive at 30-40 Hz;
-// 6. the page is not cross-origin isolated, and no processorerror or error event happened.
+// 6. the page is not cross-origin isolated, and no processorerror or error event happened;
+// 7. the wasm module's three ways in: its file compiled while it streams (served as application/wasm), fetched
+//    and compiled (served under another MIME type), and the inlined base64 copy when the file is missing or a
+//    server answers with an HTML page instead; each renders the mixed chain as the CLI does, and the inlined
+//    copy (wasm-inline.js) is requested only on that last way.
 // Usage: node tests/browser/run.mjs [PATH/TO/corelogic-dsp]
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -240,6 +244,31 @@ try {
   assert.ok(rt.meterRateHz >= 30 && rt.meterRateHz <= 40, `meters at ${rt.meterRateHz} Hz`);
   assert.ok(rt.gainReductionSeen < -1, `the compressor's gain reduction reached the meters (${rt.gainReductionSeen} dB)`);
   ok(`real-time AudioContext: ${rt.unchangedFrames} frames equal the CLI (diff ${rt.diffBefore}), a user change reached the output in ${rt.reachMs.toFixed(1)} ms, meters at ${rt.meterRateHz.toFixed(1)} Hz`);
+
+  // 7. The wasm's ways in, each on a fresh page whose request for the wasm file is answered as a server would.
+  const wasmWays = [
+    { way: 'served as application/wasm', expected: 'streaming', answer: null },
+    { way: 'served as application/octet-stream', expected: 'fetched', answer: async (route) => route.fulfill({ response: await route.fetch(), headers: { 'content-type': 'application/octet-stream' } }) },
+    { way: 'missing (HTTP 404)', expected: 'inline', answer: (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' }) },
+    { way: 'answered with an HTML page (a dev server fallback)', expected: 'inline', answer: (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>app</title>' }) },
+  ];
+  const mixed = cases.filter((c) => c.name === 'mixed');
+  for (const { way, expected, answer } of wasmWays) {
+    const wayPage = await chromium.browser.newPage();
+    const requested = [];
+    wayPage.on('request', (r) => requested.push(new URL(r.url()).pathname));
+    if (answer) await wayPage.route('**/pkg/corelogic_dsp_bg.wasm', answer);
+    await wayPage.goto(`${server.url}/test/page.html`);
+    await wayPage.waitForFunction(() => window.ready === true);
+    const source = await wayPage.evaluate(() => window.tests.wasmSource());
+    const [render] = await wayPage.evaluate((c) => window.tests.renderChains(c), mixed);
+    await wayPage.close();
+    assert.equal(source, expected, `the wasm file ${way}: wasmSource`);
+    assert.ok(render.diff <= TOLERANCE, `the wasm file ${way}: the mixed chain differs from the CLI by ${render.diff}`);
+    const inlineRequested = requested.includes('/pkg/wasm-inline.js');
+    assert.equal(inlineRequested, expected === 'inline', `the wasm file ${way}: wasm-inline.js requested: ${inlineRequested}`);
+    ok(`the wasm file ${way}: wasmSource '${source}', the mixed chain equals the CLI (diff ${render.diff}), wasm-inline.js ${inlineRequested ? '' : 'not '}requested`);
+  }
 
   const reported = await page.evaluate(() => window.tests.reported());
   assert.deepEqual(reported, [], 'no node reported an error (processorerror included)');

@@ -96,6 +96,7 @@ async function main() {
     moduleEvaluations,
     registrations,
     distinctCopies: a !== b && a.constructor !== b.constructor,
+    wasmSources: [a.wasmSource, b.wasmSource],
     errors,
   };
   document.querySelector('#status').textContent = `rendered: checksum ${checksum(renderedA).toFixed(6)}, module evaluated ${moduleEvaluations} times, processor registered ${registrations} time(s)`;

@@ -248,12 +248,26 @@ impl Ring {
     /// A linearly interpolated read `delay` (>= 0, fractional) pushes ago.
     #[inline(always)]
     pub fn at_frac(&self, delay: f64) -> f32 {
+        self.at_split(self.split(delay))
+    }
+
+    /// A fractional delay (>= 0) split into whole pushes and a fraction, once for as long as it holds.
+    #[inline(always)]
+    pub fn split(&self, delay: f64) -> SplitDelay {
         let delay = delay.clamp(0.0, self.max_delay() as f64);
         let whole = delay as usize;
-        let frac = (delay - whole as f64) as f32;
-        let a = self.at(whole);
-        let b = self.at(whole + 1);
-        a + (b - a) * frac
+        SplitDelay {
+            whole,
+            frac: (delay - whole as f64) as f32,
+        }
+    }
+
+    /// [`Ring::at_frac`] at a delay split ahead (the same arithmetic, so the same result).
+    #[inline(always)]
+    pub fn at_split(&self, delay: SplitDelay) -> f32 {
+        let a = self.at(delay.whole);
+        let b = self.at(delay.whole + 1);
+        a + (b - a) * delay.frac
     }
 
     pub fn reset(&mut self) {
@@ -354,6 +368,13 @@ pub fn settle_limit(floor: f32, held_samples: usize) -> f32 {
     floor * 1e-3 / (TAP_GAIN_BOUND * (held_samples.max(1) as f32).sqrt())
 }
 
+/// A fractional delay split once ([`Ring::split`]) for reads at a delay that holds over a block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SplitDelay {
+    whole: usize,
+    frac: f32,
+}
+
 /// A Schroeder allpass `H(z) = (-g + z^-D) / (1 - g z^-D)` with a fractional (modulatable) length D >= 1:
 /// `w = x + g*w[n-D]`, `y = w[n-D] - g*w`.
 #[derive(Debug, Clone)]
@@ -371,8 +392,20 @@ impl Allpass {
     /// One sample through the allpass of length `delay` (samples, >= 1) and coefficient `g` (|g| < 1).
     #[inline(always)]
     pub fn tick(&mut self, x: f32, delay: f64, g: f32) -> f32 {
+        self.tick_at(x, self.read_point(delay), g)
+    }
+
+    /// Where an allpass of length `delay` reads, split once for a block in which the length holds.
+    #[inline(always)]
+    pub fn read_point(&self, delay: f64) -> SplitDelay {
         // `push` comes after the read, so a length of D reads D - 1 pushes back.
-        let delayed = self.ring.at_frac(delay.max(1.0) - 1.0);
+        self.ring.split(delay.max(1.0) - 1.0)
+    }
+
+    /// [`Allpass::tick`] at a length split ahead ([`Allpass::read_point`]): the same result.
+    #[inline(always)]
+    pub fn tick_at(&mut self, x: f32, read_point: SplitDelay, g: f32) -> f32 {
+        let delayed = self.ring.at_split(read_point);
         let w = x + g * delayed;
         self.ring.push(w);
         delayed - g * w

@@ -215,12 +215,15 @@ impl Kernel for PlateReverb {
                 .all(|&(src, offset, _)| self.tap_ring(src).keeps_run(offset, frames));
         let decay = self.decay;
         let [dd1, dd2] = self.decay_diffusion;
+        // The fixed lengths' read points, split once per block.
+        let input_points: [_; 4] = std::array::from_fn(|i| self.input_diffusers[i].read_point(self.input_lengths[i]));
+        let tank_points: [_; 2] = std::array::from_fn(|h| self.allpass2[h].read_point(self.lengths[h][2]));
         for (n, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
             let at = frame + n as u64;
             let (pl, pr) = self.pre_delay.tick(*l, *r);
             let mut x = self.bandwidth.tick(0.5 * (pl as f64 + pr as f64)) as f32;
             for (i, ap) in self.input_diffusers.iter_mut().enumerate() {
-                x = ap.tick(x, self.input_lengths[i], self.input_g[i / 2]);
+                x = ap.tick_at(x, input_points[i], self.input_g[i / 2]);
             }
             // Each half's input: the diffused signal plus the other half's end (read before this frame's writes).
             let ends = [
@@ -233,7 +236,7 @@ impl Kernel for PlateReverb {
                 self.delay1[h].push(a);
                 let d = self.delay1[h].at(self.lengths[h][1] as usize);
                 let damped = self.damping[h].tick(d as f64) as f32 * decay;
-                let b = self.allpass2[h].tick(damped, self.lengths[h][2], dd2);
+                let b = self.allpass2[h].tick_at(damped, tank_points[h], dd2);
                 self.delay2[h].push(b * decay);
             }
             if !block_taps {

@@ -162,7 +162,7 @@ pub fn exp_f64(x: f64) -> f64 {
     let high = pairs[2] + r2 * pairs[3] + r4 * pairs[4];
     let p = low + r4 * high;
     // round(x / ln2) sits in the low bits of `shifted` (two's complement); adding the bias and shifting keeps the
-    // 11 exponent bits of 2^n (n + 1023 is in 1..=1033 after the clamp).
+    // 11 exponent bits of 2^n (n runs from -1021 to 1010 after the clamp, so n + 1023 is in 2..=2033, below 2^11).
     let scale = f64::from_bits(shifted.to_bits().wrapping_add(1023) << 52);
     p * scale
 }

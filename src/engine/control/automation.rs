@@ -237,12 +237,17 @@ impl Lane {
         let mut segment = self.base_segment(start);
         let mut k = 0;
         // One run per segment: each ends at the next point's frame (points are sorted, at distinct frames, so
-        // every run is at least one frame long and there are at most as many runs as points).
+        // every run is at least one frame long and there are at most as many runs as points; a run is never
+        // empty, so the loop ends whatever the points).
         while k < out.len() {
             let next = segment.map_or(0, |i| i + 1);
+            // (Compared in u64 before narrowing: a point 2^32 frames ahead must not wrap on 32-bit targets.)
             let run_end = points
                 .get(next)
-                .map_or(out.len(), |p| (p.frame.saturating_sub(start) as usize).min(out.len()));
+                .map_or(out.len(), |p| {
+                    p.frame.saturating_sub(start).min(out.len() as u64) as usize
+                })
+                .max(k + 1);
             let frames = (start + k as u64..).zip(&mut out[k..run_end]);
             match (segment, points.get(next)) {
                 (Some(i), Some(p1)) => {
@@ -256,7 +261,7 @@ impl Lane {
                 (Some(i), None) => frames.for_each(|(frame, o)| put(o, frame, points[i].value)),
                 (None, _) => frames.for_each(|(frame, o)| put(o, frame, points[0].value)),
             }
-            k = run_end.max(k + 1);
+            k = run_end;
             segment = Some(next);
         }
     }

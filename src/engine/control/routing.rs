@@ -338,13 +338,8 @@ pub struct LatencyPlan {
 /// is [`RoutingGraph::render_order`]'s. Pure: the same inputs give the same plan.
 pub fn plan_latency(graph: &RoutingGraph, order: &[StripRef], latencies: &[Vec<InsertLatency>]) -> LatencyPlan {
     let lookup = graph.lookup();
-    let current = align(graph, &lookup, order, latencies, |l| l.current);
-    let max = align(graph, &lookup, order, latencies, |l| l.max);
-    let mut nodes = current.clone();
-    for (node, m) in nodes.iter_mut().zip(&max) {
-        node.alignment_max = m.alignment;
-        node.output_max = m.output;
-    }
+    let mut nodes = align(graph, &lookup, order, latencies, |l| l.current, true);
+    let max = align(graph, &lookup, order, latencies, |l| l.max, false);
     let edges = graph
         .edges
         .iter()
@@ -354,12 +349,22 @@ pub fn plan_latency(graph: &RoutingGraph, order: &[StripRef], latencies: &[Vec<I
                 EdgeKind::Sidechain { insert } => plan[to].upstream_of_insert(insert),
                 _ => plan[to].alignment,
             };
+            let capacity = match e.kind {
+                // The largest plan keeps no per-insert latencies: the key's arrival is the alignment plus the
+                // largest latencies of the inserts before the keyed one.
+                EdgeKind::Sidechain { insert } => max[to].alignment + prefix(&latencies[to], insert, |l| l.max),
+                _ => max[to].alignment,
+            };
             EdgeDelay {
-                delay: arrival(&current) - current[from].output,
-                capacity: arrival(&max),
+                delay: arrival(&nodes) - nodes[from].output,
+                capacity,
             }
         })
         .collect();
+    for (node, m) in nodes.iter_mut().zip(&max) {
+        node.alignment_max = m.alignment;
+        node.output_max = m.output;
+    }
     let master = lookup.node(StripRef::Master);
     LatencyPlan {
         total: nodes[master].output,
@@ -369,36 +374,53 @@ pub fn plan_latency(graph: &RoutingGraph, order: &[StripRef], latencies: &[Vec<I
     }
 }
 
-/// Alignment and output latency of every node with the insert latencies `pick` selects.
+/// The latency of the first `k` inserts of a chain, with the latencies `pick` selects.
+fn prefix(chain: &[InsertLatency], k: usize, pick: impl Fn(&InsertLatency) -> usize) -> usize {
+    chain.iter().take(k).map(pick).sum()
+}
+
+/// Alignment and output latency of every node with the insert latencies `pick` selects, and with
+/// `per_insert` the latency before each insert too.
 fn align(
     graph: &RoutingGraph,
     lookup: &Lookup,
     order: &[StripRef],
     latencies: &[Vec<InsertLatency>],
-    pick: impl Fn(&InsertLatency) -> usize,
+    pick: impl Fn(&InsertLatency) -> usize + Copy,
+    per_insert: bool,
 ) -> Vec<NodeLatency> {
     let mut plan = vec![NodeLatency::default(); graph.nodes.len()];
     for &strip in order {
         let n = lookup.node(strip);
-        let chain: Vec<usize> = latencies[n].iter().map(&pick).collect();
-        // Latency of the chain before insert k, relative to the strip's input.
-        let prefix = |k: usize| chain[..k.min(chain.len())].iter().sum::<usize>();
+        let chain = &latencies[n];
         let mut alignment = 0usize;
         for &edge in &lookup.incoming[n] {
             let e = &graph.edges[edge];
             let source_output = plan[lookup.ends[edge].0].output;
             let needed = match e.kind {
-                EdgeKind::Sidechain { insert } => source_output.saturating_sub(prefix(insert)),
+                // Latency of the chain before the keyed insert, relative to the strip's input.
+                EdgeKind::Sidechain { insert } => source_output.saturating_sub(prefix(chain, insert, pick)),
                 _ => source_output,
             };
             alignment = alignment.max(needed);
         }
-        let before_insert: Vec<usize> = (0..chain.len()).map(|k| alignment + prefix(k)).collect();
+        let before_insert: Vec<usize> = if per_insert {
+            chain
+                .iter()
+                .scan(alignment, |at, l| {
+                    let before = *at;
+                    *at += pick(l);
+                    Some(before)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         plan[n] = NodeLatency {
             alignment,
             alignment_max: alignment,
             before_insert,
-            output: alignment + prefix(chain.len()),
+            output: alignment + prefix(chain, chain.len(), pick),
             output_max: 0,
             input_delay: if matches!(strip, StripRef::Track(_)) {
                 alignment

@@ -298,11 +298,19 @@ class WorkerClient {
   private next = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   private readonly worker: Worker;
+  /** Set once the worker has died (its script failed to start or threw at the top level): every request from
+   * then on rejects with it at once instead of waiting for an answer that will not come. */
+  private failure: CoreLogicError | null = null;
 
-  /** Starts the worker from its module's source; `init` gives it the wasm module. Requests sent before then
-   * wait in its queue. */
+  /** Starts the worker from its module's source; `init` gives it the wasm module. The worker handles requests
+   * in order, so requests sent after `init` are answered after it (with its error if it failed). Throws a
+   * `CoreLogicError` when the page does not allow the worker (e.g. a Content-Security-Policy without `blob:`). */
   constructor(workerSource: string) {
-    this.worker = new Worker(blobUrl(workerSource), { type: 'module', name: 'corelogic-dsp' });
+    try {
+      this.worker = new Worker(blobUrl(workerSource), { type: 'module', name: 'corelogic-dsp' });
+    } catch (e) {
+      throw new CoreLogicError('internal', `the worker could not start: ${String((e as Error).message ?? e)}`);
+    }
     this.worker.onmessage = (event: MessageEvent<WorkerReply>) => {
       const reply = event.data;
       const waiting = this.pending.get(reply.id);
@@ -312,8 +320,9 @@ class WorkerClient {
       else waiting.resolve(reply.result);
     };
     this.worker.onerror = (event) => {
-      const error = new CoreLogicError('internal', `worker failed: ${event.message}`);
-      for (const waiting of this.pending.values()) waiting.reject(error);
+      const why = event.message || 'its script did not run (a Content-Security-Policy may forbid blob: workers)';
+      this.failure = new CoreLogicError('internal', `the worker failed: ${why}`);
+      for (const waiting of this.pending.values()) waiting.reject(this.failure);
       this.pending.clear();
     };
   }
@@ -321,11 +330,25 @@ class WorkerClient {
   /** Hands the worker the compiled module (its first request: the others are answered after it). */
   init(module: WebAssembly.Module): void {
     this.call({ op: 'init', module }).catch(() => {
-      // A failed init fails every later request with the worker's own message: nothing to add here.
+      // A failed init fails every later request with the worker's own message (worker.ts keeps it).
     });
   }
 
+  /** Whether the worker has died (requests to it reject at once). */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** Stops the worker; pending and later requests reject. */
+  terminate(): void {
+    this.worker.terminate();
+    this.failure ??= new CoreLogicError('internal', 'the worker was stopped');
+    for (const waiting of this.pending.values()) waiting.reject(this.failure);
+    this.pending.clear();
+  }
+
   call<T>(request: DistributiveOmit<WorkerRequest, 'id'>, transfer: Transferable[] = []): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -394,9 +417,20 @@ export class CoreLogic {
     const wasm = compileWasm();
     // Awaited below; this keeps a rejection that comes while the imports are awaited from counting as unhandled.
     wasm.catch(() => {});
-    const [scripts, { EFFECT_LISTING_JSON }] = await Promise.all([import('./assets.js'), import('./effects.js')]);
+    const [scripts, { EFFECT_LISTING_JSON }] = await Promise.all([import('./assets.js'), import('./effects.js')]).catch(
+      (e: unknown) => {
+        throw new CoreLogicError('internal', `the package's modules could not be loaded: ${String((e as Error).message ?? e)}`);
+      },
+    );
     const worker = new WorkerClient(scripts.WORKER_SOURCE);
-    const { module, source } = await wasm;
+    let loaded: Awaited<typeof wasm>;
+    try {
+      loaded = await wasm;
+    } catch (e) {
+      worker.terminate(); // a retry starts its own
+      throw e;
+    }
+    const { module, source } = loaded;
     worker.init(module);
     return new CoreLogic(module, source, JSON.parse(EFFECT_LISTING_JSON) as EffectInfo[], worker, scripts);
   }
@@ -489,19 +523,24 @@ export class CoreLogic {
 
   /** `corelogic-dsp analyze --json`'s measurements of a mono or stereo AudioBuffer at its own sample rate, run
    * in the worker. */
-  analyze(buffer: AudioBuffer): Promise<Analysis> {
+  async analyze(buffer: AudioBuffer): Promise<Analysis> {
     const channels = channelsOf(buffer, 2);
     const sampleRateHz = buffer.sampleRate;
-    if (!(navigator.hardwareConcurrency >= 2)) {
+    if (this.spectrumWorker?.failed) this.spectrumWorker = null;
+    if (!this.spectrumWorker && navigator.hardwareConcurrency >= 2) {
+      try {
+        this.spectrumWorker = new WorkerClient(this.scripts.WORKER_SOURCE);
+        this.spectrumWorker.init(this.module);
+      } catch {
+        this.spectrumWorker = null; // one worker then: the same numbers, later
+      }
+    }
+    if (!this.spectrumWorker) {
       return this.worker.call<Analysis>({ op: 'analyze', sampleRateHz, channels }, channels.map((c) => c.buffer));
     }
     // Two workers at once, each on its own copy (workers share no memory without cross-origin isolation): the
     // levels (loudness, true peak, tempo) here, the frame features in a second worker. The CLI uses two
     // threads the same way; the two halves joined are its JSON, bit for bit (tests/analysis.rs).
-    if (!this.spectrumWorker) {
-      this.spectrumWorker = new WorkerClient(this.scripts.WORKER_SOURCE);
-      this.spectrumWorker.init(this.module);
-    }
     const copies = channels.map((c) => c.slice());
     const half = (worker: WorkerClient, part: AnalysisPart, samples: Float32Array[]) =>
       worker.call<Partial<Analysis>>({ op: 'analyze', sampleRateHz, channels: samples, part }, samples.map((c) => c.buffer));

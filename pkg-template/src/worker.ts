@@ -121,13 +121,21 @@ function writeSamples(channels: Float32Array[]): number {
   return frames;
 }
 
+/** Why the module given with `init` could not be instantiated: every later request is answered with it. */
+let initFailure: string | null = null;
+
 function handle(request: WorkerRequest): unknown {
   if (request.op === 'init') {
-    compiled = request.module;
-    w = instantiate(compiled);
+    try {
+      w = instantiate(request.module);
+      compiled = request.module;
+    } catch (e) {
+      initFailure = `the worker could not instantiate the module: ${String((e as Error).message ?? e)}`;
+      throw new WasmError(-13, initFailure);
+    }
     return null;
   }
-  if (w === null) throw new WasmError(-13, 'the worker was not given the module');
+  if (w === null) throw new WasmError(-13, initFailure ?? 'the worker was not given the module');
   switch (request.op) {
     case 'listing':
       return JSON.parse(text(w.listing_json_ptr(), check(w.listing_json_len())));
@@ -172,7 +180,13 @@ workerScope.onmessage = (event: MessageEvent) => {
   } catch (e) {
     const code = e instanceof WasmError ? e.code : -13;
     // A trap (a bug: bad input never traps) leaves the instance unusable: start a fresh one for what follows.
-    if (!(e instanceof WasmError) && compiled !== null) w = instantiate(compiled);
+    if (!(e instanceof WasmError) && compiled !== null) {
+      try {
+        w = instantiate(compiled);
+      } catch {
+        w = null; // answered as "not given the module" from now on: nothing else can be done here
+      }
+    }
     workerScope.postMessage({ id: request.id, error: { code, message: String((e as Error).message ?? e) } });
   }
 };

@@ -62,6 +62,31 @@ const tests = {
 
   /** renderChain of every case on the fixture input against the CLI's output: max |difference| per case. */
   /** How the package got its wasm module (`coreLogic.wasmSource`). */
+  /** Loading and one analysis on a page whose policy forbids workers: how each ended ('ok', an error's code and
+   * message, or 'hung' after 5 s). */
+  async withoutWorkers() {
+    const settle = (promise) =>
+      Promise.race([
+        promise.then(
+          () => ({ outcome: 'ok' }),
+          (e) => ({ outcome: 'rejected', isCoreLogicError: e instanceof CL.CoreLogicError, code: e.code, message: e.message }),
+        ),
+        new Promise((resolve) => setTimeout(() => resolve({ outcome: 'hung' }), 5000)),
+      ]);
+    const load = await settle(CL.loadCoreLogic());
+    if (load.outcome !== 'ok') return { load };
+    const core = await CL.loadCoreLogic();
+    const buffer = new AudioBuffer({ length: 4800, numberOfChannels: 2, sampleRate: 48000 });
+    return {
+      load,
+      validate: await settle(core.validateChain([{ effect: 'compressor' }], 48000)),
+      analyze: await settle(core.analyze(buffer)),
+      // After the worker's death was seen: no error event will come again, so only the package's memory of it
+      // keeps this call from waiting for ever.
+      validateAgain: await settle(core.validateChain([{ effect: 'compressor' }], 48000)),
+    };
+  },
+
   async wasmSource() {
     return (await CL.loadCoreLogic()).wasmSource;
   },

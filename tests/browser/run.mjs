@@ -14,7 +14,9 @@
 // 7. the wasm module's three ways in: its file compiled while it streams (served as application/wasm), fetched
 //    and compiled (served under another MIME type), and the inlined base64 copy when the file is missing or a
 //    server answers with an HTML page instead; each renders the mixed chain as the CLI does, and the inlined
-//    copy (wasm-inline.js) is requested only on that last way.
+//    copy (wasm-inline.js) is requested only on that last way;
+// 8. a page whose Content-Security-Policy forbids workers: a CoreLogicError (`internal`) naming the worker, no
+//    promise left waiting.
 // Usage: node tests/browser/run.mjs [PATH/TO/corelogic-dsp]
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -268,6 +270,27 @@ try {
     const inlineRequested = requested.includes('/pkg/wasm-inline.js');
     assert.equal(inlineRequested, expected === 'inline', `the wasm file ${way}: wasm-inline.js requested: ${inlineRequested}`);
     ok(`the wasm file ${way}: wasmSource '${source}', the mixed chain equals the CLI (diff ${render.diff}), wasm-inline.js ${inlineRequested ? '' : 'not '}requested`);
+  }
+
+  // 8. A page whose Content-Security-Policy forbids workers: loading (or the first call that needs the worker)
+  // fails with a CoreLogicError naming the worker, and nothing waits for ever.
+  {
+    const cspPage = await chromium.browser.newPage();
+    await cspPage.route('**/test/page.html', async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': "worker-src 'none'" } });
+    });
+    await cspPage.goto(`${server.url}/test/page.html`);
+    await cspPage.waitForFunction(() => window.ready === true);
+    const result = await cspPage.evaluate(() => window.tests.withoutWorkers());
+    await cspPage.close();
+    const calls = result.load.outcome === 'rejected' ? { load: result.load } : { validate: result.validate, analyze: result.analyze, 'validate again': result.validateAgain };
+    for (const [call, failed] of Object.entries(calls)) {
+      assert.equal(failed.outcome, 'rejected', `without workers, ${call}: ${JSON.stringify(result)}`);
+      assert.ok(failed.isCoreLogicError && failed.code === 'internal', `without workers, ${call}: ${JSON.stringify(failed)}`);
+      assert.match(failed.message, /worker/, `without workers, ${call}: ${failed.message}`);
+    }
+    ok(`a page that forbids workers: ${Object.keys(calls).join(' and ')} reject with internal (${Object.values(calls)[0].message})`);
   }
 
   const reported = await page.evaluate(() => window.tests.reported());
